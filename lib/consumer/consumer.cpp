@@ -1,0 +1,293 @@
+#include "consumer/consumer_impl.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+namespace streamckpt {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+std::uint64_t now_unix_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// Runs a coroutine returning Result<T> and completes `handler` with
+// (error_code, T).
+template <class T, class Handler>
+void complete_with(asio::any_io_executor ex, asio::awaitable<Result<T>> op, Handler handler) {
+  asio::co_spawn(ex, std::move(op),
+                 [h = std::move(handler)](std::exception_ptr e, Result<T> r) mutable {
+                   if (e) return std::move(h)(make_error_code(errc::stopped), T{});
+                   if (r) return std::move(h)(error_code{}, std::move(*r));
+                   std::move(h)(r.error(), T{});
+                 });
+}
+
+template <class Handler>
+void complete_with_ec(asio::any_io_executor ex, asio::awaitable<error_code> op, Handler handler) {
+  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](std::exception_ptr e, error_code ec) mutable {
+    std::move(h)(e ? make_error_code(errc::stopped) : ec);
+  });
+}
+
+}  // namespace
+
+Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options)
+    : ex(std::move(executor)),
+      opt(std::move(options)),
+      group_mode(!opt.key.group.empty()),
+      commit_backoff(opt.reconnect_initial, opt.reconnect_max),
+      read_backoff(opt.reconnect_initial, opt.reconnect_max),
+      ready_signal(ex),
+      space_signal(ex),
+      durable_signal(ex),
+      loop_signal(ex) {}
+
+Consumer::Impl::~Impl() = default;
+
+void Consumer::Impl::log(std::string_view line) const {
+  if (opt.log) opt.log(line);
+}
+
+void Consumer::Impl::fail(error_code ec, std::string detail) {
+  if (!fatal) {
+    fatal = ec;
+    error_detail = std::move(detail);
+    log(error_detail);
+  }
+  ready_signal.notify();
+  space_signal.notify();
+}
+
+std::size_t Consumer::Impl::in_flight() const {
+  std::size_t queued = 0;
+  for (const auto& b : ready) queued += b.size();
+  return tracker.outstanding() + uncommitted_events + queued;
+}
+
+bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
+                         std::optional<std::string> md) {
+  if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
+  if (tracker.ack(event.id, std::move(effects), std::move(md)) != detail::AckTracker::AckResult::accepted)
+    return false;
+  ++metrics.acks;
+  auto advance = tracker.take_advance();
+  if (!advance) return true;
+
+  if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now()};
+  auto& job = *staged_job;
+  job.to = advance->to;
+  entries_seen += advance->ids.size();
+  job.entries_seen = entries_seen;
+  uncommitted_events += advance->ids.size();
+  job.ids.insert(job.ids.end(), advance->ids.begin(), advance->ids.end());
+  for (auto& e : advance->effects) job.effects.push_back(std::move(e));
+  if (advance->metadata) metadata = std::move(*advance->metadata);
+  job.metadata = metadata;
+  kick_commit();
+  return true;
+}
+
+// At most one commit is in flight per consumer; acks that arrive meanwhile are
+// staged and go out together in the next one (group commit).
+void Consumer::Impl::kick_commit() {
+  if (commit_in_flight || commit_waiting_retry || !staged_job || !committer) return;
+  Staged job = std::move(*staged_job);
+  staged_job.reset();
+  commit_in_flight = true;
+
+  detail::Committer::Job work;
+  work.checkpoints.push_back(Checkpoint{opt.key, job.to, epoch, now_unix_ms(), job.metadata, job.entries_seen});
+  work.extras = job.effects;
+  work.reopen_first = std::exchange(reopen_before_commit, false);
+  work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail) mutable {
+    auto& ex = self->ex;
+    asio::post(ex, [self = std::move(self), ec, detail, job = std::move(job)]() mutable {
+      self->on_commit_done(ec, std::move(detail), std::move(job));
+    });
+  };
+  committer->submit(std::move(work));
+}
+
+void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged job) {
+  commit_in_flight = false;
+  if (ec) {
+    // Nothing is acked: merge the failed job back in front of what was staged
+    // since, pause reading (in-flight stays full), and retry after a backoff.
+    ++metrics.storage_errors;
+    if (staged_job) {
+      job.to = staged_job->to;
+      job.ids.insert(job.ids.end(), staged_job->ids.begin(), staged_job->ids.end());
+      for (auto& e : staged_job->effects) job.effects.push_back(std::move(e));
+      job.metadata = std::move(staged_job->metadata);
+      job.entries_seen = staged_job->entries_seen;
+    }
+    staged_job = std::move(job);
+    reopen_before_commit = ec == errc::store_io;
+    const auto delay = commit_backoff.next();
+    log(fmt::format("local commit failed ({}: {}); retrying in {} ms", ec.message(), detail, delay.count()));
+    commit_waiting_retry = true;
+    auto timer = std::make_shared<asio::steady_timer>(ex, delay);
+    timer->async_wait([self = shared_from_this(), timer](error_code) {
+      self->commit_waiting_retry = false;
+      self->kick_commit();
+    });
+    durable_signal.notify();
+    return;
+  }
+
+  commit_backoff.reset();
+  durable = job.to;
+  ++metrics.commits;
+  if (committer) metrics.fsyncs = committer->writes();
+  uncommitted_events -= job.ids.size();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
+  for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
+  if (group_mode) {
+    xack_queue.insert(xack_queue.end(), job.ids.begin(), job.ids.end());
+    kick_xack();
+  }
+  durable_signal.notify();
+  space_signal.notify();
+  kick_commit();
+}
+
+void Consumer::Impl::kick_xack() {
+  if (xack_running || xack_queue.empty() || !cmds) return;
+  xack_running = true;
+  asio::co_spawn(ex, [self = shared_from_this()]() { return self->xack_loop(); }, asio::detached);
+}
+
+// XACK only after the local commit: every ID Redis forgets is <= the durable
+// checkpoint. A failed XACK is retried; the pending-list replay at start-up
+// also XACKs whatever is <= the checkpoint.
+asio::awaitable<void> Consumer::Impl::xack_loop() {
+  auto self = shared_from_this();
+  constexpr std::size_t k_ids_per_command = 500;
+  while (!xack_queue.empty()) {
+    if (!cmds->is_open()) {
+      if (auto ec = co_await connect_with_retry(*cmds, false)) break;
+    }
+    std::vector<redis::Command> commands;
+    std::size_t taken = 0;
+    while (taken < xack_queue.size()) {
+      auto c = redis::command("XACK", opt.key.stream, opt.key.group);
+      for (std::size_t i = 0; i < k_ids_per_command && taken < xack_queue.size(); ++i, ++taken)
+        c.push_back(xack_queue[taken].to_string());
+      commands.push_back(std::move(c));
+    }
+    auto replies = co_await cmds->exec(std::move(commands));
+    if (!replies) {
+      log(fmt::format("XACK failed ({}); retrying after reconnect", replies.error().message()));
+      continue;
+    }
+    xack_queue.erase(xack_queue.begin(), xack_queue.begin() + static_cast<std::ptrdiff_t>(taken));
+    metrics.xacks += taken;
+  }
+  xack_running = false;
+  loop_signal.notify();
+}
+
+asio::awaitable<error_code> Consumer::Impl::wait_durable(StreamId id) {
+  auto self = shared_from_this();
+  while (durable < id) {
+    if (!store) co_return errc::stopped;
+    if (!commit_in_flight && !staged_job && !commit_waiting_retry) co_return errc::stopped;  // not acked
+    co_await durable_signal.wait();
+  }
+  co_return error_code{};
+}
+
+void Consumer::Impl::request_stop() {
+  if (stopping) return;
+  stopping = true;
+  if (reads) reads->close();  // ends a blocking read now
+  ready_signal.notify();
+  space_signal.notify();
+}
+
+asio::awaitable<error_code> Consumer::Impl::stop() {
+  auto self = shared_from_this();
+  request_stop();
+  while (read_loop_running) co_await loop_signal.wait();
+  // Every acked event becomes durable before we go: a clean stop never
+  // causes a duplicate.
+  while (commit_in_flight || staged_job || commit_waiting_retry) co_await durable_signal.wait();
+  while (xack_running) co_await loop_signal.wait();
+  close_now();
+  co_return error_code{};
+}
+
+void Consumer::Impl::close_now() {
+  stopping = true;
+  if (reads) reads->close();
+  if (cmds) cmds->close();
+  committer.reset();  // finishes queued writes, joins
+  store.reset();
+  ready_signal.notify();
+  space_signal.notify();
+  durable_signal.notify();
+}
+
+// ---------------------------------------------------------------------------
+
+Consumer::Consumer(executor_type executor, ConsumerOptions options)
+    : executor_(executor), impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+
+Consumer::~Consumer() { impl_->close_now(); }
+
+void Consumer::start_erased(asio::any_completion_handler<void(error_code, ResumeReport)> handler) {
+  complete_with(executor_, impl_->start(), std::move(handler));
+}
+
+void Consumer::next_erased(asio::any_completion_handler<void(error_code, Batch)> handler) {
+  complete_with(executor_, impl_->next(), std::move(handler));
+}
+
+void Consumer::durable_erased(StreamId id, asio::any_completion_handler<void(error_code)> handler) {
+  complete_with_ec(executor_, impl_->wait_durable(id), std::move(handler));
+}
+
+void Consumer::stop_erased(asio::any_completion_handler<void(error_code)> handler) {
+  complete_with_ec(executor_, impl_->stop(), std::move(handler));
+}
+
+bool Consumer::ack(const Event& event) { return impl_->ack(event, nullptr, std::nullopt); }
+
+bool Consumer::ack(const Event& event, rocksdb::WriteBatch effects, std::optional<std::string> md) {
+  return impl_->ack(event, std::make_shared<const rocksdb::WriteBatch>(std::move(effects)), std::move(md));
+}
+
+void Consumer::request_stop() { impl_->request_stop(); }
+
+rocksdb::ColumnFamilyHandle* Consumer::column_family(const std::string& name) const {
+  return impl_->store ? impl_->store->column_family(name) : nullptr;
+}
+
+rocksdb::DB* Consumer::db() const { return impl_->store ? &impl_->store->db() : nullptr; }
+
+StreamId Consumer::durable_id() const { return impl_->durable; }
+
+std::string Consumer::error_detail() const { return impl_->error_detail; }
+
+Metrics Consumer::metrics() const {
+  Metrics m = impl_->metrics;
+  if (impl_->committer) m.fsyncs = impl_->committer->writes();
+  m.ack_to_durable_p50_us = impl_->ack_latency.quantile(0.50);
+  m.ack_to_durable_p99_us = impl_->ack_latency.quantile(0.99);
+  m.ack_to_durable_p999_us = impl_->ack_latency.quantile(0.999);
+  m.reconnects = (impl_->reads ? impl_->reads->reconnects() : 0) + (impl_->cmds ? impl_->cmds->reconnects() : 0);
+  return m;
+}
+
+}  // namespace streamckpt

@@ -1,0 +1,114 @@
+// The consumer's state and its coroutines. Everything here runs on the
+// consumer's executor, except the committer's thread, whose results are
+// posted back.
+#pragma once
+
+#include "consumer/ack_tracker.hpp"
+#include "consumer/latency.hpp"
+#include "consumer/signal.hpp"
+#include "local/committer.hpp"
+#include "redis/backoff.hpp"
+#include "redis/connection.hpp"
+
+#include <streamckpt/consumer.hpp>
+#include <streamckpt/local_store.hpp>
+
+#include <chrono>
+#include <deque>
+
+namespace streamckpt {
+
+// One advance of the watermark on its way to disk.
+struct Staged {
+  StreamId to;
+  std::vector<StreamId> ids;
+  std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;
+  std::string metadata;
+  std::uint64_t entries_seen = 0;
+  std::chrono::steady_clock::time_point since;
+};
+
+struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
+  using Clock = std::chrono::steady_clock;
+
+  Impl(boost::asio::any_io_executor executor, ConsumerOptions options);
+  ~Impl();
+
+  // start-up (startup.cpp)
+  boost::asio::awaitable<Result<ResumeReport>> start();
+  boost::asio::awaitable<boost::system::error_code> connect_with_retry(redis::Connection& c, bool at_startup);
+  boost::asio::awaitable<Result<StreamState>> read_stream_state();
+  boost::asio::awaitable<boost::system::error_code> prepare_group(ResumeReport& report);
+
+  // reading (reading.cpp)
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<boost::system::error_code> read_once();
+  boost::asio::awaitable<Result<Batch>> next();
+
+  // acks and commits (consumer.cpp)
+  bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
+           std::optional<std::string> metadata);
+  void kick_commit();
+  void on_commit_done(boost::system::error_code ec, std::string detail, Staged job);
+  void kick_xack();
+  boost::asio::awaitable<void> xack_loop();
+  boost::asio::awaitable<boost::system::error_code> wait_durable(StreamId id);
+  boost::asio::awaitable<boost::system::error_code> stop();
+  void request_stop();
+  void close_now();
+
+  void log(std::string_view line) const;
+  void fail(boost::system::error_code ec, std::string detail);
+  std::size_t in_flight() const;
+
+  boost::asio::any_io_executor ex;
+  ConsumerOptions opt;
+  bool group_mode;
+
+  std::unique_ptr<LocalStore> store;
+  std::unique_ptr<detail::Committer> committer;
+  std::unique_ptr<redis::Connection> reads;  // blocking reads only: never delays an ack
+  std::unique_ptr<redis::Connection> cmds;   // XACK, write-through, XINFO, lease
+
+  // Life cycle.
+  bool started = false;
+  bool stopping = false;
+  bool read_loop_running = false;
+  boost::system::error_code fatal;  // ended reading
+  std::string error_detail;
+
+  // The checkpoint. `durable` is on disk; `staged` has advanced past it and
+  // waits for the committer.
+  StreamId durable;
+  std::uint64_t epoch = 0;
+  std::string metadata;             // of the latest staged or durable checkpoint
+  std::uint64_t entries_seen = 0;   // of the latest staged or durable checkpoint
+  detail::AckTracker tracker;
+  std::optional<Staged> staged_job;
+  bool commit_in_flight = false;
+  bool commit_waiting_retry = false;
+  bool reopen_before_commit = false;
+  std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
+  detail::Backoff commit_backoff;
+
+  // XACK of durable entries (group mode).
+  std::deque<StreamId> xack_queue;
+  bool xack_running = false;
+
+  // Reading.
+  std::deque<Batch> ready;          // read ahead, not yet handed out; an empty batch is an idle tick
+  StreamId cursor;                  // plain mode: last entry read
+  bool replay_pending = true;       // group mode: replay our pending list before reading '>'
+  StreamId replay_cursor;
+  detail::Backoff read_backoff;
+
+  detail::Signal ready_signal;      // a batch is ready, or reading ended
+  detail::Signal space_signal;      // in-flight room, or stopping
+  detail::Signal durable_signal;    // the durable checkpoint moved, or the commit path went idle
+  detail::Signal loop_signal;       // the read loop or the XACK loop ended
+
+  Metrics metrics;
+  detail::LatencyHistogram ack_latency;
+};
+
+}  // namespace streamckpt

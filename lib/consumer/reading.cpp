@@ -1,0 +1,165 @@
+#include "consumer/consumer_impl.hpp"
+#include "consumer/stream_reply.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+namespace streamckpt {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+// Built outside the coroutine: GCC 12 miscompiles braced lists of string
+// literals inside coroutines.
+redis::Command read_command(const ConsumerOptions& opt, bool group_mode, bool replaying, StreamId cursor,
+                            StreamId replay_cursor) {
+  const auto count = std::to_string(opt.batch);
+  const auto block_ms = std::to_string(opt.block.count());
+  if (!group_mode)
+    return {"XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", opt.key.stream, cursor.to_string()};
+  if (replaying)
+    return {"XREADGROUP", "GROUP", opt.key.group, opt.key.consumer, "COUNT", count,
+            "STREAMS",    opt.key.stream, replay_cursor.to_string()};
+  return {"XREADGROUP", "GROUP", opt.key.group, opt.key.consumer, "COUNT", count, "BLOCK", block_ms,
+          "STREAMS",    opt.key.stream, ">"};
+}
+
+}  // namespace
+
+asio::awaitable<void> Consumer::Impl::read_loop() {
+  auto self = shared_from_this();
+  while (!stopping && !fatal) {
+    // Read one batch ahead of the application, and never more than
+    // max_in_flight events between read and durable ack.
+    while (!stopping && !fatal &&
+           (!ready.empty() || commit_waiting_retry || in_flight() >= opt.max_in_flight))
+      co_await space_signal.wait();
+    if (stopping || fatal) break;
+
+    if (!reads->is_open()) {
+      if (auto ec = co_await connect_with_retry(*reads, false)) break;
+      // XREADGROUP '>' never returns entries whose reply was lost with the
+      // old connection: they sit in our pending list, so replay it.
+      replay_pending = true;
+      replay_cursor = StreamId::min();
+      log("reconnected; replaying the pending list");
+    }
+
+    if (auto ec = co_await read_once()) {
+      if (stopping) break;
+      if (ec == errc::wrong_type || ec == errc::redis_error) {
+        fail(ec, error_detail);
+        break;
+      }
+      // The connection failed: back off, then reconnect at the top.
+      const auto delay = read_backoff.next();
+      log(fmt::format("read failed ({}); reconnecting in {} ms", ec.message(), delay.count()));
+      asio::steady_timer timer(ex, delay);
+      error_code ignored;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      continue;
+    }
+    read_backoff.reset();
+  }
+  read_loop_running = false;
+  ready_signal.notify();
+  loop_signal.notify();
+}
+
+asio::awaitable<error_code> Consumer::Impl::read_once() {
+  auto self = shared_from_this();
+  const bool replaying = group_mode && replay_pending;
+  redis::Command command = read_command(opt, group_mode, replaying, cursor, replay_cursor);
+  auto reply = co_await reads->exec_one(std::move(command), replaying ? std::chrono::milliseconds{0} : opt.block);
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) {
+    const auto prefix = reply->error_prefix();
+    if (prefix == std::string_view("NOGROUP")) {
+      // The group (or the whole stream) was deleted while we ran: recreate it
+      // at our durable checkpoint, never at 0 or $, then replay.
+      log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, reply->str, durable.to_string()));
+      auto create = redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, durable.to_string(),
+                                   "MKSTREAM");
+      auto created = co_await cmds->exec_one(std::move(create));
+      if (!created) co_return created.error();
+      replay_pending = true;
+      replay_cursor = StreamId::min();
+      co_return error_code{};
+    }
+    const bool wrong_type = prefix == std::string_view("WRONGTYPE");
+    if (wrong_type)
+      error_detail = fmt::format("key '{}' is not a stream (WRONGTYPE): {}", opt.key.stream, reply->str);
+    else
+      error_detail = fmt::format("reading stream '{}' failed: {}", opt.key.stream, reply->str);
+    co_return make_error_code(wrong_type ? errc::wrong_type : errc::redis_error);
+  }
+
+  auto entries = detail::parse_read_reply(*reply);
+  if (!entries) {
+    reads->close();
+    co_return entries.error();
+  }
+
+  Batch batch;
+  std::vector<StreamId> ack_now;
+  const auto delivered = tracker.last_delivered();
+  for (auto& entry : *entries) {
+    const auto id = entry.event.id;
+    if (replaying) {
+      replay_cursor = id;
+      if (entry.deleted) {
+        // Its payload is gone: nothing to hand out. Ack it so it leaves the
+        // pending list, and count it.
+        ++metrics.deleted_pending;
+        if (id > durable && !(delivered && id <= *delivered)) log(fmt::format("pending entry {} was deleted before it was handled", id.to_string()));
+        ack_now.push_back(id);
+        continue;
+      }
+      // At or below the checkpoint: handled, only the XACK was lost.
+      if (id <= durable) {
+        ack_now.push_back(id);
+        continue;
+      }
+      // Delivered earlier in this run and still in flight or committing.
+      if (delivered && id <= *delivered) continue;
+    } else {
+      cursor = id;
+      if (delivered && id <= *delivered) continue;  // never hand out an entry twice
+    }
+    batch.push_back(std::move(entry.event));
+  }
+  if (replaying && entries->empty()) replay_pending = false;
+
+  if (!ack_now.empty()) {
+    xack_queue.insert(xack_queue.end(), ack_now.begin(), ack_now.end());
+    kick_xack();
+  }
+  if (!batch.empty()) {
+    for (const auto& e : batch) tracker.deliver(e.id);
+    metrics.events += batch.size();
+    ready.push_back(std::move(batch));
+    ready_signal.notify();
+  } else if (!replaying && entries->empty() && ready.empty()) {
+    ready.emplace_back();  // an idle tick: nothing arrived for `block`
+    ready_signal.notify();
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<Result<Batch>> Consumer::Impl::next() {
+  auto self = shared_from_this();
+  while (ready.empty() && !stopping && !fatal && read_loop_running) co_await ready_signal.wait();
+  if (fatal) co_return fatal;
+  if (stopping || ready.empty()) co_return errc::stopped;
+  Batch batch = std::move(ready.front());
+  ready.pop_front();
+  space_signal.notify();
+  co_return batch;
+}
+
+}  // namespace streamckpt

@@ -1,0 +1,80 @@
+#include "consumer/resume.hpp"
+
+#include <fmt/format.h>
+
+namespace streamckpt::detail {
+namespace {
+
+// A copy that claims an entry the stream never generated cannot be trusted.
+void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool& regressed) {
+  if (!copy.valid()) return;
+  const auto id = copy.checkpoint->id;
+  if (id > stream.last_generated) {
+    regressed = true;
+    copy = CheckpointCopy::invalid(fmt::format(
+        "checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
+        id.to_string(), stream.last_generated.to_string()));
+  }
+}
+
+}  // namespace
+
+Result<ResumeReport> decide_resume(ResumeInputs in) {
+  ResumeReport r;
+  r.stream = in.stream;
+  check_against_stream(in.local, in.stream, r.regressed);
+  check_against_stream(in.redis, in.stream, r.regressed);
+  r.local = std::move(in.local);
+  r.redis = std::move(in.redis);
+
+  const Checkpoint* best = nullptr;
+  if (r.local.valid()) {
+    best = &*r.local.checkpoint;
+    r.source = ResumeReport::Source::local;
+  }
+  if (r.redis.valid() && (!best || r.redis.checkpoint->id > best->id)) {
+    best = &*r.redis.checkpoint;
+    r.source = ResumeReport::Source::redis;
+  }
+
+  if (best) {
+    r.position = best->id;
+  } else if (r.regressed) {
+    r.source = ResumeReport::Source::regressed_policy;
+    switch (in.on_regressed) {
+      case RegressedPolicy::first: r.position = StreamId::min(); break;
+      case RegressedPolicy::head: r.position = in.stream.last_generated; break;
+      case RegressedPolicy::fail: return errc::stream_regressed;
+    }
+  } else {
+    r.source = ResumeReport::Source::start_policy;
+    switch (in.start) {
+      case StartPolicy::earliest: r.position = StreamId::min(); break;
+      case StartPolicy::latest: r.position = in.stream.last_generated; break;
+      case StartPolicy::fail: return errc::no_valid_checkpoint;
+    }
+  }
+
+  // Entries above the position that were deleted (trimmed or XDELed) before
+  // this consumer handled them: a gap. It is reported, then consumption goes on.
+  if (best && in.stream.exists && in.stream.max_deleted > r.position) {
+    const std::uint64_t gone_after = in.stream.entries_added > best->entries_seen + in.stream.length
+                                         ? in.stream.entries_added - best->entries_seen - in.stream.length
+                                         : 0;
+    // The count is exact when entries_seen is; at least one entry is gone.
+    r.gap = std::max<std::uint64_t>(gone_after, 1);
+  }
+  return r;
+}
+
+std::uint64_t entries_seen_at(const ResumeReport& r) {
+  const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
+                                 : r.source == ResumeReport::Source::redis ? &r.redis
+                                                                           : nullptr;
+  if (winner && winner->valid()) return winner->checkpoint->entries_seen + r.gap.value_or(0);
+  if (r.position == r.stream.last_generated) return r.stream.entries_added;
+  // From the first entry: everything deleted before it counts as seen.
+  return r.stream.entries_added >= r.stream.length ? r.stream.entries_added - r.stream.length : 0;
+}
+
+}  // namespace streamckpt::detail

@@ -1,0 +1,196 @@
+#include "consumer/consumer_impl.hpp"
+#include "consumer/resume.hpp"
+#include "consumer/stream_reply.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+namespace streamckpt {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+// Connects, retrying with backoff. At start-up it gives up after
+// opt.startup_timeout (0: at the first failure); later it retries until it
+// succeeds or the consumer stops. Wrong credentials are never retried.
+asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection& c, bool at_startup) {
+  auto self = shared_from_this();
+  detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
+  const auto give_up = Clock::now() + opt.startup_timeout;
+  for (;;) {
+    std::string detail;
+    const auto ec = co_await c.connect(&detail);
+    if (!ec) co_return ec;
+    if (ec == errc::auth_failed || (ec == errc::redis_error && at_startup)) {
+      error_detail = detail;
+      co_return ec;
+    }
+    if (at_startup && Clock::now() >= give_up) {
+      error_detail = detail;
+      co_return ec;
+    }
+    if (!at_startup && stopping && &c == reads.get()) co_return errc::stopped;
+    const auto delay = backoff.next();
+    log(fmt::format("{}; retrying in {} ms (attempt {})", detail, delay.count(), backoff.attempts()));
+    asio::steady_timer timer(ex, delay);
+    error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (stopping && !at_startup && &c == reads.get()) co_return errc::stopped;
+  }
+}
+
+asio::awaitable<Result<StreamState>> Consumer::Impl::read_stream_state() {
+  auto self = shared_from_this();
+  auto type = co_await cmds->exec_one(redis::command("TYPE", opt.key.stream));
+  if (!type) co_return type.error();
+  if (type->is_error()) {
+    error_detail = fmt::format("TYPE {} failed: {}", opt.key.stream, type->str);
+    co_return errc::redis_error;
+  }
+  if (type->str == "none") co_return StreamState{};
+  if (type->str != "stream") {
+    error_detail = fmt::format("key '{}' holds a {}, not a stream (WRONGTYPE); choose another --stream",
+                               opt.key.stream, type->str);
+    co_return errc::wrong_type;
+  }
+  auto info = co_await cmds->exec_one(redis::command("XINFO", "STREAM", opt.key.stream));
+  if (!info) co_return info.error();
+  if (info->is_error()) {
+    if (info->str.find("no such key") != std::string::npos) co_return StreamState{};
+    error_detail = fmt::format("XINFO STREAM {} failed: {}", opt.key.stream, info->str);
+    co_return errc::redis_error;
+  }
+  co_return detail::parse_xinfo_stream(*info);
+}
+
+// Creates the group at the resume position when it is missing (never at 0 or
+// $ when a checkpoint exists), and moves it forward when it is behind.
+asio::awaitable<error_code> Consumer::Impl::prepare_group(ResumeReport& report) {
+  auto self = shared_from_this();
+  const auto position = report.position.to_string();
+  auto created = co_await cmds->exec_one(redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, position, "MKSTREAM"));
+  if (!created) co_return created.error();
+  if (!created->is_error()) {
+    report.group_created = true;
+    co_return error_code{};
+  }
+  if (created->error_prefix() != "BUSYGROUP") {
+    error_detail = fmt::format("XGROUP CREATE {} {} failed: {}", opt.key.stream, opt.key.group, created->str);
+    co_return created->error_prefix() == "WRONGTYPE" ? make_error_code(errc::wrong_type)
+                                                     : make_error_code(errc::redis_error);
+  }
+  auto groups = co_await cmds->exec_one(redis::command("XINFO", "GROUPS", opt.key.stream));
+  if (!groups) co_return groups.error();
+  if (groups->is_error()) co_return error_code{};
+  auto parsed = detail::parse_xinfo_groups(*groups);
+  if (!parsed) co_return parsed.error();
+  for (const auto& g : *parsed) {
+    if (g.name != opt.key.group || !(g.last_delivered < report.position)) continue;
+    auto moved = co_await cmds->exec_one(redis::command("XGROUP", "SETID", opt.key.stream, opt.key.group, position));
+    if (!moved) co_return moved.error();
+    if (moved->is_error()) {
+      error_detail = fmt::format("XGROUP SETID failed: {}", moved->str);
+      co_return errc::redis_error;
+    }
+    report.group_moved = true;
+    log(fmt::format("group '{}' was behind the checkpoint ({} < {}); moved it forward", g.name,
+                    g.last_delivered.to_string(), position));
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
+  auto self = shared_from_this();
+  if (started) co_return errc::stopped;
+  started = true;
+
+  if (auto ec = opt.key.validate()) {
+    error_detail = "stream and consumer names must be 1 to 1024 bytes";
+    co_return ec;
+  }
+  std::string why;
+  auto url = redis::Url::parse(opt.redis_url, &why);
+  if (!url) {
+    error_detail = fmt::format("invalid Redis URL '{}': {}", opt.redis_url, why);
+    co_return url.error();
+  }
+
+  LocalStoreOptions store_options;
+  store_options.dir = opt.data_dir;
+  store_options.column_families = opt.column_families;
+  store_options.env = opt.env;
+  std::string detail;
+  auto opened = LocalStore::open(store_options, &detail);
+  if (!opened) {
+    error_detail = opened.error() == errc::store_locked
+                       ? fmt::format("data directory {} is held by another process; stop it or use another data directory",
+                                     opt.data_dir.string())
+                       : fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
+    co_return opened.error();
+  }
+  store = std::move(*opened);
+  committer = std::make_unique<detail::Committer>(*store);
+
+  redis::ConnectionOptions copt;
+  copt.connect_timeout = opt.connect_timeout;
+  copt.command_timeout = opt.command_timeout;
+  copt.tls_ca = opt.tls_ca;
+  copt.tls_cert = opt.tls_cert;
+  copt.tls_key = opt.tls_key;
+  copt.tls_insecure = opt.tls_insecure;
+  cmds = std::make_unique<redis::Connection>(ex, *url, copt);
+  reads = std::make_unique<redis::Connection>(ex, *url, copt);
+
+  detail::ResumeInputs inputs;
+  inputs.local = store->read(opt.key);
+  inputs.start = opt.start;
+  inputs.on_regressed = opt.on_regressed;
+
+  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  auto stream = co_await read_stream_state();
+  if (!stream) {
+    if (error_detail.empty()) error_detail = fmt::format("reading the stream's state failed: {}", stream.error().message());
+    co_return stream.error();
+  }
+  inputs.stream = *stream;
+
+  auto decided = detail::decide_resume(std::move(inputs));
+  if (!decided) {
+    error_detail = decided.error() == errc::stream_regressed
+                       ? "a checkpoint is beyond the stream's end (the stream went backwards) and --on-regressed is fail"
+                       : "no valid checkpoint and --start is fail";
+    co_return decided.error();
+  }
+  ResumeReport report = std::move(*decided);
+  if (report.regressed) ++metrics.regressions;
+  if (report.gap) {
+    ++metrics.gaps;
+    metrics.gap_entries += *report.gap;
+  }
+
+  durable = report.position;
+  entries_seen = detail::entries_seen_at(report);
+  if (const auto& winner = report.source == ResumeReport::Source::redis ? report.redis : report.local; winner.valid()) {
+    epoch = winner.checkpoint->epoch;
+    metadata = winner.checkpoint->metadata;
+  }
+  cursor = report.position;
+  replay_cursor = StreamId::min();
+
+  if (group_mode) {
+    if (auto ec = co_await prepare_group(report)) co_return ec;
+  }
+  if (auto ec = co_await connect_with_retry(*reads, true)) co_return ec;
+
+  read_loop_running = true;
+  asio::co_spawn(ex, [self]() { return self->read_loop(); }, asio::detached);
+  log(report.describe());
+  co_return report;
+}
+
+}  // namespace streamckpt

@@ -1,0 +1,35 @@
+// Parsing of stream replies (XREAD/XREADGROUP, XINFO STREAM, XINFO GROUPS).
+#pragma once
+
+#include "redis/resp.hpp"
+
+#include <streamckpt/consumer.hpp>
+#include <streamckpt/report.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace streamckpt::detail {
+
+// An entry as read; `deleted` when the pending list still holds an ID whose
+// payload was deleted (XREADGROUP returns it with a nil payload).
+struct ReadEntry {
+  Event event;
+  bool deleted = false;
+};
+
+// The entries of an XREAD/XREADGROUP reply for one stream. A nil reply (BLOCK
+// timed out) is an empty list.
+[[nodiscard]] Result<std::vector<ReadEntry>> parse_read_reply(const redis::Value& reply);
+
+[[nodiscard]] Result<StreamState> parse_xinfo_stream(const redis::Value& reply);
+
+struct GroupInfo {
+  std::string name;
+  StreamId last_delivered;
+  std::uint64_t pending = 0;
+};
+[[nodiscard]] Result<std::vector<GroupInfo>> parse_xinfo_groups(const redis::Value& reply);
+
+}  // namespace streamckpt::detail

@@ -1,0 +1,145 @@
+// Consumer: consumes one Redis stream and never loses its place.
+//
+// After every ack the checkpoint (the highest ID below which every delivered
+// event is acked) is committed to the local store with a synced write, then
+// XACKed (group mode) and written through to Redis in batches. start() reads
+// both copies, validates them against their checksums and the stream, and
+// resumes from the higher valid one.
+//
+// Threading: every member must be called on the executor given to the
+// constructor, which must not run handlers concurrently (a single-threaded
+// io_context, or a strand). RocksDB writes run on the consumer's own committer
+// thread; their results are posted back to the executor.
+//
+// Async operations take an Asio completion token. With Boost 1.81 coroutines,
+// pass asio::as_tuple(asio::use_awaitable) to receive the error as a value.
+#pragma once
+
+#include <streamckpt/checkpoint.hpp>
+#include <streamckpt/error.hpp>
+#include <streamckpt/metrics.hpp>
+#include <streamckpt/options.hpp>
+#include <streamckpt/report.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace streamckpt {
+
+struct Event {
+  StreamId id;
+  std::vector<std::pair<std::string, std::string>> fields;  // in stream order
+};
+
+using Batch = std::vector<Event>;
+
+class Consumer {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  // REQUIRES: options.key and options.data_dir are set (start() reports
+  // errc::invalid_key otherwise).
+  Consumer(executor_type executor, ConsumerOptions options);
+  // Closes without the final commit: what was acked but not yet durable is
+  // handled again on the next start (as after a crash). Call stop() first.
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  executor_type get_executor() const { return executor_; }
+
+  // Opens the local store, connects, reads and validates both checkpoint
+  // copies, decides where to resume, prepares the group (group mode) and
+  // starts reading. Handler: void(error_code, ResumeReport). Errors:
+  // invalid_url, invalid_key, store_locked, store_io, connect_failed,
+  // auth_failed, wrong_type, no_valid_checkpoint, stream_regressed,
+  // lease_held. REQUIRES: called once.
+  template <class Token>
+  auto start(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, ResumeReport)>(
+        [this](auto handler) { start_erased(std::move(handler)); }, token);
+  }
+
+  // The next batch of events, in ID order. An empty batch means no entry
+  // arrived for options.block (a chance for housekeeping). Completes with
+  // errc::stopped after request_stop()/stop(), or with the fatal error that
+  // ended reading. Handler: void(error_code, Batch).
+  // REQUIRES: start() succeeded; one next() at a time.
+  template <class Token>
+  auto next(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, Batch)>(
+        [this](auto handler) { next_erased(std::move(handler)); }, token);
+  }
+
+  // The application has handled `event`. Acks may come in any order; the
+  // checkpoint advances over the contiguous acked prefix. Non-blocking: the
+  // commit happens on the committer thread; durable(id) waits for it.
+  // Returns false for an event that was not delivered or is acked already.
+  bool ack(const Event& event);
+  // Transactional ack: `effects` (writes to the application's column
+  // families, see column_family()) are committed in the same synced write as
+  // the checkpoint that covers `event` — never before — so the effect and the
+  // checkpoint survive a crash together. `metadata` (<= 1 KiB) is stored in
+  // the checkpoint record and returned by start() in ResumeReport.
+  bool ack(const Event& event, rocksdb::WriteBatch effects,
+           std::optional<std::string> metadata = std::nullopt);
+
+  // Completes once every event <= id is durable locally. Handler:
+  // void(error_code); errc::stopped if the consumer stops first.
+  template <class Token>
+  auto durable(StreamId id, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this, id](auto handler) { durable_erased(id, std::move(handler)); }, token);
+  }
+
+  // Stops reading: a pending or later next() completes with errc::stopped.
+  // Acks are still accepted. Idempotent.
+  void request_stop();
+
+  // Stops reading, commits every acked event, XACKs, flushes the Redis copy,
+  // and closes. A clean stop never causes a duplicate. Handler:
+  // void(error_code): the first error of the final commit or flush.
+  template <class Token>
+  auto stop(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler) { stop_erased(std::move(handler)); }, token);
+  }
+
+  // An application column family named in options.column_families, for the
+  // effects of a transactional ack; nullptr when unknown or not started.
+  // Valid until the store is reopened after a storage error (re-fetch it for
+  // every batch).
+  rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;
+  // The local store's database, for reading application state. Not owned.
+  rocksdb::DB* db() const;
+
+  // The last durable checkpoint.
+  StreamId durable_id() const;
+  // After an operation failed: a sentence for the user saying what failed
+  // (the server, the directory, Redis's own message).
+  std::string error_detail() const;
+  Metrics metrics() const;
+
+  struct Impl;
+
+ private:
+  void start_erased(boost::asio::any_completion_handler<void(boost::system::error_code, ResumeReport)>);
+  void next_erased(boost::asio::any_completion_handler<void(boost::system::error_code, Batch)>);
+  void durable_erased(StreamId, boost::asio::any_completion_handler<void(boost::system::error_code)>);
+  void stop_erased(boost::asio::any_completion_handler<void(boost::system::error_code)>);
+
+  executor_type executor_;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace streamckpt

@@ -1,0 +1,60 @@
+// Error codes of streamckpt. They live in their own boost::system category so
+// that they compose with Asio's error codes in completion handlers.
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <type_traits>
+
+namespace streamckpt {
+
+enum class errc {
+  // core
+  invalid_stream_id = 1,
+  invalid_key,
+  record_truncated,
+  record_oversize,
+  record_bad_crc,
+  record_unknown_version,
+  record_malformed,
+  record_key_mismatch,
+  metadata_too_large,
+  // local store
+  store_locked,
+  store_io,
+  store_corruption,
+  store_closed,
+  // redis
+  invalid_url,
+  connect_failed,
+  connection_closed,
+  outcome_unknown,
+  command_timeout,
+  protocol_error,
+  auth_failed,
+  redis_error,
+  wrong_type,
+  no_group,
+  checkpoint_hash_invalid,
+  // consumer
+  no_valid_checkpoint,
+  stream_regressed,
+  lease_held,
+  stopped,
+};
+
+const boost::system::error_category& category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), category()};
+}
+
+// A value or the error that prevented it.
+template <class T>
+using Result = boost::system::result<T>;
+
+}  // namespace streamckpt
+
+template <>
+struct boost::system::is_error_code_enum<streamckpt::errc> : std::true_type {};

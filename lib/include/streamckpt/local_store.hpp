@@ -1,0 +1,113 @@
+// LocalStore: the local copy of checkpoints, in RocksDB.
+//
+// One RocksDB database per data directory, with the column family
+// "checkpoints" plus any column families the application asks for (for its
+// own state, written in the same batch as a checkpoint: transactional ack).
+// Every commit is one WriteBatch written with WriteOptions::sync = true: when
+// commit() returns success, the checkpoint survives a crash or power loss.
+//
+// Thread safety: RocksDB is thread-safe, but every call here blocks on disk.
+// Call it from a thread that may block (the consumer uses its committer
+// thread), never from an io_context thread.
+#pragma once
+
+#include <streamckpt/checkpoint.hpp>
+#include <streamckpt/error.hpp>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace streamckpt {
+
+struct LocalStoreOptions {
+  // The data directory; created when missing. Required.
+  std::filesystem::path dir;
+  // Application column families, opened (and created when missing) beside
+  // "checkpoints". Default: none.
+  std::vector<std::string> column_families;
+  // Memtable size per column family. Default 1 MiB: checkpoints are tiny.
+  std::size_t write_buffer_bytes = 1 << 20;
+  // Block cache. Default 1 MiB.
+  std::size_t block_cache_bytes = 1 << 20;
+  // WAL size that triggers a memtable flush. Default 8 MiB. Durability is not
+  // affected: the WAL is always on and every commit syncs it.
+  std::uint64_t max_wal_bytes = 8 << 20;
+  // File-system environment, for fault injection in tests. Default: RocksDB's.
+  rocksdb::Env* env = nullptr;
+  // Open without taking the directory's lock, for inspection beside a running
+  // consumer (commits then fail). The directory must hold a store already.
+  bool read_only = false;
+};
+
+class LocalStore {
+ public:
+  // Opens (creating when needed) the store in options.dir. A directory held
+  // by another process fails with errc::store_locked; other failures with
+  // errc::store_io or errc::store_corruption. `detail`, when given, receives
+  // RocksDB's own message.
+  [[nodiscard]] static Result<std::unique_ptr<LocalStore>> open(const LocalStoreOptions& options,
+                                                                std::string* detail = nullptr);
+  ~LocalStore();
+  LocalStore(const LocalStore&) = delete;
+  LocalStore& operator=(const LocalStore&) = delete;
+
+  // The stored checkpoint for `key`: absent, valid, or invalid with the
+  // reason (bad CRC, truncation, a record stored under another key...). An
+  // invalid record is reported, never deleted.
+  CheckpointCopy read(const CheckpointKey& key) const;
+
+  // Every stored record. A key that cannot be decoded is skipped and counted
+  // in `undecodable`.
+  struct Listed {
+    CheckpointKey key;
+    CheckpointCopy copy;
+  };
+  std::vector<Listed> list(std::size_t* undecodable = nullptr) const;
+
+  // Writes the checkpoints, then `extra`, in one synced WriteBatch.
+  [[nodiscard]] boost::system::error_code commit(const std::vector<Checkpoint>& checkpoints,
+                                                 const rocksdb::WriteBatch* extra = nullptr,
+                                                 std::string* detail = nullptr);
+
+  // Deletes a checkpoint (synced).
+  [[nodiscard]] boost::system::error_code remove(const CheckpointKey& key);
+
+  // Closes and reopens the database: RocksDB stays in a read-only error state
+  // after a WAL I/O error until it is reopened.
+  [[nodiscard]] boost::system::error_code reopen(std::string* detail = nullptr);
+
+  // An application column family named in the options; nullptr otherwise.
+  rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;
+  rocksdb::DB& db() const { return *db_; }
+  const std::filesystem::path& dir() const { return options_.dir; }
+
+  // Appends every operation of `src` to `dst` (RocksDB has no public
+  // WriteBatch::Append). Operations on column families this store does not
+  // know fail with errc::store_io.
+  [[nodiscard]] boost::system::error_code append(rocksdb::WriteBatch& dst,
+                                                 const rocksdb::WriteBatch& src) const;
+
+ private:
+  explicit LocalStore(LocalStoreOptions options);
+  boost::system::error_code open_db(std::string* detail);
+  void close_db();
+
+  struct HandleDeleter {
+    rocksdb::DB* db;
+    void operator()(rocksdb::ColumnFamilyHandle* h) const;
+  };
+  using Handle = std::unique_ptr<rocksdb::ColumnFamilyHandle, HandleDeleter>;
+
+  LocalStoreOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  Handle checkpoints_;
+  std::map<std::string, Handle, std::less<>> app_families_;
+};
+
+}  // namespace streamckpt

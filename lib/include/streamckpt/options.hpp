@@ -1,0 +1,95 @@
+// ConsumerOptions: everything a Consumer can be told, with its default.
+#pragma once
+
+#include <streamckpt/checkpoint.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rocksdb {
+class Env;
+}
+
+namespace streamckpt {
+
+using std::chrono::milliseconds;
+
+// Where to start when no valid checkpoint exists.
+enum class StartPolicy {
+  earliest,  // the stream's first entry (default): lose nothing
+  latest,    // only entries added after start-up
+  fail,      // refuse to start (errc::no_valid_checkpoint)
+};
+
+// What to do when a checkpoint is beyond the stream's last-generated-id (Redis
+// lost data, or failed over to a stale replica).
+enum class RegressedPolicy {
+  first,  // resume from the stream's first entry (default): lose nothing
+  head,   // skip to the stream's end
+  fail,   // refuse to start (errc::stream_regressed)
+};
+
+struct ConsumerOptions {
+  // redis://[user:password@]host[:port][/db], rediss://…, unix:///path[?db=N].
+  std::string redis_url = "redis://127.0.0.1:6379";
+  // Whose checkpoint: stream, group (empty: plain XREAD), consumer. Required.
+  CheckpointKey key;
+  // The local store's directory. Required.
+  std::filesystem::path data_dir;
+  // Application column families opened beside "checkpoints", for effects
+  // committed with acks (transactional ack). Default: none.
+  std::vector<std::string> column_families;
+
+  StartPolicy start = StartPolicy::earliest;
+  RegressedPolicy on_regressed = RegressedPolicy::first;
+
+  // Entries per read (COUNT). Default 100.
+  std::size_t batch = 100;
+  // Events between read and durable ack, at most; reading pauses beyond it.
+  // Default 1000. Memory only: durability is the same for any value.
+  std::size_t max_in_flight = 1000;
+  // BLOCK time of each read; next() yields an empty batch after this long
+  // without entries. Default 1 s.
+  milliseconds block{1000};
+
+  // The Redis copy is written through at least this often while it trails the
+  // local copy. Default 100 ms; 0 writes after every durable commit. The local
+  // copy is durable regardless.
+  milliseconds flush_interval{100};
+  // ... or as soon as it trails by this many events. Default 1000.
+  std::size_t flush_events = 1000;
+
+  milliseconds connect_timeout{2000};  // resolve + connect + AUTH + SELECT
+  milliseconds command_timeout{2000};  // per request; a read's BLOCK time is added
+  milliseconds reconnect_initial{50};  // backoff: full jitter, doubling from here…
+  milliseconds reconnect_max{1000};    // … up to this cap
+  // How long start() keeps retrying an unreachable Redis. Default 0: fail at
+  // the first error. Wrong credentials, bad URLs and WRONGTYPE keys fail at
+  // once regardless.
+  milliseconds startup_timeout{0};
+
+  // Group mode: hold a lease so that a second instance with the same identity
+  // cannot run at the same time. Default on.
+  bool fencing = true;
+  milliseconds lease_ttl{10000};
+  // Wait for the lease instead of failing with errc::lease_held.
+  bool wait_lease = false;
+
+  // rediss:// files; tls_insecure skips server verification.
+  std::string tls_ca, tls_cert, tls_key;
+  bool tls_insecure = false;
+
+  // Storage fault injection for tests; default RocksDB's Env.
+  rocksdb::Env* env = nullptr;
+
+  // Receives one line per notable event (resume, gap, reconnect, storage
+  // error). Called on the consumer's executor. Default: none.
+  std::function<void(std::string_view)> log;
+};
+
+}  // namespace streamckpt

@@ -1,0 +1,49 @@
+// What start() found and decided.
+#pragma once
+
+#include <streamckpt/checkpoint.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace streamckpt {
+
+// The stream as XINFO STREAM described it at start-up.
+struct StreamState {
+  bool exists = false;
+  std::uint64_t length = 0;
+  StreamId last_generated;                 // last-generated-id
+  std::optional<StreamId> first_entry;     // none when empty
+  StreamId max_deleted;                    // max-deleted-entry-id
+  std::uint64_t entries_added = 0;         // entries-added
+};
+
+struct ResumeReport {
+  enum class Source {
+    local,             // the local copy was the higher valid one
+    redis,             // the Redis copy was
+    start_policy,      // no valid copy: --start decided
+    regressed_policy,  // a copy was beyond the stream's end: --on-regressed decided
+  };
+
+  CheckpointCopy local;
+  CheckpointCopy redis;
+  StreamState stream;
+  // Resume after this ID: every entry <= position counts as handled.
+  StreamId position;
+  Source source = Source::start_policy;
+  bool regressed = false;            // a copy was beyond the stream's last-generated-id
+  std::optional<std::uint64_t> gap;  // entries deleted before they were handled
+  bool group_created = false;
+  bool group_moved = false;          // XGROUP SETID moved it forward to the position
+  bool local_reseeded = false;       // the local copy was behind and was rewritten
+  bool redis_reseeded = false;       // the Redis copy was behind and was rewritten
+
+  // One line for logs: "resuming stream 'orders' … after 5-0 (source: local) …".
+  std::string describe() const;
+};
+
+const char* to_string(ResumeReport::Source source);
+
+}  // namespace streamckpt

@@ -1,0 +1,61 @@
+#include "local/committer.hpp"
+
+namespace streamckpt::detail {
+
+Committer::Committer(LocalStore& store) : store_(store), thread_([this] { run(); }) {}
+
+Committer::~Committer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+void Committer::submit(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+}
+
+std::uint64_t Committer::writes() const {
+  std::lock_guard lock(mutex_);
+  return writes_;
+}
+
+void Committer::run() {
+  for (;;) {
+    std::deque<Job> jobs;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left to write
+      jobs.swap(queue_);
+    }
+
+    boost::system::error_code ec;
+    std::string detail;
+    const bool reopen = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.reopen_first; });
+    if (reopen) ec = store_.reopen(&detail);
+
+    if (!ec) {
+      std::vector<Checkpoint> checkpoints;
+      rocksdb::WriteBatch extra;
+      for (auto& job : jobs) {
+        for (auto& c : job.checkpoints) checkpoints.push_back(std::move(c));
+        for (const auto& e : job.extras)
+          if (e && !ec) ec = store_.append(extra, *e);
+      }
+      if (!ec) ec = store_.commit(checkpoints, &extra, &detail);
+      std::lock_guard lock(mutex_);
+      ++writes_;
+    }
+    for (auto& job : jobs)
+      if (job.done) job.done(ec, detail);
+  }
+}
+
+}  // namespace streamckpt::detail

@@ -1,0 +1,58 @@
+// Committer: the one thread that performs synced RocksDB writes.
+//
+// RocksDB calls block on fsync, so they never run on an io_context thread.
+// Jobs submitted while a write is in progress are merged into the next write
+// (group commit): one fsync covers all of them.
+#pragma once
+
+#include <streamckpt/local_store.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace streamckpt::detail {
+
+class Committer {
+ public:
+  // Called on the committer thread once the write is durable (success) or has
+  // failed. It must not block: post the result to your own executor.
+  using Completion = std::function<void(boost::system::error_code, const std::string& detail)>;
+
+  struct Job {
+    std::vector<Checkpoint> checkpoints;
+    // Application writes committed atomically with the checkpoints.
+    std::vector<std::shared_ptr<const rocksdb::WriteBatch>> extras;
+    Completion done;
+    bool reopen_first = false;  // reopen the DB before writing (after a WAL I/O error)
+  };
+
+  // REQUIRES: store outlives the committer.
+  explicit Committer(LocalStore& store);
+  // Finishes the queued jobs, then joins the thread.
+  ~Committer();
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  // Thread-safe.
+  void submit(Job job);
+
+  // Number of synced writes performed (each is one fsync of the WAL).
+  std::uint64_t writes() const;
+
+ private:
+  void run();
+
+  LocalStore& store_;
+  mutable std::mutex mutex_;  // guards queue_, stopping_ and writes_
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::uint64_t writes_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace streamckpt::detail

@@ -1,0 +1,239 @@
+#include <streamckpt/local_store.hpp>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/table.h>
+
+#include <fmt/format.h>
+
+namespace streamckpt {
+namespace {
+
+constexpr const char* k_checkpoints_cf = "checkpoints";
+
+boost::system::error_code map_status(const rocksdb::Status& s) {
+  if (s.ok()) return {};
+  if (s.IsCorruption()) return errc::store_corruption;
+  // RocksDB reports the LOCK file held by another process as an I/O error
+  // whose message names the lock.
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) return errc::store_locked;
+  return errc::store_io;
+}
+
+void set_detail(std::string* detail, const rocksdb::Status& s) {
+  if (detail) *detail = s.ToString();
+}
+
+rocksdb::ColumnFamilyOptions family_options(const LocalStoreOptions& o,
+                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = o.write_buffer_bytes;
+  cf.max_write_buffer_number = 2;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+}  // namespace
+
+void LocalStore::HandleDeleter::operator()(rocksdb::ColumnFamilyHandle* h) const {
+  if (db && h) db->DestroyColumnFamilyHandle(h);
+}
+
+LocalStore::LocalStore(LocalStoreOptions options) : options_(std::move(options)) {}
+
+LocalStore::~LocalStore() { close_db(); }
+
+Result<std::unique_ptr<LocalStore>> LocalStore::open(const LocalStoreOptions& options,
+                                                     std::string* detail) {
+  std::unique_ptr<LocalStore> store(new LocalStore(options));
+  if (auto ec = store->open_db(detail)) return ec;
+  return store;
+}
+
+boost::system::error_code LocalStore::open_db(std::string* detail) {
+  std::error_code fs_ec;
+  if (!options_.read_only) std::filesystem::create_directories(options_.dir, fs_ec);
+  if (fs_ec) {
+    if (detail) *detail = fmt::format("cannot create {}: {}", options_.dir.string(), fs_ec.message());
+    return errc::store_io;
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_total_wal_size = options_.max_wal_bytes;
+  db_options.keep_log_file_num = 2;
+  db_options.max_background_jobs = 1;
+  db_options.max_open_files = 64;
+  if (options_.env) db_options.env = options_.env;
+
+  const auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  const auto cf_options = family_options(options_, cache);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, cf_options}, {k_checkpoints_cf, cf_options}};
+  for (const auto& name : options_.column_families) families.emplace_back(name, cf_options);
+
+  // Column families created by an earlier run of the application but not
+  // named now must still be opened: RocksDB refuses to open otherwise.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, options_.dir.string(), &existing).ok()) {
+    for (const auto& name : existing) {
+      const bool known = std::any_of(families.begin(), families.end(),
+                                     [&](const auto& d) { return d.name == name; });
+      if (!known) families.emplace_back(name, cf_options);
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  const auto s = options_.read_only
+                     ? rocksdb::DB::OpenForReadOnly(db_options, options_.dir.string(), families, &handles, &raw)
+                     : rocksdb::DB::Open(db_options, options_.dir.string(), families, &handles, &raw);
+  if (!s.ok()) {
+    set_detail(detail, s);
+    return map_status(s);
+  }
+  db_.reset(raw);
+  std::vector<Handle> owned;
+  for (auto* h : handles) owned.emplace_back(h, HandleDeleter{raw});
+  for (std::size_t i = 0; i < families.size(); ++i) {
+    if (families[i].name == k_checkpoints_cf)
+      checkpoints_ = std::move(owned[i]);
+    else if (families[i].name != rocksdb::kDefaultColumnFamilyName)
+      app_families_.emplace(families[i].name, std::move(owned[i]));
+  }
+  // The default family's handle is owned by the DB itself.
+  return {};
+}
+
+void LocalStore::close_db() {
+  app_families_.clear();
+  checkpoints_.reset();
+  if (db_) {
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+}
+
+boost::system::error_code LocalStore::reopen(std::string* detail) {
+  close_db();
+  return open_db(detail);
+}
+
+CheckpointCopy LocalStore::read(const CheckpointKey& key) const {
+  if (!db_) return CheckpointCopy::invalid("local store is closed");
+  std::string value;
+  const auto s = db_->Get(rocksdb::ReadOptions(), checkpoints_.get(), record::encode_key(key), &value);
+  if (s.IsNotFound()) return CheckpointCopy::absent();
+  if (!s.ok()) return CheckpointCopy::invalid("read failed: " + s.ToString());
+  auto decoded = record::decode(value);
+  if (!decoded) return CheckpointCopy::invalid(decoded.error().message());
+  if (!(decoded->key == key)) return CheckpointCopy::invalid(make_error_code(errc::record_key_mismatch).message());
+  return CheckpointCopy::of(std::move(*decoded));
+}
+
+std::vector<LocalStore::Listed> LocalStore::list(std::size_t* undecodable) const {
+  std::vector<Listed> out;
+  if (undecodable) *undecodable = 0;
+  if (!db_) return out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), checkpoints_.get()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto key = record::decode_key(std::string_view(it->key().data(), it->key().size()));
+    if (!key) {
+      if (undecodable) ++*undecodable;
+      continue;
+    }
+    out.push_back({*key, read(*key)});
+  }
+  return out;
+}
+
+boost::system::error_code LocalStore::commit(const std::vector<Checkpoint>& checkpoints,
+                                             const rocksdb::WriteBatch* extra, std::string* detail) {
+  if (!db_) return errc::store_closed;
+  if (options_.read_only) return errc::store_io;
+  rocksdb::WriteBatch batch;
+  for (const auto& c : checkpoints) {
+    if (c.metadata.size() > Checkpoint::k_max_metadata_bytes) return errc::metadata_too_large;
+    if (auto ec = c.key.validate()) return ec;
+    batch.Put(checkpoints_.get(), record::encode_key(c.key), record::encode(c)).PermitUncheckedError();
+  }
+  if (extra) {
+    if (auto ec = append(batch, *extra)) return ec;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // durable when this returns: never weaken, never disable the WAL
+  const auto s = db_->Write(wo, &batch);
+  set_detail(detail, s);
+  return map_status(s);
+}
+
+boost::system::error_code LocalStore::remove(const CheckpointKey& key) {
+  if (!db_) return errc::store_closed;
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return map_status(db_->Delete(wo, checkpoints_.get(), record::encode_key(key)));
+}
+
+rocksdb::ColumnFamilyHandle* LocalStore::column_family(const std::string& name) const {
+  const auto it = app_families_.find(name);
+  return it == app_families_.end() ? nullptr : it->second.get();
+}
+
+namespace {
+
+// Replays a batch into another one, mapping column family IDs to handles.
+class Appender final : public rocksdb::WriteBatch::Handler {
+ public:
+  Appender(rocksdb::WriteBatch& dst, std::map<std::uint32_t, rocksdb::ColumnFamilyHandle*> families)
+      : dst_(dst), families_(std::move(families)) {}
+
+  rocksdb::Status PutCF(std::uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    auto* cf = find(id);
+    return cf ? dst_.Put(cf, k, v) : unknown(id);
+  }
+  rocksdb::Status DeleteCF(std::uint32_t id, const rocksdb::Slice& k) override {
+    auto* cf = find(id);
+    return cf ? dst_.Delete(cf, k) : unknown(id);
+  }
+  rocksdb::Status SingleDeleteCF(std::uint32_t id, const rocksdb::Slice& k) override {
+    auto* cf = find(id);
+    return cf ? dst_.SingleDelete(cf, k) : unknown(id);
+  }
+  rocksdb::Status DeleteRangeCF(std::uint32_t id, const rocksdb::Slice& b, const rocksdb::Slice& e) override {
+    auto* cf = find(id);
+    return cf ? dst_.DeleteRange(cf, b, e) : unknown(id);
+  }
+  rocksdb::Status MergeCF(std::uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    auto* cf = find(id);
+    return cf ? dst_.Merge(cf, k, v) : unknown(id);
+  }
+  void LogData(const rocksdb::Slice& blob) override { dst_.PutLogData(blob).PermitUncheckedError(); }
+
+ private:
+  rocksdb::ColumnFamilyHandle* find(std::uint32_t id) const {
+    const auto it = families_.find(id);
+    return it == families_.end() ? nullptr : it->second;
+  }
+  static rocksdb::Status unknown(std::uint32_t id) {
+    return rocksdb::Status::InvalidArgument(fmt::format("unknown column family id {}", id));
+  }
+
+  rocksdb::WriteBatch& dst_;
+  std::map<std::uint32_t, rocksdb::ColumnFamilyHandle*> families_;
+};
+
+}  // namespace
+
+boost::system::error_code LocalStore::append(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const {
+  if (!db_) return errc::store_closed;
+  std::map<std::uint32_t, rocksdb::ColumnFamilyHandle*> families;
+  families[db_->DefaultColumnFamily()->GetID()] = db_->DefaultColumnFamily();
+  families[checkpoints_->GetID()] = checkpoints_.get();
+  for (const auto& [name, h] : app_families_) families[h->GetID()] = h.get();
+  Appender appender(dst, std::move(families));
+  return src.Iterate(&appender).ok() ? boost::system::error_code{} : make_error_code(errc::store_io);
+}
+
+}  // namespace streamckpt

@@ -1,0 +1,50 @@
+// The Redis copy of a checkpoint: a HASH any client can read, at
+//   streamckpt:{<stream>}:<group>:<consumer>
+// (the {<stream>} hash tag keeps it in the stream's cluster slot; <group> is
+// empty in plain mode), with fields
+//   id            canonical entry ID, "<ms>-<seq>"
+//   pos           the ID as "%020llu-%020llu": byte order equals ID order, so
+//                 Lua compares strings and never rounds 64-bit numbers
+//   epoch         bumped when a checkpoint is forced backwards
+//   updated_ms    wall-clock ms of the update
+//   owner         the instance that wrote it
+//   metadata      application state (<= 1 KiB)
+//   entries_seen  entries the stream had received up to id
+//   crc           CRC-32C (8 hex digits) of the key names and the fields above
+//                 but owner: garbage or a hash copied from another key fails it
+#pragma once
+
+#include "redis/connection.hpp"
+
+#include <streamckpt/checkpoint.hpp>
+
+namespace streamckpt::redis {
+
+std::string checkpoint_hash_key(const CheckpointKey& key);
+std::string lease_key(const CheckpointKey& key);
+
+// Validates an HGETALL reply for `key` (sans-io).
+CheckpointCopy parse_checkpoint_hash(const CheckpointKey& key, const Value& reply);
+
+// CRC-32C over the key and the fields, as stored in `crc`.
+std::string checkpoint_crc(const Checkpoint& c);
+
+// The update: writes only when the new pos is greater (or `force`), and with
+// `fenced`, only when `owner` holds the lease. Returns the EVALSHA command,
+// and the EVAL fallback for NOSCRIPT.
+struct UpdateCommands {
+  Command evalsha;
+  Command eval;
+};
+UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bool force, bool fenced);
+
+enum class UpdateOutcome { written, not_newer, not_owner };
+
+boost::asio::awaitable<CheckpointCopy> read_checkpoint(Connection& conn, const CheckpointKey& key,
+                                                       std::string* detail);
+// Runs the update (EVALSHA, then EVAL on NOSCRIPT).
+boost::asio::awaitable<Result<UpdateOutcome>> write_checkpoint(Connection& conn, const Checkpoint& c,
+                                                               const std::string& owner, bool force,
+                                                               bool fenced, std::string* detail);
+
+}  // namespace streamckpt::redis

@@ -1,0 +1,404 @@
+#include "redis/connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#ifdef STREAMCKPT_HAVE_TLS
+#include <boost/asio/ssl.hpp>
+#endif
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <variant>
+
+namespace streamckpt::redis {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+struct Request {
+  explicit Request(const asio::any_io_executor& ex) : signal(ex, Clock::time_point::max()) {}
+  std::size_t expected = 0;
+  std::vector<Value> replies;
+  error_code ec;
+  bool done = false;
+  Clock::time_point deadline;
+  asio::steady_timer signal;  // cancelled when done: a one-shot event
+
+  void finish(error_code e) {
+    if (done) return;
+    ec = e;
+    done = true;
+    signal.cancel();
+  }
+};
+
+#ifdef STREAMCKPT_HAVE_TLS
+using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+#endif
+
+}  // namespace
+
+struct Connection::State : std::enable_shared_from_this<Connection::State> {
+  State(asio::any_io_executor ex, Url u, ConnectionOptions o)
+      : executor(std::move(ex)), url(std::move(u)), options(std::move(o)), watchdog(executor) {}
+
+  asio::any_io_executor executor;
+  Url url;
+  ConnectionOptions options;
+
+  // The stream of the current connection; monostate when closed.
+  std::variant<std::monostate, asio::ip::tcp::socket, asio::local::stream_protocol::socket
+#ifdef STREAMCKPT_HAVE_TLS
+               , std::unique_ptr<TlsStream>
+#endif
+               > stream;
+#ifdef STREAMCKPT_HAVE_TLS
+  std::unique_ptr<asio::ssl::context> tls_context;
+#endif
+
+  // Incremented on every connect and every close: a coroutine of an older
+  // generation stops touching the state.
+  std::uint64_t generation = 0;
+  bool open = false;
+  std::uint64_t connects = 0;
+
+  std::deque<std::shared_ptr<Request>> pending;
+  std::string write_buffer;
+  bool writing = false;
+  asio::steady_timer watchdog;
+  Decoder decoder;
+
+  void fail_all(error_code ec) {
+    ++generation;
+    open = false;
+    std::visit(
+        [](auto& s) {
+          using S = std::decay_t<decltype(s)>;
+          error_code ignored;
+          if constexpr (std::is_same_v<S, asio::ip::tcp::socket> ||
+                        std::is_same_v<S, asio::local::stream_protocol::socket>) {
+            s.close(ignored);
+          }
+#ifdef STREAMCKPT_HAVE_TLS
+          else if constexpr (std::is_same_v<S, std::unique_ptr<TlsStream>>) {
+            if (s) s->lowest_layer().close(ignored);
+          }
+#endif
+        },
+        stream);
+    auto failed = std::move(pending);
+    pending.clear();
+    write_buffer.clear();
+    writing = false;
+    watchdog.cancel();
+    for (auto& r : failed) r->finish(ec);
+  }
+
+  asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) {
+    ec = {};
+    if (auto* s = std::get_if<asio::ip::tcp::socket>(&stream))
+      co_return co_await s->async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+    if (auto* s = std::get_if<asio::local::stream_protocol::socket>(&stream))
+      co_return co_await s->async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+#ifdef STREAMCKPT_HAVE_TLS
+    if (auto* s = std::get_if<std::unique_ptr<TlsStream>>(&stream))
+      co_return co_await (*s)->async_read_some(buffer, asio::redirect_error(asio::use_awaitable, ec));
+#endif
+    ec = errc::connection_closed;
+    co_return 0;
+  }
+
+  asio::awaitable<void> write_all(asio::const_buffer buffer, error_code& ec) {
+    ec = {};
+    if (auto* s = std::get_if<asio::ip::tcp::socket>(&stream))
+      co_await asio::async_write(*s, buffer, asio::redirect_error(asio::use_awaitable, ec));
+    else if (auto* s = std::get_if<asio::local::stream_protocol::socket>(&stream))
+      co_await asio::async_write(*s, buffer, asio::redirect_error(asio::use_awaitable, ec));
+#ifdef STREAMCKPT_HAVE_TLS
+    else if (auto* s = std::get_if<std::unique_ptr<TlsStream>>(&stream))
+      co_await asio::async_write(**s, buffer, asio::redirect_error(asio::use_awaitable, ec));
+#endif
+    else
+      ec = errc::connection_closed;
+  }
+
+  static asio::awaitable<void> reader(std::shared_ptr<State> self, std::uint64_t gen) {
+    std::vector<char> buffer(64 * 1024);
+    for (;;) {
+      error_code ec;
+      const auto n = co_await self->read_some(asio::buffer(buffer), ec);
+      if (gen != self->generation) co_return;
+      if (ec) {
+        self->fail_all(errc::outcome_unknown);
+        co_return;
+      }
+      self->decoder.feed(std::string_view(buffer.data(), n));
+      for (;;) {
+        auto reply = self->decoder.next();
+        if (!reply) {
+          self->fail_all(errc::protocol_error);
+          co_return;
+        }
+        if (!*reply) break;
+        if (self->pending.empty()) {  // a reply nobody asked for
+          self->fail_all(errc::protocol_error);
+          co_return;
+        }
+        auto& front = self->pending.front();
+        front->replies.push_back(std::move(**reply));
+        if (front->replies.size() == front->expected) {
+          auto done = std::move(front);
+          self->pending.pop_front();
+          done->finish({});
+        }
+      }
+    }
+  }
+
+  static asio::awaitable<void> writer(std::shared_ptr<State> self, std::uint64_t gen) {
+    std::string out;
+    while (gen == self->generation && !self->write_buffer.empty()) {
+      out.clear();
+      out.swap(self->write_buffer);
+      error_code ec;
+      co_await self->write_all(asio::buffer(out), ec);
+      if (gen != self->generation) co_return;
+      if (ec) {
+        self->fail_all(errc::outcome_unknown);
+        co_return;
+      }
+    }
+    if (gen == self->generation) self->writing = false;
+  }
+
+  // Fails everything when the oldest deadline passes: Redis cannot cancel a
+  // command, so the only way out of a stalled link is to drop it.
+  static asio::awaitable<void> watch(std::shared_ptr<State> self, std::uint64_t gen) {
+    for (;;) {
+      if (gen != self->generation) co_return;
+      auto earliest = Clock::time_point::max();
+      for (const auto& r : self->pending) earliest = std::min(earliest, r->deadline);
+      if (earliest != Clock::time_point::max() && Clock::now() >= earliest) {
+        self->fail_all(errc::command_timeout);
+        co_return;
+      }
+      self->watchdog.expires_at(earliest);
+      error_code ec;
+      co_await self->watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
+
+  std::shared_ptr<Request> enqueue(const std::vector<Command>& commands, std::chrono::milliseconds block) {
+    auto request = std::make_shared<Request>(executor);
+    request->expected = commands.size();
+    request->deadline = Clock::now() + options.command_timeout + block;
+    for (const auto& c : commands) encode(write_buffer, c);
+    const bool was_empty = pending.empty();
+    pending.push_back(request);
+    if (was_empty) watchdog.cancel();
+    if (!writing) {
+      writing = true;
+      asio::co_spawn(executor, writer(shared_from_this(), generation), asio::detached);
+    }
+    return request;
+  }
+
+  asio::awaitable<Result<std::vector<Value>>> exec(std::vector<Command> commands, std::chrono::milliseconds block) {
+    if (!open) co_return errc::connection_closed;
+    if (commands.empty()) co_return std::vector<Value>{};
+    auto request = enqueue(commands, block);
+    if (!request->done) {
+      error_code ignored;
+      co_await request->signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (request->ec) co_return request->ec;
+    co_return std::move(request->replies);
+  }
+
+  asio::awaitable<error_code> open_stream(std::string* detail) {
+    error_code ec;
+    if (url.scheme == Url::Scheme::unix_socket) {
+      asio::local::stream_protocol::socket s(executor);
+      co_await s.async_connect(asio::local::stream_protocol::endpoint(url.path),
+                               asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (detail) *detail = fmt::format("cannot connect to {}: {}", url.path, ec.message());
+        co_return errc::connect_failed;
+      }
+      stream = std::move(s);
+      co_return error_code{};
+    }
+
+    asio::ip::tcp::resolver resolver(executor);
+    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+                                                           asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (detail) *detail = fmt::format("cannot resolve '{}': {}", url.host, ec.message());
+      co_return errc::connect_failed;
+    }
+    asio::ip::tcp::socket socket(executor);
+    co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (detail) *detail = fmt::format("cannot connect to {}:{}: {}", url.host, url.port, ec.message());
+      co_return errc::connect_failed;
+    }
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    socket.set_option(asio::socket_base::keep_alive(true), ec);
+
+    if (url.scheme == Url::Scheme::tls) {
+#ifdef STREAMCKPT_HAVE_TLS
+      if (auto e = make_tls_context(detail)) co_return e;
+      auto tls = std::make_unique<TlsStream>(std::move(socket), *tls_context);
+      if (!options.tls_insecure) {
+        tls->set_verify_mode(asio::ssl::verify_peer);
+        tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
+      }
+      SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str());
+      co_await tls->async_handshake(asio::ssl::stream_base::client,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (detail) *detail = fmt::format("TLS handshake with {}:{} failed: {}", url.host, url.port, ec.message());
+        co_return errc::connect_failed;
+      }
+      stream = std::move(tls);
+      co_return error_code{};
+#else
+      if (detail) *detail = "this build has no TLS support (rebuild with OpenSSL for rediss://)";
+      co_return errc::connect_failed;
+#endif
+    }
+    stream = std::move(socket);
+    co_return error_code{};
+  }
+
+#ifdef STREAMCKPT_HAVE_TLS
+  error_code make_tls_context(std::string* detail) {
+    if (tls_context) return {};
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    error_code ec;
+    if (!options.tls_ca.empty())
+      ctx->load_verify_file(options.tls_ca, ec);
+    else
+      ctx->set_default_verify_paths(ec);
+    if (!ec && !options.tls_cert.empty()) ctx->use_certificate_chain_file(options.tls_cert, ec);
+    if (!ec && !options.tls_key.empty()) ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+    if (ec) {
+      if (detail) *detail = fmt::format("cannot load TLS files: {}", ec.message());
+      return errc::connect_failed;
+    }
+    tls_context = std::move(ctx);
+    return {};
+  }
+#endif
+
+  asio::awaitable<error_code> handshake(std::string* detail) {
+    std::vector<Command> hello;
+    if (!url.password.empty()) {
+      if (url.user.empty())
+        hello.push_back({"AUTH", url.password});
+      else
+        hello.push_back({"AUTH", url.user, url.password});
+    }
+    if (url.db != 0) hello.push_back({"SELECT", std::to_string(url.db)});
+    if (hello.empty()) hello.push_back({"PING"});
+    auto replies = co_await exec(std::move(hello), std::chrono::milliseconds{0});
+    if (!replies) {
+      if (detail) *detail = fmt::format("{} did not answer: {}", url.redacted(), replies.error().message());
+      co_return replies.error();
+    }
+    for (const auto& r : *replies) {
+      if (!r.is_error()) continue;
+      const auto prefix = r.error_prefix();
+      const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" ||
+                        r.str.find("AUTH") != std::string::npos || r.str.find("password") != std::string::npos;
+      if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
+      co_return auth ? errc::auth_failed : errc::redis_error;
+    }
+    co_return error_code{};
+  }
+
+  asio::awaitable<error_code> connect(std::string* detail) {
+    fail_all(errc::outcome_unknown);
+    stream = std::monostate{};
+    decoder = Decoder();
+    const auto gen = generation;
+
+    asio::steady_timer timer(executor, options.connect_timeout);
+    std::string local_detail;
+    auto result = co_await (open_stream(&local_detail) ||
+                            timer.async_wait(asio::use_awaitable));
+    if (result.index() == 1) {
+      if (detail) *detail = fmt::format("connecting to {} timed out after {} ms", url.redacted(),
+                                        options.connect_timeout.count());
+      fail_all(errc::connect_failed);
+      co_return errc::connect_failed;
+    }
+    if (auto ec = std::get<0>(result)) {
+      if (detail) *detail = local_detail;
+      fail_all(ec);
+      co_return ec;
+    }
+    if (gen != generation) co_return errc::connection_closed;  // closed meanwhile
+
+    open = true;
+    asio::co_spawn(executor, reader(shared_from_this(), gen), asio::detached);
+    asio::co_spawn(executor, watch(shared_from_this(), gen), asio::detached);
+
+    const auto saved_timeout = options.command_timeout;
+    options.command_timeout = options.connect_timeout;
+    const auto ec = co_await handshake(detail);
+    options.command_timeout = saved_timeout;
+    if (ec) {
+      fail_all(ec);
+      co_return ec;
+    }
+    ++connects;
+    co_return error_code{};
+  }
+};
+
+Connection::Connection(asio::any_io_executor executor, Url url, ConnectionOptions options)
+    : state_(std::make_shared<State>(std::move(executor), std::move(url), std::move(options))) {}
+
+Connection::~Connection() { state_->fail_all(errc::connection_closed); }
+
+asio::awaitable<error_code> Connection::connect(std::string* detail) {
+  auto state = state_;
+  co_return co_await state->connect(detail);
+}
+
+asio::awaitable<Result<std::vector<Value>>> Connection::exec(std::vector<Command> commands,
+                                                             std::chrono::milliseconds block) {
+  auto state = state_;
+  co_return co_await state->exec(std::move(commands), block);
+}
+
+asio::awaitable<Result<Value>> Connection::exec_one(Command command, std::chrono::milliseconds block) {
+  auto state = state_;
+  std::vector<Command> commands;
+  commands.push_back(std::move(command));
+  auto replies = co_await state->exec(std::move(commands), block);
+  if (!replies) co_return replies.error();
+  co_return std::move(replies->front());
+}
+
+void Connection::close() { state_->fail_all(errc::outcome_unknown); }
+bool Connection::is_open() const { return state_->open; }
+const Url& Connection::url() const { return state_->url; }
+std::uint64_t Connection::reconnects() const { return state_->connects > 0 ? state_->connects - 1 : 0; }
+
+}  // namespace streamckpt::redis

@@ -1,0 +1,152 @@
+#include "redis/url.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+namespace streamckpt::redis {
+namespace {
+
+bool fail(std::string* why, std::string message) {
+  if (why) *why = std::move(message);
+  return false;
+}
+
+template <class Int>
+bool parse_number(std::string_view text, Int& out) {
+  if (text.empty() || (text.size() > 1 && text.front() == '0')) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding, for user names and passwords that contain ':' or '@'.
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    const int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+bool parse_db(std::string_view text, std::uint32_t& db, std::string* why) {
+  if (!parse_number(text, db)) return fail(why, fmt::format("database '{}' is not a non-negative integer", text));
+  return true;
+}
+
+bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
+  // [user:password@]host[:port][/db]
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const auto userinfo = rest.substr(0, at);
+    rest.remove_prefix(at + 1);
+    const auto colon = userinfo.find(':');
+    const auto user = userinfo.substr(0, colon);
+    const auto password = colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1);
+    if (!percent_decode(user, url.user) || !percent_decode(password, url.password))
+      return fail(why, "bad percent-encoding in the user or password");
+    if (colon == std::string_view::npos) {
+      // "redis://secret@host": a lone userinfo is the password, as redis-cli reads it.
+      url.password = url.user;
+      url.user.clear();
+    }
+  }
+  std::string_view hostport = rest;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    hostport = rest.substr(0, slash);
+    const auto db = rest.substr(slash + 1);
+    if (!db.empty() && !parse_db(db, url.db, why)) return false;
+  }
+  std::string_view port;
+  if (!hostport.empty() && hostport.front() == '[') {
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) return fail(why, "unterminated '[' in an IPv6 host");
+    url.host = hostport.substr(1, close - 1);
+    const auto after = hostport.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail(why, "unexpected characters after the IPv6 host");
+      port = after.substr(1);
+      if (port.empty()) return fail(why, "empty port");
+    }
+  } else {
+    const auto colon = hostport.find(':');
+    url.host = hostport.substr(0, colon);
+    if (colon != std::string_view::npos) {
+      port = hostport.substr(colon + 1);
+      if (port.empty()) return fail(why, "empty port");
+    }
+  }
+  if (url.host.empty()) return fail(why, "missing host");
+  if (url.host.find_first_of(" \t/?#@") != std::string::npos)
+    return fail(why, fmt::format("invalid host '{}'", url.host));
+  if (!port.empty()) {
+    std::uint32_t p = 0;
+    if (!parse_number(port, p) || p == 0 || p > 65535)
+      return fail(why, fmt::format("port '{}' is not a number from 1 to 65535", port));
+    url.port = static_cast<std::uint16_t>(p);
+  }
+  return true;
+}
+
+bool parse_unix(std::string_view rest, Url& url, std::string* why) {
+  // unix:///path[?db=N]
+  if (rest.empty() || rest.front() != '/') return fail(why, "a unix:// URL needs an absolute path: unix:///path/to/redis.sock");
+  const auto q = rest.find('?');
+  url.path = rest.substr(0, q);
+  if (q != std::string_view::npos) {
+    const auto query = rest.substr(q + 1);
+    if (query.substr(0, 3) != "db=") return fail(why, fmt::format("unknown query '{}' (only db=N)", query));
+    if (!parse_db(query.substr(3), url.db, why)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Url> Url::parse(std::string_view text, std::string* why) {
+  Url url;
+  bool ok = false;
+  if (text.substr(0, 8) == "redis://") {
+    ok = parse_tcp(text.substr(8), url, why);
+  } else if (text.substr(0, 9) == "rediss://") {
+    url.scheme = Scheme::tls;
+    ok = parse_tcp(text.substr(9), url, why);
+  } else if (text.substr(0, 7) == "unix://") {
+    url.scheme = Scheme::unix_socket;
+    ok = parse_unix(text.substr(7), url, why);
+  } else {
+    ok = fail(why, "expected redis://, rediss:// or unix://");
+  }
+  if (!ok) return errc::invalid_url;
+  return url;
+}
+
+std::string Url::redacted() const {
+  const std::string auth = password.empty() ? std::string{} : fmt::format("{}:***@", user);
+  switch (scheme) {
+    case Scheme::unix_socket:
+      return db ? fmt::format("unix://{}?db={}", path, db) : fmt::format("unix://{}", path);
+    case Scheme::tcp:
+    case Scheme::tls: {
+      const bool v6 = host.find(':') != std::string::npos;
+      return fmt::format("{}://{}{}{}{}:{}{}", scheme == Scheme::tls ? "rediss" : "redis", auth,
+                         v6 ? "[" : "", host, v6 ? "]" : "", port, db ? fmt::format("/{}", db) : "");
+    }
+  }
+  return {};
+}
+
+}  // namespace streamckpt::redis

@@ -1,0 +1,221 @@
+// streamckpt consume: read, write to the sink, ack; stop cleanly on signals.
+#include "args.hpp"
+#include "commands.hpp"
+#include "sink.hpp"
+
+#include <streamckpt/consumer.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace streamckpt::cli {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
+
+struct ConsumeSettings {
+  ConsumerOptions options;
+  std::string sink_spec;
+  std::uint64_t max_events = 0;  // 0: no limit
+  std::uint64_t idle_exit_ms = 0;
+  bool metrics = false;
+};
+
+ConsumeSettings parse(const std::vector<std::string>& argv) {
+  const Args args(argv,
+                  {"redis", "stream", "group", "consumer", "data-dir", "sink", "start", "batch", "max-events",
+                   "idle-exit-ms", "block-ms", "max-in-flight", "startup-timeout-ms", "command-timeout-ms",
+                   "connect-timeout-ms"},
+                  {"metrics"});
+  ConsumeSettings s;
+  auto& o = s.options;
+  o.redis_url = args.required("redis");
+  o.key.stream = args.required("stream");
+  o.key.group = args.get_or("group", "");
+  if (args.has("group") && o.key.group.empty()) throw UsageError("--group must not be empty");
+  o.key.consumer = args.required("consumer");
+  o.data_dir = args.required("data-dir");
+  s.sink_spec = args.get_or("sink", "stdout");
+  if (!make_sink(s.sink_spec)) throw UsageError(fmt::format("--sink must be stdout or file:PATH, not '{}'", s.sink_spec));
+  const auto start = args.choice_or("start", {"earliest", "latest", "fail"}, "earliest");
+  o.start = start == "latest" ? StartPolicy::latest : start == "fail" ? StartPolicy::fail : StartPolicy::earliest;
+  o.batch = args.number_or("batch", 100, 1, 100000);
+  s.max_events = args.number_or("max-events", 0, 1);
+  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1);
+  o.block = milliseconds(args.number_or("block-ms", 1000, 1, 3600000));
+  if (s.idle_exit_ms && !args.has("block-ms"))
+    o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
+  o.max_in_flight = args.number_or("max-in-flight", 1000, 1, 10000000);
+  o.startup_timeout = milliseconds(args.number_or("startup-timeout-ms", 0));
+  o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1));
+  o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1));
+  s.metrics = args.has("metrics");
+  o.log = [](std::string_view line) { fmt::print(stderr, "streamckpt: {}\n", line); };
+  return s;
+}
+
+// The metadata the resumed checkpoint recorded for the sink: the winner's; ""
+// (start from empty) when no copy exists at all; nullopt when copies exist but
+// none is valid, which a file sink refuses.
+std::optional<std::string> resumed_metadata(const ResumeReport& r) {
+  const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
+                                 : r.source == ResumeReport::Source::redis ? &r.redis
+                                                                           : nullptr;
+  if (winner && winner->valid()) return winner->checkpoint->metadata;
+  if (r.local.state == CheckpointCopy::State::absent && r.redis.state == CheckpointCopy::State::absent)
+    return std::string{};
+  return std::nullopt;
+}
+
+class ConsumeRun {
+ public:
+  ConsumeRun(asio::io_context& io, ConsumeSettings settings)
+      : io_(io), settings_(std::move(settings)), consumer_(io.get_executor(), settings_.options),
+        signals_(io, SIGINT, SIGTERM), sink_(make_sink(settings_.sink_spec)) {}
+
+  int exit_code() const { return exit_code_; }
+
+  void begin() {
+    signals_.async_wait([this](boost::system::error_code ec, int) { on_signal(ec); });
+    asio::co_spawn(io_, run(), [this](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          exit_code_ = fail(ex.what());
+        }
+      }
+      signals_.cancel();
+    });
+  }
+
+ private:
+  void on_signal(boost::system::error_code ec) {
+    if (ec) return;
+    if (stop_requested_) {
+      // A second signal: leave now. What was acked but not yet durable is
+      // handled again next time, as after a crash.
+      fmt::print(stderr, "streamckpt: second signal: exiting without the final commit\n");
+      std::_Exit(1);
+    }
+    stop_requested_ = true;
+    consumer_.request_stop();
+    signals_.async_wait([this](boost::system::error_code e, int) { on_signal(e); });
+  }
+
+  asio::awaitable<void> run() {
+    auto [ec, report] = co_await consumer_.start(k_tuple);
+    if (ec) {
+      exit_code_ = fail(describe_start_error(ec));
+      co_await finish();
+      co_return;
+    }
+    const auto metadata = resumed_metadata(report);
+    if (settings_.sink_spec != "stdout" && !metadata) {
+      exit_code_ = fail("no valid checkpoint records the sink file's length (see the resume line above); "
+                        "reset the checkpoint or move the file away");
+      co_await finish();
+      co_return;
+    }
+    if (auto error = sink_->open(metadata.value_or("")); !error.empty()) {
+      exit_code_ = fail(error);
+      co_await finish();
+      co_return;
+    }
+
+    std::uint64_t handled = 0;
+    auto last_event = Clock::now();
+    while (!stop_requested_) {
+      auto [next_ec, batch] = co_await consumer_.next(k_tuple);
+      if (next_ec == errc::stopped) break;
+      if (next_ec) {
+        exit_code_ = fail(consumer_.error_detail().empty() ? next_ec.message() : consumer_.error_detail());
+        break;
+      }
+      if (batch.empty()) {
+        if (settings_.idle_exit_ms &&
+            Clock::now() - last_event >= std::chrono::milliseconds(settings_.idle_exit_ms))
+          break;
+        continue;
+      }
+      last_event = Clock::now();
+      std::size_t take = batch.size();
+      if (settings_.max_events) take = std::min<std::uint64_t>(take, settings_.max_events - handled);
+      std::vector<std::optional<std::string>> metadata_of(take);
+      for (std::size_t i = 0; i < take; ++i) {
+        if (auto error = sink_->write(batch[i], metadata_of[i]); !error.empty()) {
+          exit_code_ = fail(error);
+          co_await finish();
+          co_return;
+        }
+      }
+      // The lines leave the process (and, for a file, reach the disk) before
+      // their acks: an acked event is never missing from the sink.
+      if (auto error = sink_->flush(); !error.empty()) {
+        exit_code_ = fail(error);
+        co_await finish();
+        co_return;
+      }
+      for (std::size_t i = 0; i < take; ++i) {
+        if (metadata_of[i])
+          consumer_.ack(batch[i], rocksdb::WriteBatch{}, std::move(metadata_of[i]));
+        else
+          consumer_.ack(batch[i]);
+      }
+      handled += take;
+      if (settings_.max_events && handled >= settings_.max_events) break;
+    }
+    handled_ = handled;
+    co_await finish();
+  }
+
+  asio::awaitable<void> finish() {
+    auto [ec] = co_await consumer_.stop(k_tuple);
+    if (ec && exit_code_ == 0) exit_code_ = fail(fmt::format("final commit failed: {}", ec.message()));
+    if (exit_code_ == 0)
+      fmt::print(stderr, "streamckpt: stopped after {} events; checkpoint {}\n", handled_,
+                 consumer_.durable_id().to_string());
+    if (settings_.metrics) fmt::print(stderr, "{}\n", consumer_.metrics().to_json());
+  }
+
+  std::string describe_start_error(boost::system::error_code ec) const {
+    auto detail = consumer_.error_detail();
+    if (detail.empty()) detail = ec.message();
+    return detail;
+  }
+
+  asio::io_context& io_;
+  ConsumeSettings settings_;
+  Consumer consumer_;
+  asio::signal_set signals_;
+  std::unique_ptr<Sink> sink_;
+  bool stop_requested_ = false;
+  std::uint64_t handled_ = 0;
+  int exit_code_ = 0;
+};
+
+}  // namespace
+
+int run_consume(const std::vector<std::string>& argv) {
+  auto settings = parse(argv);
+  asio::io_context io(1);
+  ConsumeRun run(io, std::move(settings));
+  run.begin();
+  io.run();
+  return run.exit_code();
+}
+
+}  // namespace streamckpt::cli

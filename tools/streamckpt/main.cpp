@@ -1,0 +1,81 @@
+#include "args.hpp"
+#include "commands.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace streamckpt::cli {
+
+const char* const k_usage = R"(usage:
+  streamckpt consume --redis URL --stream NAME [--group NAME] --consumer NAME --data-dir DIR
+                     [--sink stdout|file:PATH] [--start earliest|latest|fail] [--batch N]
+                     [--max-events N] [--idle-exit-ms N] [--block-ms N] [--max-in-flight N]
+                     [--startup-timeout-ms N] [--command-timeout-ms N] [--connect-timeout-ms N]
+                     [--metrics]
+  streamckpt checkpoint show --data-dir DIR --stream NAME [--group NAME] --consumer NAME
+                     [--redis URL] [--json]
+  streamckpt --help
+
+consume reads the stream (XREADGROUP with --group, plain XREAD without) from where
+the consumer's checkpoint left off, writes each event to the sink as one JSON line,
+and makes the checkpoint durable after every acknowledged event. SIGTERM or SIGINT
+stops it cleanly: in-flight events are finished and acknowledged, exit status 0.
+
+  --redis URL           redis://[user:password@]host[:port][/db], rediss://..., unix:///path[?db=N]
+  --sink SINK           stdout (default): one line per event, flushed before its ack;
+                        file:PATH: appended to PATH, exactly once across crashes (PATH is
+                        cut back to the length its checkpoint records on start)
+  --start POLICY        where to begin without a valid checkpoint: earliest (default),
+                        latest, or fail
+  --batch N             entries per read (default 100)
+  --max-events N        handle N events, then stop cleanly
+  --idle-exit-ms N      stop cleanly once no event has arrived for N ms
+  --block-ms N          BLOCK time of each read (default 1000)
+  --max-in-flight N     events between read and durable ack, at most (default 1000)
+  --startup-timeout-ms N  keep retrying an unreachable Redis at start-up for N ms
+                        (default 0: fail at once)
+  --metrics             print the consumer's counters as one JSON line on stderr at exit
+
+checkpoint show prints the local copy (and, with --redis, the Redis copy) of one
+consumer's checkpoint, whether each is valid, and the effective position.
+
+exit status: 0 success, 1 failure (one line on stderr: "streamckpt: error: ..."),
+2 usage error.
+)";
+
+int fail(const std::string& message) {
+  fmt::print(stderr, "streamckpt: error: {}\n", message);
+  return 1;
+}
+
+namespace {
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "streamckpt: {}\n{}", message, k_usage);
+  return 2;
+}
+
+}  // namespace
+}  // namespace streamckpt::cli
+
+int main(int argc, char** argv) {
+  using namespace streamckpt::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty()) return usage_error("missing command");
+    if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      fmt::print("{}", k_usage);
+      return 0;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "consume") return run_consume(args);
+    if (command == "checkpoint") return run_checkpoint(args);
+    return usage_error(fmt::format("unknown command '{}'", command));
+  } catch (const UsageError& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

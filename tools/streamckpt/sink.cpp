@@ -1,0 +1,132 @@
+#include "sink.hpp"
+
+#include "json.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace streamckpt::cli {
+
+std::string event_json_line(const Event& event) {
+  std::string line = R"({"id":")" + event.id.to_string() + R"(","fields":{)";
+  bool first = true;
+  for (const auto& [name, value] : event.fields) {
+    if (!first) line.push_back(',');
+    first = false;
+    line += json_string(name);
+    line.push_back(':');
+    line += json_string(value);
+  }
+  line += "}}\n";
+  return line;
+}
+
+namespace {
+
+// Lines go to stdout and are flushed before their acks: a line is out of the
+// process before its checkpoint can cover it.
+class StdoutSink final : public Sink {
+ public:
+  std::string open(const std::optional<std::string>&) override { return {}; }
+  std::string write(const Event& event, std::optional<std::string>& metadata) override {
+    buffer_ += event_json_line(event);
+    metadata.reset();
+    return {};
+  }
+  std::string flush() override {
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+      const auto n = ::write(STDOUT_FILENO, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fmt::format("writing to stdout failed: {}", std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+    return {};
+  }
+
+ private:
+  std::string buffer_;
+};
+
+// Exactly once across crashes: the file's length after each event is stored
+// in the checkpoint's metadata, in the same synced commit; on start the file
+// is cut back to the recorded length, so lines written after the last commit
+// (whose events will be delivered again) disappear.
+class FileSink final : public Sink {
+ public:
+  explicit FileSink(std::string path) : path_(std::move(path)) {}
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  std::string open(const std::optional<std::string>& metadata) override {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
+    std::uint64_t recorded = 0;
+    if (metadata && !metadata->empty()) {
+      const auto* begin = metadata->data();
+      const auto [end, ec] = std::from_chars(begin, begin + metadata->size(), recorded);
+      if (ec != std::errc{} || end != begin + metadata->size())
+        return fmt::format("the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?", *metadata);
+    }
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size < recorded)
+      return fmt::format("sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset the checkpoint",
+                         path_, size, recorded);
+    if (size > recorded && ::ftruncate(fd_, static_cast<off_t>(recorded)) != 0)
+      return fmt::format("cannot truncate {}: {}", path_, std::strerror(errno));
+    if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)
+      return fmt::format("cannot seek in {}: {}", path_, std::strerror(errno));
+    length_ = recorded;
+    return {};
+  }
+
+  // The metadata is the file's length once this line is flushed: a
+  // checkpoint covering this event covers exactly the bytes up to here.
+  std::string write(const Event& event, std::optional<std::string>& metadata) override {
+    buffer_ += event_json_line(event);
+    metadata = std::to_string(length_ + buffer_.size());
+    return {};
+  }
+
+  std::string flush() override {
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+      const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fmt::format("writing to {} failed: {}", path_, std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    length_ += buffer_.size();
+    buffer_.clear();
+    // The lines must reach the disk before a checkpoint that covers them.
+    if (::fdatasync(fd_) != 0) return fmt::format("fdatasync of {} failed: {}", path_, std::strerror(errno));
+    return {};
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::uint64_t length_ = 0;
+  std::string buffer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_sink(const std::string& spec) {
+  if (spec == "stdout") return std::make_unique<StdoutSink>();
+  if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return std::make_unique<FileSink>(spec.substr(5));
+  return nullptr;
+}
+
+}  // namespace streamckpt::cli
