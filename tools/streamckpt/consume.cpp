@@ -83,8 +83,8 @@ std::optional<std::string> resumed_metadata(const ResumeReport& r) {
 class ConsumeRun {
  public:
   ConsumeRun(asio::io_context& io, ConsumeSettings settings)
-      : io_(io), settings_(std::move(settings)), consumer_(io.get_executor(), settings_.options),
-        signals_(io, SIGINT, SIGTERM), sink_(make_sink(settings_.sink_spec)) {}
+      : io_(io), settings_(std::move(settings)), signals_(io, SIGINT, SIGTERM),
+        consumer_(io.get_executor(), settings_.options), sink_(make_sink(settings_.sink_spec)) {}
 
   int exit_code() const { return exit_code_; }
 
@@ -199,8 +199,8 @@ class ConsumeRun {
 
   asio::io_context& io_;
   ConsumeSettings settings_;
+  asio::signal_set signals_;  // before the consumer: catch signals as early as possible
   Consumer consumer_;
-  asio::signal_set signals_;
   std::unique_ptr<Sink> sink_;
   bool stop_requested_ = false;
   std::uint64_t handled_ = 0;

@@ -1,0 +1,92 @@
+#include "cli.hpp"
+#include "redis_server.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace streamckpt::test {
+
+std::string cli_path() {
+  const char* p = std::getenv("STREAMCKPT_CLI");
+  if (!p) throw std::runtime_error("STREAMCKPT_CLI is not set (run the tests with meson test)");
+  return p;
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+  static int counter = 0;
+  ++counter;
+  out_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".out");
+  err_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".err");
+  const auto path = cli_path();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    const int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    std::vector<std::string> all = {path};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+}
+
+CliProcess::~CliProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+void CliProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+CliResult CliProcess::wait() {
+  CliResult r;
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  r.out = read_file(out_);
+  r.err = read_file(err_);
+  std::error_code ec;
+  std::filesystem::remove(out_, ec);
+  std::filesystem::remove(err_, ec);
+  return r;
+}
+
+CliResult run_cli(const std::vector<std::string>& args) {
+  TempDir dir;
+  CliProcess p(args, dir.path());
+  return p.wait();
+}
+
+std::vector<int> handled_numbers(const std::string& out) {
+  std::vector<int> numbers;
+  std::size_t pos = 0;
+  const std::string marker = "\"n\":\"";
+  while ((pos = out.find(marker, pos)) != std::string::npos) {
+    pos += marker.size();
+    numbers.push_back(std::atoi(out.c_str() + pos));
+  }
+  return numbers;
+}
+
+}  // namespace streamckpt::test

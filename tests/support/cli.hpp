@@ -1,0 +1,42 @@
+// Runs the streamckpt CLI as a real child process.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace streamckpt::test {
+
+struct CliResult {
+  int exit_code = -1;   // -signal when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// The CLI's path, from the STREAMCKPT_CLI environment variable set by meson.
+std::string cli_path();
+
+class CliProcess {
+ public:
+  // Starts `streamckpt args…` with stdout and stderr going to files in `dir`.
+  CliProcess(const std::vector<std::string>& args, const std::filesystem::path& dir);
+  ~CliProcess();
+  CliProcess(const CliProcess&) = delete;
+  CliProcess& operator=(const CliProcess&) = delete;
+
+  void signal(int sig);
+  CliResult wait();
+
+ private:
+  int pid_ = -1;
+  std::filesystem::path out_, err_;
+};
+
+CliResult run_cli(const std::vector<std::string>& args);
+
+// The "n" field of every JSON line the stdout sink wrote, in order.
+std::vector<int> handled_numbers(const std::string& out);
+
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace streamckpt::test

@@ -1,0 +1,185 @@
+// Redis URL parsing: what is accepted, what is refused and why, and redaction.
+#include "redis/url.hpp"
+
+#include <doctest/doctest.h>
+
+#include <string>
+#include <string_view>
+
+using streamckpt::errc;
+using streamckpt::redis::Url;
+
+namespace {
+
+Url must_parse(std::string_view text) {
+  std::string why;
+  const auto url = Url::parse(text, &why);
+  INFO("URL '", std::string(text), "': ", why);
+  REQUIRE(url.has_value());
+  return *url;
+}
+
+}  // namespace
+
+TEST_CASE("redis://h is TCP to port 6379, database 0, without AUTH") {
+  const auto u = must_parse("redis://h");
+  CHECK(u.scheme == Url::Scheme::tcp);
+  CHECK(u.host == "h");
+  CHECK(u.port == 6379);
+  CHECK(u.db == 0);
+  CHECK(u.user.empty());
+  CHECK(u.password.empty());
+  CHECK(u.path.empty());
+  CHECK(u.redacted() == "redis://h:6379");
+}
+
+TEST_CASE("a port and a database are read") {
+  const auto p = must_parse("redis://h:6380");
+  CHECK(p.host == "h");
+  CHECK(p.port == 6380);
+  CHECK(p.db == 0);
+
+  const auto d = must_parse("redis://h:6380/2");
+  CHECK(d.host == "h");
+  CHECK(d.port == 6380);
+  CHECK(d.db == 2);
+  CHECK(d.redacted() == "redis://h:6380/2");
+
+  const auto max = must_parse("redis://h:65535/4294967295");
+  CHECK(max.port == 65535);
+  CHECK(max.db == 4294967295u);
+}
+
+TEST_CASE("user and percent-encoded password are decoded") {
+  const auto u = must_parse("redis://user:pa%40ss@h:1/3");
+  CHECK(u.user == "user");
+  CHECK(u.password == "pa@ss");
+  CHECK(u.host == "h");
+  CHECK(u.port == 1);
+  CHECK(u.db == 3);
+}
+
+TEST_CASE("an empty user before ':' leaves the password only") {
+  const auto u = must_parse("redis://:secret@h");
+  CHECK(u.user.empty());
+  CHECK(u.password == "secret");
+  CHECK(u.host == "h");
+  CHECK(u.port == 6379);
+}
+
+TEST_CASE("a lone userinfo is the password, as redis-cli reads it") {
+  const auto u = must_parse("redis://secret@h");
+  CHECK(u.user.empty());
+  CHECK(u.password == "secret");
+  CHECK(u.host == "h");
+}
+
+TEST_CASE("an IPv6 host in brackets is stored without them") {
+  const auto u = must_parse("redis://[::1]:7000");
+  CHECK(u.scheme == Url::Scheme::tcp);
+  CHECK(u.host == "::1");
+  CHECK(u.port == 7000);
+  CHECK(u.redacted() == "redis://[::1]:7000");
+
+  const auto no_port = must_parse("redis://[fe80::2]");
+  CHECK(no_port.host == "fe80::2");
+  CHECK(no_port.port == 6379);
+}
+
+TEST_CASE("rediss:// selects TLS") {
+  const auto u = must_parse("rediss://h");
+  CHECK(u.scheme == Url::Scheme::tls);
+  CHECK(u.host == "h");
+  CHECK(u.port == 6379);
+  CHECK(u.redacted() == "rediss://h:6379");
+}
+
+TEST_CASE("unix:// takes an absolute path and an optional db query") {
+  const auto u = must_parse("unix:///tmp/r.sock");
+  CHECK(u.scheme == Url::Scheme::unix_socket);
+  CHECK(u.path == "/tmp/r.sock");
+  CHECK(u.db == 0);
+  CHECK(u.host.empty());
+  CHECK(u.redacted() == "unix:///tmp/r.sock");
+
+  const auto d = must_parse("unix:///tmp/r.sock?db=4");
+  CHECK(d.path == "/tmp/r.sock");
+  CHECK(d.db == 4);
+  CHECK(d.redacted() == "unix:///tmp/r.sock?db=4");
+}
+
+TEST_CASE("malformed URLs are refused with invalid_url and a reason") {
+  const char* const rejected[] = {
+      "",
+      "http://h",
+      "redis://",
+      "redis://h:0",
+      "redis://h:65536",
+      "redis://h:abc",
+      "redis://h/x",
+      "redis://h:",
+      "unix://relative",
+      "unix:///p?foo=1",
+      "redis://[::1",
+      "redis://h:06379",
+      "redis://h:-1",
+      "redis://h/-1",
+      "redis://h/01",
+      "redis://h/4294967296",
+      "redis://[::1]x",
+      "redis://[::1]:",
+      "redis://h h",
+      "redis://h?db=1",
+      "redis://us%zzer:pw@h",
+      "redis://user:pw%4@h",
+      "unix://",
+      "unix:///p?db=",
+      "unix:///p?db=x",
+      "redis:/h",
+  };
+  for (const char* text : rejected) {
+    CAPTURE(text);
+    std::string why;
+    const auto url = Url::parse(text, &why);
+    REQUIRE_FALSE(url.has_value());
+    CHECK(url.error() == errc::invalid_url);
+    CHECK_FALSE(why.empty());
+  }
+}
+
+TEST_CASE("the reason names what is wrong") {
+  std::string why;
+  CHECK_FALSE(Url::parse("redis://h:65536", &why).has_value());
+  CHECK(why.find("65536") != std::string::npos);
+  CHECK_FALSE(Url::parse("http://h", &why).has_value());
+  CHECK(why.find("redis://") != std::string::npos);
+  CHECK_FALSE(Url::parse("redis://", &why).has_value());
+  CHECK(why.find("host") != std::string::npos);
+}
+
+TEST_CASE("parse works without a `why` out-parameter") {
+  CHECK_FALSE(Url::parse("redis://h:0").has_value());
+  CHECK(Url::parse("redis://h").has_value());
+}
+
+TEST_CASE("redacted() never contains the password") {
+  struct Case {
+    const char* url;
+    const char* password;
+    const char* redacted;
+  };
+  const Case cases[] = {
+      {"redis://user:pa%40ss@h:1/3", "pa@ss", "redis://user:***@h:1/3"},
+      {"redis://:secret@h", "secret", "redis://:***@h:6379"},
+      {"redis://secret@h", "secret", "redis://:***@h:6379"},
+      {"rediss://alice:Tr0ub4dor@[::1]:7000/5", "Tr0ub4dor", "rediss://alice:***@[::1]:7000/5"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.url);
+    const auto u = must_parse(c.url);
+    CHECK(u.password == c.password);
+    const auto r = u.redacted();
+    CHECK(r == c.redacted);
+    CHECK(r.find(c.password) == std::string::npos);
+  }
+}
