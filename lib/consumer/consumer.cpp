@@ -51,7 +51,9 @@ Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options)
       ready_signal(ex),
       space_signal(ex),
       durable_signal(ex),
-      loop_signal(ex) {}
+      loop_signal(ex),
+      flush_timer(ex),
+      lease_timer(ex) {}
 
 Consumer::Impl::~Impl() = default;
 
@@ -148,6 +150,7 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
 
   commit_backoff.reset();
   durable = job.to;
+  mark_redis_dirty(Checkpoint{opt.key, job.to, epoch, now_unix_ms(), job.metadata, job.entries_seen});
   ++metrics.commits;
   if (committer) metrics.fsyncs = committer->writes();
   uncommitted_events -= job.ids.size();
@@ -224,12 +227,25 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   // causes a duplicate.
   while (commit_in_flight || staged_job || commit_waiting_retry) co_await durable_signal.wait();
   while (xack_running) co_await loop_signal.wait();
+  // The final write-through. The local copy is durable already: a Redis that
+  // is down now costs nothing but a stale Redis copy, which start-up handles.
+  bool flushed = true;
+  if (redis_dirty && cmds) flushed = co_await flush_once();
+  if (!flushed)
+    log("final write-through to Redis failed; the local checkpoint is durable and Redis will catch up at the next start");
+  flusher_stop = true;
+  flush_timer.cancel();
+  while (flusher_running) co_await loop_signal.wait();
+  co_await release_lease();
   close_now();
   co_return error_code{};
 }
 
 void Consumer::Impl::close_now() {
   stopping = true;
+  flusher_stop = true;
+  flush_timer.cancel();
+  lease_timer.cancel();
   if (reads) reads->close();
   if (cmds) cmds->close();
   committer.reset();  // finishes queued writes, joins
@@ -286,6 +302,11 @@ Metrics Consumer::metrics() const {
   m.ack_to_durable_p50_us = impl_->ack_latency.quantile(0.50);
   m.ack_to_durable_p99_us = impl_->ack_latency.quantile(0.99);
   m.ack_to_durable_p999_us = impl_->ack_latency.quantile(0.999);
+  if (impl_->redis_dirty) {
+    m.redis_lag_events = impl_->redis_dirty->entries_seen - std::min(impl_->redis_dirty->entries_seen, impl_->redis_entries_seen);
+    m.redis_lag_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(Impl::Clock::now() - impl_->dirty_since).count());
+  }
   m.reconnects = (impl_->reads ? impl_->reads->reconnects() : 0) + (impl_->cmds ? impl_->cmds->reconnects() : 0);
   return m;
 }

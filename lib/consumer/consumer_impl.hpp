@@ -57,6 +57,15 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   void request_stop();
   void close_now();
 
+  // the Redis copy and the lease (redis_copy.cpp)
+  boost::asio::awaitable<boost::system::error_code> acquire_lease();
+  boost::asio::awaitable<void> lease_loop();
+  boost::asio::awaitable<void> release_lease();
+  boost::asio::awaitable<boost::system::error_code> reconcile(ResumeReport& report);
+  void mark_redis_dirty(const Checkpoint& c);
+  boost::asio::awaitable<void> flush_loop();
+  boost::asio::awaitable<bool> flush_once();
+
   void log(std::string_view line) const;
   void fail(boost::system::error_code ec, std::string detail);
   std::size_t in_flight() const;
@@ -106,6 +115,18 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   detail::Signal space_signal;      // in-flight room, or stopping
   detail::Signal durable_signal;    // the durable checkpoint moved, or the commit path went idle
   detail::Signal loop_signal;       // the read loop or the XACK loop ended
+
+  // The Redis copy: only the latest durable checkpoint waits to be written.
+  std::optional<Checkpoint> redis_dirty;
+  Clock::time_point dirty_since;
+  std::uint64_t redis_entries_seen = 0;  // of the last checkpoint Redis holds
+  bool flusher_running = false;
+  bool flusher_stop = false;
+  boost::asio::steady_timer flush_timer;  // cancelled to flush at once
+  std::string owner;                      // this instance, as written to the lease and the hash
+  bool fenced = false;                    // group mode with a lease
+  bool lease_running = false;
+  boost::asio::steady_timer lease_timer;
 
   Metrics metrics;
   detail::LatencyHistogram ack_latency;

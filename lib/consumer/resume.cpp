@@ -32,7 +32,10 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
     best = &*r.local.checkpoint;
     r.source = ResumeReport::Source::local;
   }
-  if (r.redis.valid() && (!best || r.redis.checkpoint->id > best->id)) {
+  // Higher epoch first (a checkpoint forced backwards starts a new epoch),
+  // then higher ID.
+  const auto rank = [](const Checkpoint& c) { return std::make_pair(c.epoch, c.id); };
+  if (r.redis.valid() && (!best || rank(*r.redis.checkpoint) > rank(*best))) {
     best = &*r.redis.checkpoint;
     r.source = ResumeReport::Source::redis;
   }

@@ -17,8 +17,9 @@ struct ResumeInputs {
 };
 
 // A copy beyond the stream's last-generated-id is marked invalid (the stream
-// went backwards); the higher remaining valid copy wins (the local one on a
-// tie); with none, the policies decide. Fails with errc::no_valid_checkpoint
+// went backwards); the higher remaining valid copy wins — higher epoch
+// first, then higher ID; the local one on a tie —; with none, the policies
+// decide. Fails with errc::no_valid_checkpoint
 // or errc::stream_regressed when the policy is `fail`.
 [[nodiscard]] Result<ResumeReport> decide_resume(ResumeInputs in);
 

@@ -1,6 +1,7 @@
 #include "consumer/consumer_impl.hpp"
 #include "consumer/resume.hpp"
 #include "consumer/stream_reply.hpp"
+#include "redis/checkpoint_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,6 +10,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
+
+#include <random>
+#include <unistd.h>
 
 namespace streamckpt {
 
@@ -108,6 +112,11 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   auto self = shared_from_this();
   if (started) co_return errc::stopped;
   started = true;
+  {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    owner = fmt::format("{}:{}:{:08x}", host, ::getpid(), std::random_device{}());
+  }
 
   if (auto ec = opt.key.validate()) {
     error_detail = "stream and consumer names must be 1 to 1024 bytes";
@@ -152,6 +161,10 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   inputs.on_regressed = opt.on_regressed;
 
   if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  if (group_mode && opt.fencing) {
+    if (auto ec = co_await acquire_lease()) co_return ec;
+  }
+  inputs.redis = co_await redis::read_checkpoint(*cmds, opt.key, nullptr);
   auto stream = co_await read_stream_state();
   if (!stream) {
     if (error_detail.empty()) error_detail = fmt::format("reading the stream's state failed: {}", stream.error().message());
@@ -185,8 +198,11 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   if (group_mode) {
     if (auto ec = co_await prepare_group(report)) co_return ec;
   }
+  if (auto ec = co_await reconcile(report)) co_return ec;
   if (auto ec = co_await connect_with_retry(*reads, true)) co_return ec;
 
+  flusher_running = true;
+  asio::co_spawn(ex, [self]() { return self->flush_loop(); }, asio::detached);
   read_loop_running = true;
   asio::co_spawn(ex, [self]() { return self->read_loop(); }, asio::detached);
   log(report.describe());

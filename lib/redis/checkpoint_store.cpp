@@ -10,15 +10,18 @@
 namespace streamckpt::redis {
 namespace {
 
-// Writes only forward. A `pos` that is not in the padded form (garbage) is
-// overwritten. With fencing, only the lease holder may write.
+// Writes only forward: a higher epoch, or the same epoch and a greater pos.
+// A `pos` or `epoch` that is garbage is overwritten. With fencing, only the
+// lease holder may write.
 constexpr std::string_view k_update_script = R"lua(
 if ARGV[10] == '1' then
   if redis.call('GET', KEYS[2]) ~= ARGV[5] then return -1 end
 end
 local cur = redis.call('HGET', KEYS[1], 'pos')
-if ARGV[9] ~= '1' and cur and string.len(cur) == 41 and string.match(cur, '^%d+%-%d+$') and cur >= ARGV[1] then
-  return 0
+local cur_epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch'))
+local new_epoch = tonumber(ARGV[3])
+if ARGV[9] ~= '1' and cur and cur_epoch and string.len(cur) == 41 and string.match(cur, '^%d+%-%d+$') then
+  if cur_epoch > new_epoch or (cur_epoch == new_epoch and cur >= ARGV[1]) then return 0 end
 end
 redis.call('HSET', KEYS[1], 'id', ARGV[2], 'pos', ARGV[1], 'epoch', ARGV[3], 'updated_ms', ARGV[4],
            'owner', ARGV[5], 'metadata', ARGV[6], 'entries_seen', ARGV[7], 'crc', ARGV[8])

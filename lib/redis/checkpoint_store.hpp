@@ -29,7 +29,7 @@ CheckpointCopy parse_checkpoint_hash(const CheckpointKey& key, const Value& repl
 // CRC-32C over the key and the fields, as stored in `crc`.
 std::string checkpoint_crc(const Checkpoint& c);
 
-// The update: writes only when the new pos is greater (or `force`), and with
+// The update: writes only when (epoch, pos) is greater (or `force`), and with
 // `fenced`, only when `owner` holds the lease. Returns the EVALSHA command,
 // and the EVAL fallback for NOSCRIPT.
 struct UpdateCommands {

@@ -130,12 +130,141 @@ int show(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int list(const std::vector<std::string>& argv) {
+  const Args args(argv, {"data-dir"}, {"json"});
+  const std::filesystem::path dir = args.required("data-dir");
+  if (!std::filesystem::exists(dir / "CURRENT"))
+    return fail(fmt::format("no checkpoint store in {} (nothing was consumed with this --data-dir)", dir.string()));
+  LocalStoreOptions options;
+  options.dir = dir;
+  options.read_only = true;
+  std::string detail;
+  auto store = LocalStore::open(options, &detail);
+  if (!store) return fail(fmt::format("cannot open {}: {}", dir.string(), detail));
+  std::size_t undecodable = 0;
+  const auto all = (*store)->list(&undecodable);
+  if (args.has("json")) {
+    std::string out = "[";
+    for (const auto& l : all) {
+      if (out.size() > 1) out += ",";
+      out += fmt::format(R"({{"stream":{},"group":{},"consumer":{},"id":{},"valid":{},"reason":{}}})",
+                         json_string(l.key.stream), l.key.group.empty() ? "null" : json_string(l.key.group),
+                         json_string(l.key.consumer),
+                         l.copy.valid() ? json_string(l.copy.checkpoint->id.to_string()) : "null",
+                         l.copy.valid() ? "true" : "false", l.copy.valid() ? "null" : json_string(l.copy.reason));
+    }
+    fmt::print("{}]\n", out);
+  } else {
+    for (const auto& l : all)
+      fmt::print("{}\t{}\t{}\t{}\n", l.key.stream, l.key.group.empty() ? "-" : l.key.group, l.key.consumer,
+                 copy_text(l.copy));
+  }
+  if (undecodable) fmt::print(stderr, "streamckpt: {} keys in the store could not be decoded\n", undecodable);
+  return 0;
+}
+
+// Opens the store for writing and connects to Redis: what set and reset need.
+struct Writable {
+  std::unique_ptr<LocalStore> store;
+  std::optional<asio::io_context> io;
+  std::unique_ptr<redis::Connection> conn;
+};
+
+std::string open_writable(const Args& args, Writable& w) {
+  const std::filesystem::path dir = args.required("data-dir");
+  std::string why;
+  auto url = redis::Url::parse(args.required("redis"), &why);
+  if (!url) return fmt::format("invalid Redis URL '{}': {}", args.required("redis"), why);
+  LocalStoreOptions options;
+  options.dir = dir;
+  std::string detail;
+  auto store = LocalStore::open(options, &detail);
+  if (!store)
+    return store.error() == errc::store_locked
+               ? fmt::format("data directory {} is held by another process; stop the consumer first", dir.string())
+               : fmt::format("cannot open {}: {}", dir.string(), detail);
+  w.store = std::move(*store);
+  w.io.emplace();
+  w.conn = std::make_unique<redis::Connection>(w.io->get_executor(), *url, redis::ConnectionOptions{});
+  return {};
+}
+
+template <class T>
+T run_sync(asio::io_context& io, asio::awaitable<T> op) {
+  auto done = asio::co_spawn(io, std::move(op), asio::use_future);
+  io.restart();
+  io.run();
+  return done.get();
+}
+
+int set(const std::vector<std::string>& argv) {
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "id"}, {"force"});
+  const auto key = parse_key(args);
+  const auto id_text = args.required("id");
+  const auto id = StreamId::parse(id_text);
+  if (!id) throw UsageError(fmt::format("--id '{}' is not a stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)", id_text));
+  Writable w;
+  if (auto error = open_writable(args, w); !error.empty()) return fail(error);
+  std::string detail;
+  if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
+
+  const auto local = w.store->read(key);
+  const auto remote = run_sync(*w.io, redis::read_checkpoint(*w.conn, key, &detail));
+  std::optional<Checkpoint> current;
+  for (const auto* c : {&local, &remote})
+    if (c->valid() && (!current || std::make_pair(c->checkpoint->epoch, c->checkpoint->id) >
+                                       std::make_pair(current->epoch, current->id)))
+      current = c->checkpoint;
+  const bool backwards = current && *id < current->id;
+  if (backwards && !args.has("force"))
+    return fail(fmt::format("refusing to move the checkpoint backwards from {} to {}: entries in between would be "
+                            "handled again; pass --force to do it anyway",
+                            current->id.to_string(), id->to_string()));
+
+  Checkpoint c;
+  c.key = key;
+  c.id = *id;
+  c.epoch = current ? current->epoch + (backwards ? 1 : 0) : 0;
+  c.updated_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch()).count());
+  c.metadata = current ? current->metadata : std::string{};
+  c.entries_seen = current ? current->entries_seen : 0;
+  auto written = run_sync(*w.io, redis::write_checkpoint(*w.conn, c, "streamckpt-cli", true, false, &detail));
+  if (!written) return fail(fmt::format("writing the Redis copy failed: {}", detail.empty() ? written.error().message() : detail));
+  if (auto ec = w.store->commit({c}, nullptr, &detail)) return fail(fmt::format("writing the local copy failed: {}", detail));
+  if (!key.group.empty()) {
+    // The group must deliver again what lies after the new position.
+    auto moved = run_sync(*w.io, w.conn->exec_one(redis::command("XGROUP", "SETID", key.stream, key.group, id->to_string())));
+    if (moved && moved->is_error() && moved->error_prefix() != std::string_view("NOGROUP"))
+      fmt::print(stderr, "streamckpt: warning: XGROUP SETID failed: {}\n", moved->str);
+  }
+  fmt::print("checkpoint set to {} (epoch {}) in both copies\n", id->to_string(), c.epoch);
+  return 0;
+}
+
+int reset(const std::vector<std::string>& argv) {
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {});
+  const auto key = parse_key(args);
+  Writable w;
+  if (auto error = open_writable(args, w); !error.empty()) return fail(error);
+  std::string detail;
+  if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
+  auto deleted = run_sync(*w.io, w.conn->exec_one(redis::command("DEL", redis::checkpoint_hash_key(key))));
+  if (!deleted || deleted->is_error()) return fail("deleting the Redis copy failed");
+  if (auto ec = w.store->remove(key)) return fail(fmt::format("deleting the local copy failed: {}", ec.message()));
+  fmt::print("checkpoint of {} deleted from both copies\n", key.describe());
+  return 0;
+}
+
 }  // namespace
 
 int run_checkpoint(const std::vector<std::string>& argv) {
-  if (argv.empty()) throw UsageError("checkpoint needs a subcommand: show");
+  if (argv.empty()) throw UsageError("checkpoint needs a subcommand: show, list, set or reset");
   const std::vector<std::string> rest(argv.begin() + 1, argv.end());
   if (argv[0] == "show") return show(rest);
+  if (argv[0] == "list") return list(rest);
+  if (argv[0] == "set") return set(rest);
+  if (argv[0] == "reset") return reset(rest);
   throw UsageError(fmt::format("unknown checkpoint subcommand '{}'", argv[0]));
 }
 

@@ -38,8 +38,8 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"redis", "stream", "group", "consumer", "data-dir", "sink", "start", "batch", "max-events",
                    "idle-exit-ms", "block-ms", "max-in-flight", "startup-timeout-ms", "command-timeout-ms",
-                   "connect-timeout-ms"},
-                  {"metrics"});
+                   "connect-timeout-ms", "on-regressed", "flush-ms", "lease-ttl-ms"},
+                  {"metrics", "wait-lease", "no-lease"});
   ConsumeSettings s;
   auto& o = s.options;
   o.redis_url = args.required("redis");
@@ -52,6 +52,14 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   if (!make_sink(s.sink_spec)) throw UsageError(fmt::format("--sink must be stdout or file:PATH, not '{}'", s.sink_spec));
   const auto start = args.choice_or("start", {"earliest", "latest", "fail"}, "earliest");
   o.start = start == "latest" ? StartPolicy::latest : start == "fail" ? StartPolicy::fail : StartPolicy::earliest;
+  const auto regressed = args.choice_or("on-regressed", {"first", "head", "fail"}, "first");
+  o.on_regressed = regressed == "head"   ? RegressedPolicy::head
+                   : regressed == "fail" ? RegressedPolicy::fail
+                                         : RegressedPolicy::first;
+  o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, 3600000));
+  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, 300, 3600000));
+  o.wait_lease = args.has("wait-lease");
+  o.fencing = !args.has("no-lease");
   o.batch = args.number_or("batch", 100, 1, 100000);
   s.max_events = args.number_or("max-events", 0, 1);
   s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1);

@@ -11,10 +11,16 @@ const char* const k_usage = R"(usage:
   streamckpt consume --redis URL --stream NAME [--group NAME] --consumer NAME --data-dir DIR
                      [--sink stdout|file:PATH] [--start earliest|latest|fail] [--batch N]
                      [--max-events N] [--idle-exit-ms N] [--block-ms N] [--max-in-flight N]
-                     [--startup-timeout-ms N] [--command-timeout-ms N] [--connect-timeout-ms N]
-                     [--metrics]
+                     [--on-regressed first|head|fail] [--flush-ms N] [--wait-lease] [--no-lease]
+                     [--lease-ttl-ms N] [--startup-timeout-ms N] [--command-timeout-ms N]
+                     [--connect-timeout-ms N] [--metrics]
   streamckpt checkpoint show --data-dir DIR --stream NAME [--group NAME] --consumer NAME
                      [--redis URL] [--json]
+  streamckpt checkpoint list --data-dir DIR [--json]
+  streamckpt checkpoint set --data-dir DIR --redis URL --stream NAME [--group NAME]
+                     --consumer NAME --id ID [--force]
+  streamckpt checkpoint reset --data-dir DIR --redis URL --stream NAME [--group NAME]
+                     --consumer NAME
   streamckpt --help
 
 consume reads the stream (XREADGROUP with --group, plain XREAD without) from where
@@ -28,6 +34,15 @@ stops it cleanly: in-flight events are finished and acknowledged, exit status 0.
                         cut back to the length its checkpoint records on start)
   --start POLICY        where to begin without a valid checkpoint: earliest (default),
                         latest, or fail
+  --on-regressed POLICY  when a checkpoint is beyond the stream's end (Redis lost data):
+                        first (default: from the stream's first entry, lose nothing),
+                        head (skip to the end), or fail
+  --flush-ms N          write the checkpoint through to Redis at least every N ms
+                        (default 100; 0: after every commit)
+  --wait-lease          group mode: wait while another instance holds this consumer's
+                        lease, instead of failing
+  --no-lease            group mode: do not take the lease (no fencing)
+  --lease-ttl-ms N      lease lifetime, renewed every third of it (default 10000)
   --batch N             entries per read (default 100)
   --max-events N        handle N events, then stop cleanly
   --idle-exit-ms N      stop cleanly once no event has arrived for N ms
@@ -39,6 +54,10 @@ stops it cleanly: in-flight events are finished and acknowledged, exit status 0.
 
 checkpoint show prints the local copy (and, with --redis, the Redis copy) of one
 consumer's checkpoint, whether each is valid, and the effective position.
+checkpoint list prints every checkpoint in a data directory. checkpoint set writes
+both copies (moving backwards needs --force, starts a new epoch, and moves the
+group back too); checkpoint reset deletes both copies. set and reset refuse while
+a consumer holds the data directory.
 
 exit status: 0 success, 1 failure (one line on stderr: "streamckpt: error: ..."),
 2 usage error.

@@ -1,0 +1,216 @@
+// The Redis copy (write-through in batches, reconciliation at start-up) and
+// the lease that fences a second instance with the same identity.
+#include "consumer/consumer_impl.hpp"
+#include "redis/checkpoint_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fmt/format.h>
+
+namespace streamckpt {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+constexpr std::string_view k_renew_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end "
+    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 2 end return 0";
+constexpr std::string_view k_release_script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+redis::Command eval(std::string_view script, const std::string& key, std::vector<std::string> args) {
+  redis::Command c = {"EVAL", std::string(script), "1", key};
+  c.insert(c.end(), args.begin(), args.end());
+  return c;
+}
+
+std::uint64_t now_unix_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+// SET NX PX: a second live instance with the same identity finds the lease
+// held and refuses to start (or waits, with wait_lease).
+asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
+  auto self = shared_from_this();
+  const auto key = redis::lease_key(opt.key);
+  const auto ttl = std::to_string(opt.lease_ttl.count());
+  for (;;) {
+    auto set = redis::command("SET", key, owner, "NX", "PX", ttl);
+    auto r = co_await cmds->exec_one(std::move(set));
+    if (!r) co_return r.error();
+    if (r->is_string() && r->str == "OK") break;
+    auto get = redis::command("GET", key);
+    auto holder = co_await cmds->exec_one(std::move(get));
+    const std::string who = holder && holder->is_string() ? holder->str : std::string("unknown");
+    if (!opt.wait_lease) {
+      error_detail = fmt::format(
+          "another instance ({}) is running as {}: its lease {} is live; stop it first, or wait with --wait-lease",
+          who, opt.key.describe(), key);
+      co_return errc::lease_held;
+    }
+    log(fmt::format("waiting for the lease held by {}", who));
+    asio::steady_timer timer(ex, opt.lease_ttl / 4);
+    error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (stopping) co_return errc::stopped;
+  }
+  fenced = true;
+  lease_running = true;
+  asio::co_spawn(ex, [self]() { return self->lease_loop(); }, asio::detached);
+  co_return error_code{};
+}
+
+// Renews the lease every third of its TTL. Losing it to another instance is
+// fatal: that instance owns the identity now.
+asio::awaitable<void> Consumer::Impl::lease_loop() {
+  auto self = shared_from_this();
+  const auto key = redis::lease_key(opt.key);
+  while (!stopping) {
+    lease_timer.expires_after(opt.lease_ttl / 3);
+    error_code ec;
+    co_await lease_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (stopping) break;
+    if (!cmds->is_open()) {
+      if (co_await connect_with_retry(*cmds, false)) continue;
+    }
+    std::vector<std::string> args{owner, std::to_string(opt.lease_ttl.count())};
+    auto renew = eval(k_renew_script, key, std::move(args));
+    auto r = co_await cmds->exec_one(std::move(renew));
+    if (!r) continue;  // the link failed: try again at the next tick
+    if (r->type == redis::Value::Type::integer && r->integer == 0) {
+      fail(errc::lease_held, fmt::format("lost the lease {} to another instance; stopping", key));
+      break;
+    }
+  }
+  lease_running = false;
+  loop_signal.notify();
+}
+
+asio::awaitable<void> Consumer::Impl::release_lease() {
+  auto self = shared_from_this();
+  if (!fenced || !cmds || !cmds->is_open()) co_return;
+  lease_timer.cancel();
+  std::vector<std::string> args{owner};
+  auto release = eval(k_release_script, redis::lease_key(opt.key), std::move(args));
+  co_await cmds->exec_one(std::move(release));
+}
+
+// The winner goes to whichever copy is behind: a replaced disk is re-seeded
+// from Redis, a Redis that lost the key from the local store. A copy that is
+// invalid is overwritten; one beyond a regressed stream is forced back with
+// a new epoch.
+asio::awaitable<error_code> Consumer::Impl::reconcile(ResumeReport& report) {
+  auto self = shared_from_this();
+  const bool chosen_by_copy =
+      report.source == ResumeReport::Source::local || report.source == ResumeReport::Source::redis;
+  if (!chosen_by_copy && !report.regressed) co_return error_code{};  // nothing was ever committed
+
+  if (report.regressed) ++epoch;
+  const Checkpoint target{opt.key, report.position, epoch, now_unix_ms(), metadata, entries_seen};
+
+  const auto behind = [&](const CheckpointCopy& c) {
+    return !c.valid() || std::make_pair(c.checkpoint->epoch, c.checkpoint->id) < std::make_pair(target.epoch, target.id);
+  };
+  if (behind(report.local)) {
+    std::string detail;
+    if (auto ec = store->commit({target}, nullptr, &detail)) {
+      error_detail = fmt::format("cannot re-seed the local checkpoint in {}: {}", opt.data_dir.string(), detail);
+      co_return ec;
+    }
+    report.local_reseeded = true;
+  }
+  if (behind(report.redis)) {
+    std::string detail;
+    const bool force = report.redis.state != CheckpointCopy::State::absent;
+    auto r = co_await redis::write_checkpoint(*cmds, target, owner, force, fenced, &detail);
+    if (!r) {
+      // Not fatal: the local copy is durable and the flusher retries.
+      log(fmt::format("cannot re-seed the Redis copy yet ({}); will retry", detail.empty() ? r.error().message() : detail));
+      mark_redis_dirty(target);
+    } else {
+      report.redis_reseeded = *r == redis::UpdateOutcome::written;
+      redis_entries_seen = target.entries_seen;
+    }
+  } else {
+    redis_entries_seen = report.redis.checkpoint->entries_seen;
+  }
+  co_return error_code{};
+}
+
+void Consumer::Impl::mark_redis_dirty(const Checkpoint& c) {
+  if (!redis_dirty) dirty_since = Clock::now();
+  redis_dirty = c;
+  if (opt.flush_interval.count() == 0 ||
+      c.entries_seen - std::min(c.entries_seen, redis_entries_seen) >= opt.flush_events)
+    flush_timer.cancel();
+}
+
+// Writes the latest durable checkpoint to Redis at most every flush_interval
+// (sooner when it trails by flush_events). Only the latest value is kept, so
+// a long outage costs no memory; a failed write stays dirty and is retried.
+asio::awaitable<void> Consumer::Impl::flush_loop() {
+  auto self = shared_from_this();
+  detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
+  while (!flusher_stop) {
+    if (!redis_dirty) {
+      flush_timer.expires_at(asio::steady_timer::time_point::max());
+    } else {
+      const auto lag = redis_dirty->entries_seen - std::min(redis_dirty->entries_seen, redis_entries_seen);
+      const auto due = dirty_since + opt.flush_interval;
+      if (Clock::now() < due && lag < opt.flush_events)
+        flush_timer.expires_at(due);
+      else if (co_await flush_once()) {
+        backoff.reset();
+        continue;
+      } else {
+        flush_timer.expires_after(backoff.next());
+      }
+    }
+    error_code ignored;
+    co_await flush_timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  flusher_running = false;
+  loop_signal.notify();
+}
+
+asio::awaitable<bool> Consumer::Impl::flush_once() {
+  auto self = shared_from_this();
+  if (!redis_dirty) co_return true;
+  if (!cmds->is_open()) {
+    std::string detail;
+    if (co_await cmds->connect(&detail)) {
+      ++metrics.flush_failures;
+      co_return false;
+    }
+  }
+  const Checkpoint c = *redis_dirty;
+  std::string detail;
+  auto r = co_await redis::write_checkpoint(*cmds, c, owner, false, fenced, &detail);
+  if (!r) {
+    ++metrics.flush_failures;
+    if (r.error() == errc::wrong_type)
+      log(fmt::format("cannot write the Redis copy: {} holds a value that is not a hash", redis::checkpoint_hash_key(opt.key)));
+    co_return false;
+  }
+  if (*r == redis::UpdateOutcome::not_owner) {
+    ++metrics.flush_failures;
+    fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}",
+                                       redis::lease_key(opt.key)));
+    co_return false;
+  }
+  ++metrics.redis_flushes;
+  redis_entries_seen = c.entries_seen;
+  if (redis_dirty && redis_dirty->id == c.id) redis_dirty.reset();
+  co_return true;
+}
+
+}  // namespace streamckpt
