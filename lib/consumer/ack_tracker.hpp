@@ -26,7 +26,7 @@ class AckTracker {
     StreamId to;                     // the new watermark
     std::vector<StreamId> ids;       // every event covered, in order
     std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;  // in event order
-    std::optional<std::string> metadata;  // the latest metadata given with an ack
+    std::optional<std::string> metadata;  // of the highest covered event that carries some
   };
 
   // REQUIRES: id is greater than every ID delivered before.

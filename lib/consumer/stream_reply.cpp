@@ -53,8 +53,10 @@ Result<std::vector<ReadEntry>> parse_read_reply(const Value& reply) {
       } else {
         if (!payload.is_array() || payload.elements.size() % 2 != 0) return errc::protocol_error;
         e.event.fields.reserve(payload.elements.size() / 2);
-        for (std::size_t i = 0; i < payload.elements.size(); i += 2)
+        for (std::size_t i = 0; i < payload.elements.size(); i += 2) {
+          if (!payload.elements[i].is_string() || !payload.elements[i + 1].is_string()) return errc::protocol_error;
           e.event.fields.emplace_back(payload.elements[i].str, payload.elements[i + 1].str);
+        }
       }
       out.push_back(std::move(e));
     }

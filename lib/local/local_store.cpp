@@ -13,9 +13,13 @@ constexpr const char* k_checkpoints_cf = "checkpoints";
 boost::system::error_code map_status(const rocksdb::Status& s) {
   if (s.ok()) return {};
   if (s.IsCorruption()) return errc::store_corruption;
-  // RocksDB reports the LOCK file held by another process as an I/O error
-  // whose message names the lock.
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) return errc::store_locked;
+  // RocksDB reports the LOCK file held by another process (or by this one)
+  // as an I/O error with one of these two messages. Match them exactly: a
+  // path that merely contains "lock" is not a held lock.
+  const auto message = s.ToString();
+  if (s.IsIOError() && (message.find("While lock file:") != std::string::npos ||
+                        message.find("lock hold by current process") != std::string::npos))
+    return errc::store_locked;
   return errc::store_io;
 }
 

@@ -50,7 +50,9 @@ bool parse_db(std::string_view text, std::uint32_t& db, std::string* why) {
 
 bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
   // [user:password@]host[:port][/db]
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+  // The userinfo ends at the last '@' before the path; a '/' in a password
+  // must be percent-encoded.
+  if (const auto at = rest.substr(0, rest.find('/')).rfind('@'); at != std::string_view::npos) {
     const auto userinfo = rest.substr(0, at);
     rest.remove_prefix(at + 1);
     const auto colon = userinfo.find(':');

@@ -20,11 +20,12 @@ using Source = ResumeReport::Source;
 
 namespace {
 
-CheckpointCopy copy_at(StreamId id, std::uint64_t entries_seen = 0) {
+CheckpointCopy copy_at(StreamId id, std::uint64_t entries_seen = 0, std::uint64_t epoch = 0) {
   Checkpoint c;
   c.key = {"s", "g", "c"};
   c.id = id;
   c.entries_seen = entries_seen;
+  c.epoch = epoch;
   return CheckpointCopy::of(c);
 }
 
@@ -97,6 +98,40 @@ TEST_CASE("both copies equal: the local one wins the tie") {
   const auto r = must_decide(in);
   CHECK(r.source == Source::local);
   CHECK(r.position == StreamId(50, 0));
+}
+
+TEST_CASE("a copy with a higher epoch wins even at a lower ID") {
+  // A checkpoint forced backwards starts a new epoch: the other copy's higher
+  // ID is from before the reset and must not undo it.
+  ResumeInputs in;
+  in.stream = stream_up_to_100();
+  SUBCASE("local has the higher epoch") {
+    in.local = copy_at(StreamId(10, 0), 0, 2);
+    in.redis = copy_at(StreamId(50, 0), 0, 1);
+    const auto r = must_decide(in);
+    CHECK(r.source == Source::local);
+    CHECK(r.position == StreamId(10, 0));
+  }
+  SUBCASE("Redis has the higher epoch") {
+    in.local = copy_at(StreamId(40, 0), 0, 2);
+    in.redis = copy_at(StreamId(5, 0), 0, 3);
+    const auto r = must_decide(in);
+    CHECK(r.source == Source::redis);
+    CHECK(r.position == StreamId(5, 0));
+  }
+  SUBCASE("same epoch: the higher ID wins") {
+    in.local = copy_at(StreamId(40, 0), 0, 4);
+    in.redis = copy_at(StreamId(41, 0), 0, 4);
+    const auto r = must_decide(in);
+    CHECK(r.source == Source::redis);
+    CHECK(r.position == StreamId(41, 0));
+  }
+  SUBCASE("same epoch and ID: local wins the tie") {
+    in.local = copy_at(StreamId(40, 0), 0, 4);
+    in.redis = copy_at(StreamId(40, 0), 0, 4);
+    const auto r = must_decide(in);
+    CHECK(r.source == Source::local);
+  }
 }
 
 TEST_CASE("an invalid copy is ignored and the valid one wins") {

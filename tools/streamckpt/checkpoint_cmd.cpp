@@ -191,9 +191,11 @@ std::string open_writable(const Args& args, Writable& w) {
 
 template <class T>
 T run_sync(asio::io_context& io, asio::awaitable<T> op) {
+  // Runs handlers only until `op` is done: the connection's reader stays
+  // pending in between.
   auto done = asio::co_spawn(io, std::move(op), asio::use_future);
   io.restart();
-  io.run();
+  while (done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
   return done.get();
 }
 
@@ -233,10 +235,16 @@ int set(const std::vector<std::string>& argv) {
   if (!written) return fail(fmt::format("writing the Redis copy failed: {}", detail.empty() ? written.error().message() : detail));
   if (auto ec = w.store->commit({c}, nullptr, &detail)) return fail(fmt::format("writing the local copy failed: {}", detail));
   if (!key.group.empty()) {
-    // The group must deliver again what lies after the new position.
-    auto moved = run_sync(*w.io, w.conn->exec_one(redis::command("XGROUP", "SETID", key.stream, key.group, id->to_string())));
-    if (moved && moved->is_error() && moved->error_prefix() != std::string_view("NOGROUP"))
-      fmt::print(stderr, "streamckpt: warning: XGROUP SETID failed: {}\n", moved->str);
+    // The group must deliver again, in order, what lies after the new
+    // position: drop this consumer's pending entries (they would be replayed
+    // first, out of order) and move the group's last-delivered-id.
+    for (auto command : {redis::command("XGROUP", "DELCONSUMER", key.stream, key.group, key.consumer),
+                         redis::command("XGROUP", "SETID", key.stream, key.group, id->to_string())}) {
+      auto r = run_sync(*w.io, w.conn->exec_one(std::move(command)));
+      if (!r) return fail(fmt::format("moving the group failed: {}", r.error().message()));
+      if (r->is_error() && r->error_prefix() != std::string_view("NOGROUP"))
+        return fail(fmt::format("moving the group failed: {}", r->str));
+    }
   }
   fmt::print("checkpoint set to {} (epoch {}) in both copies\n", id->to_string(), c.epoch);
   return 0;

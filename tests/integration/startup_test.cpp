@@ -1,0 +1,354 @@
+// Start-up resolution, one test per case: which copy wins, which copy is
+// invalid and why, and what the stream's state does to the position.
+#include "local_record.hpp"
+#include "scenario.hpp"
+
+#include "redis/checkpoint_store.hpp"
+
+#include <csignal>
+#include <functional>
+#include <map>
+#include <thread>
+
+using namespace streamckpt::test;
+using streamckpt::Checkpoint;
+using streamckpt::StreamId;
+
+namespace {
+
+// Writes the Redis copy through the production Lua script, forced.
+void force_redis_copy(Scenario& s, StreamId id, std::uint64_t epoch = 0) {
+  Checkpoint c;
+  c.key = s.key();
+  c.id = id;
+  c.epoch = epoch;
+  c.updated_ms = 1;
+  const auto cmds = streamckpt::redis::update_commands(c, "test", true, false);
+  const auto r = s.redis().run(cmds.eval);
+  REQUIRE(r->type == REDIS_REPLY_INTEGER);
+  REQUIRE(r->integer == 1);
+}
+
+std::string dump(Scenario& s) {
+  auto r = s.redis().run({"DUMP", s.hash_key()});
+  REQUIRE(r->type == REDIS_REPLY_STRING);
+  return std::string(r->str, r->len);
+}
+
+void restore(Scenario& s, const std::string& payload) {
+  auto r = s.redis().run({"RESTORE", s.hash_key(), "0", payload, "REPLACE"});
+  REQUIRE(r->type == REDIS_REPLY_STATUS);
+}
+
+void copy_dir(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::filesystem::remove_all(to);
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+}
+
+}  // namespace
+
+TEST_CASE("local copy only: resumes from it and re-seeds the Redis copy") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(4).exit_code == 0);
+  s.redis().run({"DEL", s.hash_key()});
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "resume after " + ids[3] + " (source: local); local copy: " + ids[3] + "; redis copy: absent"));
+  CHECK(contains(r.err, "redis copy re-seeded"));
+  CHECK(s.handled() == Scenario::range(1, 10));
+  CHECK(s.hash_field("id") == ids[9]);
+}
+
+TEST_CASE("Redis copy only (data directory deleted): resumes from Redis and re-seeds the local store") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(4).exit_code == 0);
+  std::filesystem::remove_all(s.data_dir());
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "resume after " + ids[3] + " (source: redis); local copy: absent; redis copy: " + ids[3]));
+  CHECK(contains(r.err, "local copy re-seeded"));
+  CHECK(s.handled() == Scenario::range(1, 10));
+}
+
+TEST_CASE("both copies, local higher: the local copy wins") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(3).exit_code == 0);
+  const auto old_hash = dump(s);
+  REQUIRE(s.consume_n(3).exit_code == 0);
+  restore(s, old_hash);  // Redis lost its last write-through
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "resume after " + ids[5] + " (source: local); local copy: " + ids[5] + "; redis copy: " + ids[2]));
+  CHECK(s.handled() == Scenario::range(1, 10));
+}
+
+TEST_CASE("both copies, Redis higher: the Redis copy wins") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(3).exit_code == 0);
+  copy_dir(s.data_dir(), s.dir().path() / "old");
+  REQUIRE(s.consume_n(3).exit_code == 0);
+  copy_dir(s.dir().path() / "old", s.data_dir());  // the disk went back in time
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "resume after " + ids[5] + " (source: redis); local copy: " + ids[2] + "; redis copy: " + ids[5]));
+  CHECK(contains(r.err, "local copy re-seeded"));
+  CHECK(s.handled() == Scenario::range(1, 10));
+}
+
+TEST_CASE("a local record with a flipped bit is reported invalid and the Redis copy is used") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(5).exit_code == 0);
+  flip_bit_in_record(s.data_dir(), s.key());
+  const auto shown = s.checkpoint("show", {"--json"});
+  CHECK(contains(shown.out, R"("local":{"id":null,"valid":false,"reason":"checkpoint record fails its CRC-32C check"})"));
+  CHECK(contains(shown.out, R"("effective":")" + ids[4] + "\""));
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "(source: redis); local copy: invalid (checkpoint record fails its CRC-32C check)"));
+  CHECK(s.handled() == Scenario::range(1, 10));
+}
+
+TEST_CASE("garbage in the Redis hash is reported invalid and the local copy is used") {
+  struct Case {
+    const char* name;
+    std::function<void(Scenario&)> spoil;
+    const char* reason;
+  };
+  const std::vector<Case> cases = {
+      {"wrong type", [](Scenario& s) { s.redis().run({"DEL", s.hash_key()}); s.redis().run({"SET", s.hash_key(), "x"}); },
+       "redis copy: invalid (the key holds a value that is not a hash)"},
+      {"unparsable id", [](Scenario& s) { s.redis().run({"HSET", s.hash_key(), "id", "12-x"}); },
+       "redis copy: invalid (field id '12-x' is not a stream ID)"},
+      {"bad crc", [](Scenario& s) { s.redis().run({"HSET", s.hash_key(), "epoch", "7"}); },
+       "redis copy: invalid (field crc does not match (corrupted, or copied from another key))"},
+      {"id beyond the stream's end", [](Scenario& s) { force_redis_copy(s, StreamId(UINT64_MAX - 1, 0)); },
+       "redis copy: invalid (checkpoint 18446744073709551614-0 is beyond the stream's last-generated-id"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    Scenario s;
+    const auto ids = s.produce(10);
+    REQUIRE(s.consume_n(5).exit_code == 0);
+    c.spoil(s);
+    const auto r = s.consume_rest();
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(contains(r.err, "resume after " + ids[4] + " (source: local)"));
+    CHECK(contains(r.err, c.reason));
+    CHECK(s.handled() == Scenario::range(1, 10));
+  }
+}
+
+TEST_CASE("both copies invalid: the start policy decides") {
+  for (const std::string policy : {"earliest", "latest", "fail"}) {
+    CAPTURE(policy);
+    Scenario s;
+    s.produce(10);
+    REQUIRE(s.consume_n(5).exit_code == 0);
+    flip_bit_in_record(s.data_dir(), s.key());
+    s.redis().run({"HSET", s.hash_key(), "id", "garbage"});
+    s.redis().run({"XGROUP", "DESTROY", "orders", "billing"});
+    const auto r = s.consume({"--idle-exit-ms", "300", "--start", policy});
+    if (policy == "fail") {
+      CHECK(r.exit_code == 1);
+      CHECK(contains(r.err, "streamckpt: error: no valid checkpoint and --start is fail\n"));
+      continue;
+    }
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(contains(r.err, "(source: start-policy)"));
+    if (policy == "earliest") CHECK(handled_numbers(r.out) == Scenario::range(1, 10));
+    if (policy == "latest") CHECK(handled_numbers(r.out).empty());
+  }
+}
+
+TEST_CASE("a stream deleted and recreated behind the checkpoint is reported as regressed") {
+  for (const std::string policy : {"first", "head", "fail"}) {
+    CAPTURE(policy);
+    Scenario s;
+    s.produce(10);
+    REQUIRE(s.consume_n(5).exit_code == 0);
+    s.redis().run({"DEL", "orders"});
+    for (const char* id : {"1-1", "1-2", "1-3"}) s.redis().run({"XADD", "orders", id, "n", std::string("10") + id[2]});
+    const auto r = s.consume({"--idle-exit-ms", "300", "--on-regressed", policy});
+    if (policy == "fail") {
+      CHECK(r.exit_code == 1);
+      CHECK(contains(r.err, "the stream went backwards) and --on-regressed is fail"));
+      continue;
+    }
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(contains(r.err, "REGRESSED"));
+    CHECK(contains(r.err, "is beyond the stream's last-generated-id 1-3 (the stream went backwards)"));
+    if (policy == "first") {
+      CHECK(contains(r.err, "resume after 0-0 (source: regressed-policy)"));
+      CHECK(handled_numbers(r.out) == std::vector<int>{101, 102, 103});
+    } else {
+      CHECK(contains(r.err, "resume after 1-3 (source: regressed-policy)"));
+      CHECK(handled_numbers(r.out).empty());
+    }
+    // Both copies were forced back to the new position, with a new epoch.
+    CHECK(s.hash_field("epoch") == "1");
+  }
+}
+
+TEST_CASE("a stream trimmed past the checkpoint is a gap, reported with the number of entries lost") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    Scenario s(group);
+    s.produce(10);
+    REQUIRE(s.consume_n(3).exit_code == 0);
+    s.redis().run({"XTRIM", "orders", "MAXLEN", "4"});  // deletes 1..6: 4, 5 and 6 were never handled
+    const auto r = s.consume_rest();
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(contains(r.err, "GAP: 3 entries were deleted before they were handled"));
+    CHECK(handled_numbers(r.out) == Scenario::range(7, 10));
+  }
+}
+
+TEST_CASE("a deleted group is recreated at the checkpoint, not at 0 or $") {
+  Scenario s;
+  s.produce(10);
+  REQUIRE(s.consume_n(4).exit_code == 0);
+  s.redis().run({"XGROUP", "DESTROY", "orders", "billing"});
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "group created"));
+  CHECK(s.handled() == Scenario::range(1, 10));
+}
+
+TEST_CASE("a group behind the checkpoint is moved forward with XGROUP SETID") {
+  Scenario s;
+  s.produce(10);
+  REQUIRE(s.consume_n(4).exit_code == 0);
+  s.redis().run({"XGROUP", "SETID", "orders", "billing", "0"});
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(contains(r.err, "group moved forward"));
+  CHECK(s.handled() == Scenario::range(1, 10));
+}
+
+TEST_CASE("a second live instance with the same identity refuses to start; --wait-lease waits") {
+  Scenario s;
+  s.produce(5);
+  std::vector<std::string> first_args = {"consume"};
+  const auto id = s.identity_args();
+  first_args.insert(first_args.end(), id.begin(), id.end());
+  CliProcess first(first_args, s.dir().path());
+  for (int i = 0; i < 300 && s.redis().run({"EXISTS", s.hash_key() + ":lease"})->integer == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(s.redis().run({"EXISTS", s.hash_key() + ":lease"})->integer == 1);
+
+  // Same identity, another host (another data directory).
+  std::vector<std::string> second_args = {"consume", "--redis", s.server().url(), "--stream", "orders", "--group",
+                                          "billing", "--consumer", "edge-7", "--data-dir",
+                                          (s.dir().path() / "other").string(), "--idle-exit-ms", "300"};
+  const auto refused = run_cli(second_args);
+  CHECK(refused.exit_code == 1);
+  CHECK(contains(refused.err, "streamckpt: error: another instance ("));
+  CHECK(contains(refused.err, "its lease streamckpt:{orders}:billing:edge-7:lease is live; stop it first, or wait with --wait-lease\n"));
+
+  second_args.push_back("--wait-lease");
+  CliProcess waiting(second_args, s.dir().path());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  first.signal(SIGTERM);
+  CHECK(first.wait().exit_code == 0);
+  const auto second = waiting.wait();
+  CHECK(second.exit_code == 0);
+  CHECK(contains(second.err, "waiting for the lease held by"));
+  CHECK(s.redis().run({"EXISTS", s.hash_key() + ":lease"})->integer == 0);  // released at stop
+}
+
+TEST_CASE("the Redis hash read by any client matches checkpoint show") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(7).exit_code == 0);
+  auto all = s.redis().run({"HGETALL", s.hash_key()});
+  std::map<std::string, std::string> fields;
+  for (std::size_t i = 0; i + 1 < all->elements; i += 2)
+    fields[all->element[i]->str] = std::string(all->element[i + 1]->str, all->element[i + 1]->len);
+  CHECK(fields["id"] == ids[6]);
+  const auto id = *StreamId::parse(ids[6]);
+  CHECK(fields["pos"] == id.to_padded());
+  CHECK(fields["epoch"] == "0");
+  CHECK(fields["entries_seen"] == "7");
+  const auto shown = s.checkpoint("show", {"--json"});
+  CHECK(contains(shown.out, R"("redis":{"id":")" + fields["id"] + R"(","valid":true,"reason":null,"epoch":0,"updated_ms":)" +
+                                fields["updated_ms"]));
+  CHECK(contains(shown.out, R"("effective":")" + ids[6] + "\"}"));
+}
+
+TEST_CASE("the Redis copy never moves backwards, whoever writes it") {
+  Scenario s;
+  const auto write = [&](StreamId id, bool force, bool fenced, std::uint64_t epoch = 0) {
+    Checkpoint c;
+    c.key = s.key();
+    c.id = id;
+    c.epoch = epoch;
+    return s.redis().run(streamckpt::redis::update_commands(c, "me", force, fenced).eval)->integer;
+  };
+  CHECK(write(StreamId(5, 0), false, false) == 1);
+  CHECK(write(StreamId(3, 0), false, false) == 0);
+  CHECK(s.hash_field("id") == "5-0");
+  CHECK(write(StreamId(10, 0), false, false) == 1);
+  CHECK(write(StreamId(9, 18446744073709551615ULL), false, false) == 0);  // no 64-bit rounding
+  CHECK(s.hash_field("id") == "10-0");
+  CHECK(write(StreamId(2, 0), false, false, 1) == 1);  // a new epoch (checkpoint set --force)
+  CHECK(s.hash_field("id") == "2-0");
+  s.redis().run({"HSET", s.hash_key(), "pos", "zzz"});
+  CHECK(write(StreamId(1, 0), false, false, 1) == 1);  // garbage is overwritten
+  CHECK(write(StreamId(20, 0), false, true, 1) == -1);  // fenced, and we do not hold the lease
+  s.redis().run({"SET", s.hash_key() + ":lease", "me"});
+  CHECK(write(StreamId(20, 0), false, true, 1) == 1);
+}
+
+TEST_CASE("checkpoint set refuses to move backwards without --force, list shows it, reset deletes both copies") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(6).exit_code == 0);
+  const auto refused = s.checkpoint("set", {"--id", ids[1]});
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err == "streamckpt: error: refusing to move the checkpoint backwards from " + ids[5] + " to " + ids[1] +
+                           ": entries in between would be handled again; pass --force to do it anyway\n");
+  const auto malformed = s.checkpoint("set", {"--id", "1-"});
+  CHECK(malformed.exit_code == 2);
+  CHECK(contains(malformed.err, "--id '1-' is not a stream ID"));
+
+  const auto forced = s.checkpoint("set", {"--id", ids[1], "--force"});
+  REQUIRE_MESSAGE(forced.exit_code == 0, forced.err);
+  CHECK(forced.out == "checkpoint set to " + ids[1] + " (epoch 1) in both copies\n");
+  CHECK(s.hash_field("id") == ids[1]);
+  const auto listed = run_cli({"checkpoint", "list", "--data-dir", s.data_dir().string(), "--json"});
+  CHECK(listed.out == R"([{"stream":"orders","group":"billing","consumer":"edge-7","id":")" + ids[1] +
+                          R"(","valid":true,"reason":null}])" + "\n");
+
+  const auto r = s.consume_rest();  // handles 3..10 again: that is what --force asked for
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(handled_numbers(r.out) == Scenario::range(3, 10));
+
+  const auto reset = s.checkpoint("reset");
+  REQUIRE_MESSAGE(reset.exit_code == 0, reset.err);
+  CHECK(s.hash_field("id").empty());
+  CHECK(s.checkpoint("show", {"--json"}).out == "{\"local\":null,\"redis\":null,\"effective\":null}\n");
+}
+
+TEST_CASE("the Redis copy trails while running and is flushed by a clean stop") {
+  Scenario s;
+  const auto ids = s.produce(200);
+  std::vector<std::string> args = {"consume"};
+  const auto id = s.identity_args();
+  args.insert(args.end(), id.begin(), id.end());
+  args.insert(args.end(), {"--flush-ms", "600000"});  // no timed flush during the test
+  CliProcess p(args, s.dir().path());
+  for (int i = 0; i < 500; ++i) {
+    const auto shown = s.checkpoint("show", {"--json"});
+    if (contains(shown.out, R"("local":{"id":")" + ids[199] + "\"")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(s.hash_field("id") != ids[199]);  // 200 events < 1000: not flushed yet
+  p.signal(SIGTERM);
+  CHECK(p.wait().exit_code == 0);
+  CHECK(s.hash_field("id") == ids[199]);
+}
