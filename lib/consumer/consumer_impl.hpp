@@ -44,6 +44,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<boost::system::error_code> read_once();
   boost::asio::awaitable<Result<Batch>> next();
+  boost::asio::awaitable<bool> stream_went_backwards();
 
   // acks and commits (consumer.cpp)
   bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
@@ -110,6 +111,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool replay_pending = true;       // group mode: replay our pending list before reading '>'
   StreamId replay_cursor;
   detail::Backoff read_backoff;
+  Clock::time_point last_stream_check;
 
   detail::Signal ready_signal;      // a batch is ready, or reading ended
   detail::Signal space_signal;      // in-flight room, or stopping

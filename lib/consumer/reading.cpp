@@ -48,6 +48,8 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
       replay_pending = true;
       replay_cursor = StreamId::min();
       log("reconnected; replaying the pending list");
+      // A Redis that restarted without persistence comes back empty.
+      if (co_await stream_went_backwards()) break;
     }
 
     if (auto ec = co_await read_once()) {
@@ -80,6 +82,7 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   if (reply->is_error()) {
     const auto prefix = reply->error_prefix();
     if (prefix == std::string_view("NOGROUP")) {
+      if (co_await stream_went_backwards()) co_return error_code{};
       // The group (or the whole stream) was deleted while we ran: recreate it
       // at our durable checkpoint, never at 0 or $, then replay.
       log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, reply->str, durable.to_string()));
@@ -144,11 +147,38 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
     metrics.events += batch.size();
     ready.push_back(std::move(batch));
     ready_signal.notify();
-  } else if (!replaying && entries->empty() && ready.empty()) {
-    ready.emplace_back();  // an idle tick: nothing arrived for `block`
-    ready_signal.notify();
+  } else if (!replaying && entries->empty()) {
+    if (ready.empty()) {
+      ready.emplace_back();  // an idle tick: nothing arrived for `block`
+      ready_signal.notify();
+    }
+    // An idle stream may be idle because it was flushed or deleted: look.
+    if (Clock::now() - last_stream_check >= std::chrono::seconds(5)) co_await stream_went_backwards();
   }
   co_return error_code{};
+}
+
+// Mid-run, a stream whose last-generated-id fell below what we have read went
+// backwards (FLUSHALL, a restart without persistence, deletion, failover to a
+// stale replica). It is reported and ends reading with errc::stream_regressed:
+// a new start() applies the on_regressed policy to it.
+asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
+  auto self = shared_from_this();
+  last_stream_check = Clock::now();
+  if (!cmds->is_open()) {
+    if (co_await connect_with_retry(*cmds, false)) co_return false;
+  }
+  auto state = co_await read_stream_state();
+  if (!state) co_return false;  // cannot tell now; a later check will
+  const auto high = std::max({durable, cursor, tracker.last_delivered().value_or(StreamId::min())});
+  if (!(state->last_generated < high)) co_return false;
+  ++metrics.regressions;
+  fail(errc::stream_regressed,
+       fmt::format("stream '{}' went backwards while running: {} (last-generated-id {}) is below what was read ({}); "
+                   "Redis lost data, or failed over to a stale replica",
+                   opt.key.stream, state->exists ? "it" : "it is gone", state->last_generated.to_string(),
+                   high.to_string()));
+  co_return true;
 }
 
 asio::awaitable<Result<Batch>> Consumer::Impl::next() {

@@ -6,11 +6,13 @@ namespace streamckpt::detail {
 namespace {
 
 // A copy that claims an entry the stream never generated cannot be trusted.
-void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool& regressed) {
+void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool& regressed,
+                          std::optional<Checkpoint>& regressed_from) {
   if (!copy.valid()) return;
   const auto id = copy.checkpoint->id;
   if (id > stream.last_generated) {
     regressed = true;
+    if (!regressed_from || regressed_from->id < id) regressed_from = copy.checkpoint;
     copy = CheckpointCopy::invalid(fmt::format(
         "checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
         id.to_string(), stream.last_generated.to_string()));
@@ -22,8 +24,8 @@ void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool&
 Result<ResumeReport> decide_resume(ResumeInputs in) {
   ResumeReport r;
   r.stream = in.stream;
-  check_against_stream(in.local, in.stream, r.regressed);
-  check_against_stream(in.redis, in.stream, r.regressed);
+  check_against_stream(in.local, in.stream, r.regressed, r.regressed_from);
+  check_against_stream(in.redis, in.stream, r.regressed, r.regressed_from);
   r.local = std::move(in.local);
   r.redis = std::move(in.redis);
 

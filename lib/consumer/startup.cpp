@@ -25,7 +25,8 @@ using boost::system::error_code;
 asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection& c, bool at_startup) {
   auto self = shared_from_this();
   detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
-  const auto give_up = Clock::now() + opt.startup_timeout;
+  const bool forever = opt.startup_timeout == milliseconds::max();
+  const auto give_up = forever ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
   for (;;) {
     std::string detail;
     const auto ec = co_await c.connect(&detail);
@@ -34,7 +35,7 @@ asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection
       error_detail = detail;
       co_return ec;
     }
-    if (at_startup && Clock::now() >= give_up) {
+    if (at_startup && (stopping || Clock::now() >= give_up)) {
       error_detail = detail;
       co_return ec;
     }
@@ -191,6 +192,9 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   if (const auto& winner = report.source == ResumeReport::Source::redis ? report.redis : report.local; winner.valid()) {
     epoch = winner.checkpoint->epoch;
     metadata = winner.checkpoint->metadata;
+  } else if (report.regressed_from) {
+    epoch = report.regressed_from->epoch;  // reconcile() starts the next epoch
+    metadata = report.regressed_from->metadata;
   }
   cursor = report.position;
   replay_cursor = StreamId::min();

@@ -53,7 +53,7 @@ TEST_CASE("a malformed URL exits 1 with one error line naming the URL") {
   CHECK(r.err == "streamckpt: error: invalid Redis URL 'redis://host:99999': port '99999' is not a number from 1 to 65535\n");
 }
 
-TEST_CASE("an unreachable server exits 1 with an error line saying so") {
+TEST_CASE("an unreachable server exits 1 with an error line saying so when --startup-timeout-ms is 0") {
   TempDir dir;
   int port = 0;
   {
@@ -61,7 +61,7 @@ TEST_CASE("an unreachable server exits 1 with an error line saying so") {
     port = gone.port();
   }
   const auto r = run_cli({"consume", "--redis", "redis://127.0.0.1:" + std::to_string(port), "--stream", "s",
-                          "--consumer", "c", "--data-dir", (dir.path() / "d").string()});
+                          "--consumer", "c", "--data-dir", (dir.path() / "d").string(), "--startup-timeout-ms", "0"});
   CHECK(r.exit_code == 1);
   CHECK(starts_with(r.err, "streamckpt: error: cannot connect to 127.0.0.1:" + std::to_string(port)));
 }

@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
@@ -32,14 +33,16 @@ struct ConsumeSettings {
   std::uint64_t max_events = 0;  // 0: no limit
   std::uint64_t idle_exit_ms = 0;
   bool metrics = false;
+  std::uint64_t metrics_interval_ms = 0;  // 0: only at exit
 };
 
 ConsumeSettings parse(const std::vector<std::string>& argv) {
   const Args args(argv,
                   {"redis", "stream", "group", "consumer", "data-dir", "sink", "start", "batch", "max-events",
                    "idle-exit-ms", "block-ms", "max-in-flight", "startup-timeout-ms", "command-timeout-ms",
-                   "connect-timeout-ms", "on-regressed", "flush-ms", "lease-ttl-ms"},
-                  {"metrics", "wait-lease", "no-lease"});
+                   "connect-timeout-ms", "on-regressed", "flush-ms", "lease-ttl-ms", "metrics-interval-ms",
+                   "tls-ca", "tls-cert", "tls-key"},
+                  {"metrics", "wait-lease", "no-lease", "tls-insecure"});
   ConsumeSettings s;
   auto& o = s.options;
   o.redis_url = args.required("redis");
@@ -67,7 +70,17 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   if (s.idle_exit_ms && !args.has("block-ms"))
     o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
   o.max_in_flight = args.number_or("max-in-flight", 1000, 1, 10000000);
-  o.startup_timeout = milliseconds(args.number_or("startup-timeout-ms", 0));
+  // Default: keep retrying an unreachable Redis (edge links drop), logging
+  // each attempt; --startup-timeout-ms gives up after that long (0: at once).
+  o.startup_timeout = args.has("startup-timeout-ms")
+                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, 365ULL * 24 * 3600 * 1000))
+                          : milliseconds::max();
+  o.tls_ca = args.get_or("tls-ca", "");
+  o.tls_cert = args.get_or("tls-cert", "");
+  o.tls_key = args.get_or("tls-key", "");
+  o.tls_insecure = args.has("tls-insecure");
+  s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, 3600000);
+  if (s.metrics_interval_ms) s.metrics = true;
   o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1));
   o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1));
   s.metrics = args.has("metrics");
@@ -91,13 +104,14 @@ std::optional<std::string> resumed_metadata(const ResumeReport& r) {
 class ConsumeRun {
  public:
   ConsumeRun(asio::io_context& io, ConsumeSettings settings)
-      : io_(io), settings_(std::move(settings)), signals_(io, SIGINT, SIGTERM),
-        consumer_(io.get_executor(), settings_.options), sink_(make_sink(settings_.sink_spec)) {}
+      : io_(io), settings_(std::move(settings)), signals_(io, SIGINT, SIGTERM), metrics_timer_(io),
+        sink_(make_sink(settings_.sink_spec)) {}
 
   int exit_code() const { return exit_code_; }
 
   void begin() {
     signals_.async_wait([this](boost::system::error_code ec, int) { on_signal(ec); });
+    if (settings_.metrics_interval_ms) schedule_metrics();
     asio::co_spawn(io_, run(), [this](std::exception_ptr e) {
       if (e) {
         try {
@@ -107,6 +121,7 @@ class ConsumeRun {
         }
       }
       signals_.cancel();
+      metrics_timer_.cancel();
     });
   }
 
@@ -120,37 +135,64 @@ class ConsumeRun {
       std::_Exit(1);
     }
     stop_requested_ = true;
-    consumer_.request_stop();
+    if (consumer_) consumer_->request_stop();
     signals_.async_wait([this](boost::system::error_code e, int) { on_signal(e); });
   }
 
+  void schedule_metrics() {
+    metrics_timer_.expires_after(std::chrono::milliseconds(settings_.metrics_interval_ms));
+    metrics_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      if (consumer_) fmt::print(stderr, "{}\n", consumer_->metrics().to_json());
+      schedule_metrics();
+    });
+  }
+
+  // Runs consumers until a clean end. A stream that goes backwards while
+  // running ends the consumer with errc::stream_regressed; a fresh start
+  // then applies --on-regressed, and the sink carries on.
   asio::awaitable<void> run() {
-    auto [ec, report] = co_await consumer_.start(k_tuple);
+    bool again = true;
+    while (again && !stop_requested_) {
+      consumer_ = std::make_unique<Consumer>(io_.get_executor(), settings_.options);
+      again = co_await run_one();
+      co_await finish();
+    }
+    if (settings_.metrics && consumer_) fmt::print(stderr, "{}\n", consumer_->metrics().to_json());
+    if (exit_code_ == 0)
+      fmt::print(stderr, "streamckpt: stopped after {} events; checkpoint {}\n", handled_,
+                 consumer_ ? consumer_->durable_id().to_string() : std::string("none"));
+  }
+
+  // One consumer's life; true to start another one (the stream regressed).
+  asio::awaitable<bool> run_one() {
+    auto& consumer = *consumer_;
+    auto [ec, report] = co_await consumer.start(k_tuple);
     if (ec) {
       exit_code_ = fail(describe_start_error(ec));
-      co_await finish();
-      co_return;
+      co_return false;
     }
     const auto metadata = resumed_metadata(report);
     if (settings_.sink_spec != "stdout" && !metadata) {
       exit_code_ = fail("no valid checkpoint records the sink file's length (see the resume line above); "
                         "reset the checkpoint or move the file away");
-      co_await finish();
-      co_return;
+      co_return false;
     }
     if (auto error = sink_->open(metadata.value_or("")); !error.empty()) {
       exit_code_ = fail(error);
-      co_await finish();
-      co_return;
+      co_return false;
     }
 
-    std::uint64_t handled = 0;
     auto last_event = Clock::now();
     while (!stop_requested_) {
-      auto [next_ec, batch] = co_await consumer_.next(k_tuple);
+      auto [next_ec, batch] = co_await consumer.next(k_tuple);
       if (next_ec == errc::stopped) break;
+      if (next_ec == errc::stream_regressed && settings_.options.on_regressed != RegressedPolicy::fail) {
+        fmt::print(stderr, "streamckpt: restarting to apply --on-regressed\n");
+        co_return true;
+      }
       if (next_ec) {
-        exit_code_ = fail(consumer_.error_detail().empty() ? next_ec.message() : consumer_.error_detail());
+        exit_code_ = fail(consumer.error_detail().empty() ? next_ec.message() : consumer.error_detail());
         break;
       }
       if (batch.empty()) {
@@ -161,54 +203,48 @@ class ConsumeRun {
       }
       last_event = Clock::now();
       std::size_t take = batch.size();
-      if (settings_.max_events) take = std::min<std::uint64_t>(take, settings_.max_events - handled);
+      if (settings_.max_events) take = std::min<std::uint64_t>(take, settings_.max_events - handled_);
       std::vector<std::optional<std::string>> metadata_of(take);
       for (std::size_t i = 0; i < take; ++i) {
         if (auto error = sink_->write(batch[i], metadata_of[i]); !error.empty()) {
           exit_code_ = fail(error);
-          co_await finish();
-          co_return;
+          co_return false;
         }
       }
       // The lines leave the process (and, for a file, reach the disk) before
       // their acks: an acked event is never missing from the sink.
       if (auto error = sink_->flush(); !error.empty()) {
         exit_code_ = fail(error);
-        co_await finish();
-        co_return;
+        co_return false;
       }
       for (std::size_t i = 0; i < take; ++i) {
         if (metadata_of[i])
-          consumer_.ack(batch[i], rocksdb::WriteBatch{}, std::move(metadata_of[i]));
+          consumer.ack(batch[i], rocksdb::WriteBatch{}, std::move(metadata_of[i]));
         else
-          consumer_.ack(batch[i]);
+          consumer.ack(batch[i]);
       }
-      handled += take;
-      if (settings_.max_events && handled >= settings_.max_events) break;
+      handled_ += take;
+      if (settings_.max_events && handled_ >= settings_.max_events) break;
     }
-    handled_ = handled;
-    co_await finish();
+    co_return false;
   }
 
   asio::awaitable<void> finish() {
-    auto [ec] = co_await consumer_.stop(k_tuple);
+    auto [ec] = co_await consumer_->stop(k_tuple);
     if (ec && exit_code_ == 0) exit_code_ = fail(fmt::format("final commit failed: {}", ec.message()));
-    if (exit_code_ == 0)
-      fmt::print(stderr, "streamckpt: stopped after {} events; checkpoint {}\n", handled_,
-                 consumer_.durable_id().to_string());
-    if (settings_.metrics) fmt::print(stderr, "{}\n", consumer_.metrics().to_json());
   }
 
   std::string describe_start_error(boost::system::error_code ec) const {
-    auto detail = consumer_.error_detail();
+    auto detail = consumer_->error_detail();
     if (detail.empty()) detail = ec.message();
     return detail;
   }
 
   asio::io_context& io_;
   ConsumeSettings settings_;
-  asio::signal_set signals_;  // before the consumer: catch signals as early as possible
-  Consumer consumer_;
+  asio::signal_set signals_;  // first: catch signals as early as possible
+  asio::steady_timer metrics_timer_;
+  std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<Sink> sink_;
   bool stop_requested_ = false;
   std::uint64_t handled_ = 0;

@@ -13,7 +13,8 @@ const char* const k_usage = R"(usage:
                      [--max-events N] [--idle-exit-ms N] [--block-ms N] [--max-in-flight N]
                      [--on-regressed first|head|fail] [--flush-ms N] [--wait-lease] [--no-lease]
                      [--lease-ttl-ms N] [--startup-timeout-ms N] [--command-timeout-ms N]
-                     [--connect-timeout-ms N] [--metrics]
+                     [--connect-timeout-ms N] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]
+                     [--tls-insecure] [--metrics] [--metrics-interval-ms N]
   streamckpt checkpoint show --data-dir DIR --stream NAME [--group NAME] --consumer NAME
                      [--redis URL] [--json]
   streamckpt checkpoint list --data-dir DIR [--json]
@@ -48,9 +49,16 @@ stops it cleanly: in-flight events are finished and acknowledged, exit status 0.
   --idle-exit-ms N      stop cleanly once no event has arrived for N ms
   --block-ms N          BLOCK time of each read (default 1000)
   --max-in-flight N     events between read and durable ack, at most (default 1000)
-  --startup-timeout-ms N  keep retrying an unreachable Redis at start-up for N ms
-                        (default 0: fail at once)
+  --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms (0: at
+                        once); by default it keeps retrying, logging each attempt
+  --command-timeout-ms N  deadline of every Redis request (default 2000; a read's BLOCK
+                        time is not counted); a missed deadline drops the connection
+  --connect-timeout-ms N  deadline of connect + AUTH + SELECT (default 2000)
+  --tls-ca FILE         rediss://: CA bundle to verify the server (default: system CAs)
+  --tls-cert FILE, --tls-key FILE  rediss://: client certificate and key
+  --tls-insecure        rediss://: do not verify the server's certificate
   --metrics             print the consumer's counters as one JSON line on stderr at exit
+  --metrics-interval-ms N  ... and every N ms while running
 
 checkpoint show prints the local copy (and, with --redis, the Redis copy) of one
 consumer's checkpoint, whether each is valid, and the effective position.

@@ -68,6 +68,8 @@ class FileSink final : public Sink {
   }
 
   std::string open(const std::optional<std::string>& metadata) override {
+    if (fd_ >= 0) ::close(fd_);  // opened again after an in-process restart
+    buffer_.clear();
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
     struct stat st {};

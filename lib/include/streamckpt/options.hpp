@@ -68,9 +68,10 @@ struct ConsumerOptions {
   milliseconds command_timeout{2000};  // per request; a read's BLOCK time is added
   milliseconds reconnect_initial{50};  // backoff: full jitter, doubling from here…
   milliseconds reconnect_max{1000};    // … up to this cap
-  // How long start() keeps retrying an unreachable Redis. Default 0: fail at
-  // the first error. Wrong credentials, bad URLs and WRONGTYPE keys fail at
-  // once regardless.
+  // How long start() keeps retrying an unreachable Redis, logging each
+  // attempt. Default 0: fail at the first error; milliseconds::max(): retry
+  // forever. Wrong credentials, bad URLs and WRONGTYPE keys fail at once
+  // regardless.
   milliseconds startup_timeout{0};
 
   // Group mode: hold a lease so that a second instance with the same identity

@@ -34,6 +34,9 @@ struct ResumeReport {
   StreamId position;
   Source source = Source::start_policy;
   bool regressed = false;            // a copy was beyond the stream's last-generated-id
+  // The highest copy that was beyond the stream's end: its metadata (the
+  // application's state) carries over to the new position.
+  std::optional<Checkpoint> regressed_from;
   std::optional<std::uint64_t> gap;  // entries deleted before they were handled
   bool group_created = false;
   bool group_moved = false;          // XGROUP SETID moved it forward to the position
