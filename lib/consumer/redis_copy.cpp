@@ -51,6 +51,11 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     auto get = redis::command("GET", key);
     auto holder = co_await cmds->exec_one(std::move(get));
     const std::string who = holder && holder->is_string() ? holder->str : std::string("unknown");
+    if (who == owner) {
+      // Our own lease, left by a run of this instance that crashed.
+      log(fmt::format("taking over the lease {} left by an earlier run of this instance", key));
+      break;
+    }
     if (!opt.wait_lease) {
       error_detail = fmt::format(
           "another instance ({}) is running as {}: its lease {} is live; stop it first, or wait with --wait-lease",

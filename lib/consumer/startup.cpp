@@ -113,11 +113,6 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   auto self = shared_from_this();
   if (started) co_return errc::stopped;
   started = true;
-  {
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    owner = fmt::format("{}:{}:{:08x}", host, ::getpid(), std::random_device{}());
-  }
 
   if (auto ec = opt.key.validate()) {
     error_detail = "stream and consumer names must be 1 to 1024 bytes";
@@ -144,6 +139,13 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
     co_return opened.error();
   }
   store = std::move(*opened);
+  {
+    // The owner is stable per data directory: a restart after a crash
+    // recognises its own lease; another host (another directory) does not.
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    owner = fmt::format("{}:{}", host, store->instance_id());
+  }
   committer = std::make_unique<detail::Committer>(*store);
 
   redis::ConnectionOptions copt;

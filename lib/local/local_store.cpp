@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 namespace streamckpt {
 namespace {
 
@@ -108,7 +110,24 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
       app_families_.emplace(families[i].name, std::move(owned[i]));
   }
   // The default family's handle is owned by the DB itself.
-  return {};
+  return load_instance_id(detail);
+}
+
+boost::system::error_code LocalStore::load_instance_id(std::string* detail) {
+  static constexpr const char* k_key = "streamckpt.instance_id";
+  auto s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), k_key, &instance_id_);
+  if (s.ok() || options_.read_only) return {};
+  if (!s.IsNotFound()) {
+    set_detail(detail, s);
+    return map_status(s);
+  }
+  std::random_device random;
+  instance_id_ = fmt::format("{:08x}{:08x}", random(), random());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->Put(wo, db_->DefaultColumnFamily(), k_key, instance_id_);
+  set_detail(detail, s);
+  return map_status(s);
 }
 
 void LocalStore::close_db() {

@@ -85,6 +85,10 @@ class LocalStore {
   // An application column family named in the options; nullptr otherwise.
   rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;
   rocksdb::DB& db() const { return *db_; }
+  // A random ID made when the store was created: it names this instance (its
+  // lease owner) across restarts and crashes. Empty for a read-only store
+  // that has none.
+  const std::string& instance_id() const { return instance_id_; }
   const std::filesystem::path& dir() const { return options_.dir; }
 
   // Appends every operation of `src` to `dst` (RocksDB has no public
@@ -96,6 +100,7 @@ class LocalStore {
  private:
   explicit LocalStore(LocalStoreOptions options);
   boost::system::error_code open_db(std::string* detail);
+  boost::system::error_code load_instance_id(std::string* detail);
   void close_db();
 
   struct HandleDeleter {
@@ -108,6 +113,7 @@ class LocalStore {
   std::unique_ptr<rocksdb::DB> db_;
   Handle checkpoints_;
   std::map<std::string, Handle, std::less<>> app_families_;
+  std::string instance_id_;
 };
 
 }  // namespace streamckpt
