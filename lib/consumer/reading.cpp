@@ -81,6 +81,13 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   if (!reply) co_return reply.error();
   if (reply->is_error()) {
     const auto prefix = reply->error_prefix();
+    // Redis 7 unblocks a blocked XREADGROUP whose stream was deleted with
+    // "UNBLOCKED the stream key no longer exists".
+    if (prefix == std::string_view("UNBLOCKED")) {
+      log(fmt::format("reading stream '{}' was interrupted: {}", opt.key.stream, reply->str));
+      co_await stream_went_backwards();
+      co_return error_code{};
+    }
     if (prefix == std::string_view("NOGROUP")) {
       if (co_await stream_went_backwards()) co_return error_code{};
       // The group (or the whole stream) was deleted while we ran: recreate it

@@ -7,6 +7,8 @@
 
 namespace streamckpt::test {
 
+std::string read_file(const std::filesystem::path& path);
+
 struct CliResult {
   int exit_code = -1;   // -signal when killed by a signal
   std::string out;
@@ -26,6 +28,9 @@ class CliProcess {
 
   void signal(int sig);
   CliResult wait();
+  // What the running process has written so far.
+  std::string out_so_far() const { return read_file(out_); }
+  std::string err_so_far() const { return read_file(err_); }
 
  private:
   int pid_ = -1;
@@ -36,7 +41,5 @@ CliResult run_cli(const std::vector<std::string>& args);
 
 // The "n" field of every JSON line the stdout sink wrote, in order.
 std::vector<int> handled_numbers(const std::string& out);
-
-std::string read_file(const std::filesystem::path& path);
 
 }  // namespace streamckpt::test

@@ -64,34 +64,48 @@ RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std:
   start();
 }
 
+bool RedisServer::launch() {
+  std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_),
+                                   "--dir", dir_.string(), "--save", "", "--appendonly", "no",
+                                   "--logfile", (dir_ / "redis.log").string()};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp("redis-server", argv.data());
+    ::_exit(127);
+  }
+  pid_ = pid;
+  for (int i = 0; i < 250; ++i) {
+    if (answers(port_)) return true;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill();
+  return false;
+}
+
 void RedisServer::start() {
   for (int attempt = 0; attempt < 20; ++attempt) {
     port_ = pick_free_port();
-    std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_),
-                                     "--dir", dir_.string(), "--save", "", "--appendonly", "no",
-                                     "--logfile", (dir_ / "redis.log").string()};
-    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execvp("redis-server", argv.data());
-      ::_exit(127);
-    }
-    pid_ = pid;
-    for (int i = 0; i < 100; ++i) {
-      if (answers(port_)) return;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    kill();
+    if (launch()) return;
   }
   throw std::runtime_error("redis-server did not start (is it installed?)");
+}
+
+void RedisServer::restart() {
+  kill();
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (launch()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  throw std::runtime_error("redis-server did not restart on its port");
 }
 
 void RedisServer::kill() {

@@ -25,9 +25,13 @@ class RedisServer {
   const std::filesystem::path& dir() const { return dir_; }
   // kill -9 the server.
   void kill();
+  // kill -9, then start again on the same port: without persistence it comes
+  // back empty.
+  void restart();
 
  private:
   void start();
+  bool launch();  // starts on port_; false when it did not come up
   std::vector<std::string> extra_args_;
   std::filesystem::path dir_;
   int port_ = 0;

@@ -1,0 +1,127 @@
+// Redis loses data while the consumer runs: a restart without persistence,
+// FLUSHALL, the stream deleted. Each is reported, and the consumer goes on as
+// --on-regressed says, losing nothing that was produced afterwards.
+#include "cli.hpp"
+#include "redis_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <functional>
+#include <thread>
+
+using namespace streamckpt::test;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+// Waits (generously) until `done` holds.
+bool eventually(const std::function<bool()>& done, int seconds = 30) {
+  for (int i = 0; i < seconds * 50; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+std::vector<std::string> args_for(const RedisServer& redis, const TempDir& dir, bool group,
+                                  std::vector<std::string> extra = {}) {
+  std::vector<std::string> a = {"consume", "--redis", redis.url(), "--stream", "orders", "--consumer", "edge-7",
+                                "--data-dir", (dir.path() / "ckpt").string(), "--block-ms", "200"};
+  if (group) a.insert(a.end(), {"--group", "billing"});
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::size_t handled_count(const CliProcess& p) { return handled_numbers(p.out_so_far()).size(); }
+
+// Entries with explicit IDs below anything produced before: a stream that
+// went backwards.
+void produce_low(Client& c, int first, int count) {
+  for (int i = 0; i < count; ++i)
+    c.run({"XADD", "orders", "1-" + std::to_string(i + 1), "n", std::to_string(first + i)});
+}
+
+}  // namespace
+
+TEST_CASE("Redis restarted without persistence: the consumer reconnects, recreates its group, and handles what comes next") {
+  RedisServer redis;
+  TempDir dir;
+  CliProcess p(args_for(redis, dir, true), dir.path());
+  {
+    Client c(redis.port());
+    c.produce("orders", 1, 50);
+  }
+  REQUIRE(eventually([&] { return handled_count(p) == 50; }));
+  redis.restart();
+  Client c(redis.port());
+  c.produce("orders", 51, 50);  // new IDs, above the checkpoint
+  REQUIRE(eventually([&] { return handled_count(p) == 100; }));
+  p.signal(SIGTERM);
+  const auto r = p.wait();
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.err, "reconnected; replaying the pending list"));
+  CHECK(contains(r.err, "group 'billing' is gone"));
+  std::vector<int> expected;
+  for (int i = 1; i <= 100; ++i) expected.push_back(i);
+  CHECK(handled_numbers(r.out) == expected);
+}
+
+TEST_CASE("Redis restarted empty and refilled below the checkpoint: reported as regressed, resumed from the first entry") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    RedisServer redis;
+    TempDir dir;
+    CliProcess p(args_for(redis, dir, group), dir.path());
+    {
+      Client c(redis.port());
+      c.produce("orders", 1, 20);
+    }
+    REQUIRE(eventually([&] { return handled_count(p) == 20; }));
+    redis.restart();
+    Client c(redis.port());
+    produce_low(c, 1001, 5);  // IDs 1-1 … 1-5: the stream went backwards
+    REQUIRE(eventually([&] { return handled_count(p) == 25; }));
+    p.signal(SIGTERM);
+    const auto r = p.wait();
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.err, "stream 'orders' went backwards while running"));
+    CHECK(contains(r.err, "restarting to apply --on-regressed"));
+    CHECK(contains(r.err, "REGRESSED"));
+    const auto handled = handled_numbers(r.out);
+    CHECK(std::vector<int>(handled.begin() + 20, handled.end()) == std::vector<int>{1001, 1002, 1003, 1004, 1005});
+  }
+}
+
+TEST_CASE("FLUSHALL mid-run is detected while idle and reported; --on-regressed fail stops with exit 1") {
+  RedisServer redis;
+  TempDir dir;
+  CliProcess p(args_for(redis, dir, false, {"--on-regressed", "fail"}), dir.path());
+  Client c(redis.port());
+  c.produce("orders", 1, 10);
+  REQUIRE(eventually([&] { return handled_count(p) == 10; }));
+  c.run({"FLUSHALL"});
+  const auto r = p.wait();  // the idle check finds the stream gone
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "streamckpt: error: stream 'orders' went backwards while running: it is gone (last-generated-id 0-0)"));
+}
+
+TEST_CASE("the stream deleted mid-run in group mode: reported, the group is recreated, new entries are handled") {
+  RedisServer redis;
+  TempDir dir;
+  CliProcess p(args_for(redis, dir, true), dir.path());
+  Client c(redis.port());
+  c.produce("orders", 1, 10);
+  REQUIRE(eventually([&] { return handled_count(p) == 10; }));
+  c.run({"DEL", "orders"});
+  REQUIRE(eventually([&] { return contains(p.err_so_far(), "went backwards while running"); }));
+  REQUIRE(eventually([&] { return contains(p.err_so_far(), "group created"); }));
+  produce_low(c, 2001, 3);
+  REQUIRE(eventually([&] { return handled_count(p) == 13; }));
+  p.signal(SIGTERM);
+  const auto r = p.wait();
+  CHECK(r.exit_code == 0);
+  const auto handled = handled_numbers(r.out);
+  CHECK(std::vector<int>(handled.begin() + 10, handled.end()) == std::vector<int>{2001, 2002, 2003});
+}
