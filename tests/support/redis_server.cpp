@@ -46,6 +46,8 @@ bool answers(int port) {
 
 }  // namespace
 
+int free_port() { return pick_free_port(); }
+
 TempDir::TempDir() {
   std::string pattern = (std::filesystem::temp_directory_path() / "streamckpt-test-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");

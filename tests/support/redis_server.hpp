@@ -12,6 +12,9 @@
 
 namespace streamckpt::test {
 
+// A loopback port that was free a moment ago.
+int free_port();
+
 class RedisServer {
  public:
   // Extra redis-server arguments, e.g. {"--requirepass", "secret"}.

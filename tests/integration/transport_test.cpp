@@ -1,0 +1,105 @@
+// The ways to reach Redis: unix sockets with a database number, ACL users,
+// TLS (rediss://) with CA verification; and the metrics line.
+#include "cli.hpp"
+#include "redis_server.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+using namespace streamckpt::test;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+std::vector<std::string> consume(const std::string& url, const TempDir& dir, std::vector<std::string> extra = {}) {
+  std::vector<std::string> a = {"consume", "--redis", url, "--stream", "orders", "--group", "billing", "--consumer",
+                                "edge-7", "--data-dir", (dir.path() / "ckpt").string(), "--idle-exit-ms", "300"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::vector<int> one_to(int n) {
+  std::vector<int> v;
+  for (int i = 1; i <= n; ++i) v.push_back(i);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("unix:///path?db=N reaches the server through its socket and selects the database") {
+  TempDir dir;
+  const auto sock = (dir.path() / "redis.sock").string();
+  RedisServer redis({"--unixsocket", sock, "--unixsocketperm", "700"});
+  Client c(redis.port());
+  c.run({"SELECT", "3"});
+  c.produce("orders", 1, 20);
+  const auto r = run_cli(consume("unix://" + sock + "?db=3", dir));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(handled_numbers(r.out) == one_to(20));
+  CHECK(c.run({"EXISTS", "streamckpt:{orders}:billing:edge-7"})->integer == 1);  // in db 3
+}
+
+TEST_CASE("an ACL user and password authenticate; the database in the URL is selected") {
+  RedisServer redis;
+  Client c(redis.port());
+  c.run({"ACL", "SETUSER", "app", "on", ">s3cret:@/x", "~*", "&*", "+@all"});
+  c.run({"SELECT", "2"});
+  c.produce("orders", 1, 5);
+  TempDir dir;
+  const auto r = run_cli(consume("redis://app:s3cret%3A%40%2Fx@127.0.0.1:" + std::to_string(redis.port()) + "/2", dir));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(handled_numbers(r.out) == one_to(5));
+}
+
+TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails with a clear error") {
+  TempDir dir;
+  const auto cert = (dir.path() / "cert.pem").string(), key = (dir.path() / "key.pem").string();
+  const auto other = (dir.path() / "other.pem").string(), other_key = (dir.path() / "other-key.pem").string();
+  const auto make = [&](const std::string& c, const std::string& k) {
+    const auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+                     "-addext subjectAltName=IP:127.0.0.1 -keyout " + k + " -out " + c + " 2>/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+  };
+  make(cert, key);
+  make(other, other_key);
+  const int tls_port = free_port();
+  RedisServer redis({"--tls-port", std::to_string(tls_port), "--tls-cert-file", cert, "--tls-key-file", key,
+                     "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"});
+  Client c(redis.port());
+  c.produce("orders", 1, 10);
+  const auto url = "rediss://127.0.0.1:" + std::to_string(tls_port);
+
+  const auto ok = run_cli(consume(url, dir, {"--tls-ca", cert}));
+  REQUIRE_MESSAGE(ok.exit_code == 0, ok.err);
+  CHECK(handled_numbers(ok.out) == one_to(10));
+
+  TempDir dir2;
+  const auto refused = run_cli(consume(url, dir2, {"--tls-ca", other, "--startup-timeout-ms", "0"}));
+  CHECK(refused.exit_code == 1);
+  CHECK(contains(refused.err, "streamckpt: error: TLS handshake with 127.0.0.1:" + std::to_string(tls_port) + " failed"));
+
+  TempDir dir3;
+  const auto insecure = run_cli(consume(url, dir3, {"--tls-ca", other, "--tls-insecure"}));
+  REQUIRE_MESSAGE(insecure.exit_code == 0, insecure.err);
+  // It got through TLS: it read the Redis copy the first run left.
+  CHECK(contains(insecure.err, "(source: redis)"));
+  CHECK(handled_numbers(insecure.out).empty());
+}
+
+TEST_CASE("--metrics prints one JSON line of counters at exit") {
+  RedisServer redis;
+  Client c(redis.port());
+  c.produce("orders", 1, 300);
+  TempDir dir;
+  const auto r = run_cli(consume(redis.url(), dir, {"--metrics"}));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto at = r.err.find("{\"events\":300,\"acks\":300,\"commits\":");
+  REQUIRE(at != std::string::npos);
+  const auto line = r.err.substr(at, r.err.find('\n', at) - at);
+  CHECK(contains(line, "\"xacks\":300"));
+  CHECK(contains(line, "\"storage_errors\":0"));
+  CHECK(contains(line, "\"redis_lag\":{\"events\":0,\"ms\":0}"));  // flushed at the clean stop
+  CHECK(contains(line, "\"ack_to_durable_us\":{\"p50\":"));
+}
