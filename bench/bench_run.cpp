@@ -1,0 +1,105 @@
+#include "bench_run.hpp"
+
+#include "child_process.hpp"
+#include "embedded_redis.hpp"
+#include "fsync_probe.hpp"
+#include "histogram.hpp"
+#include "interrupt.hpp"
+#include "output.hpp"
+#include "producer.hpp"
+#include "redis_keys.hpp"
+#include "runners.hpp"
+#include "sync_redis.hpp"
+#include "temp_dir.hpp"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <random>
+#include <unistd.h>
+
+namespace streamckpt::bench {
+namespace {
+
+std::string server_version(SyncRedis& redis) {
+  auto info = redis.run({"INFO", "server"});
+  const auto text = std::string(text_of(*info));
+  const auto at = text.find("redis_version:");
+  if (at == std::string::npos) return "?";
+  const auto end = text.find_first_of("\r\n", at);
+  return text.substr(at + 14, end - at - 14);
+}
+
+std::string fresh_stream_name() {
+  std::random_device random;
+  return fmt::format("streamckpt-bench:{}-{:08x}", ::getpid(), random());
+}
+
+}  // namespace
+
+int run_bench(const BenchOptions& o) {
+  install_interrupt_handlers();
+  const auto exe = self_exe();
+  ProgressLine progress;
+  BenchResults results;
+  results.events = o.events;
+  results.payload_bytes = o.payload_bytes;
+  results.batch = o.batch;
+  results.verbose = o.verbose;
+
+  TempDir work("streamckpt-bench");
+  results.data_dir = work.path().string();
+  std::unique_ptr<EmbeddedRedis> embedded;
+  std::string url = o.redis_url;
+  if (url.empty()) {
+    progress.show("starting redis-server", true);
+    embedded = std::make_unique<EmbeddedRedis>();
+    url = embedded->url();
+  }
+  SyncRedis redis(url);
+  results.redis = fmt::format("{} redis-server {} at {}", embedded ? "embedded" : "existing", server_version(redis), url);
+  RedisKeys keys(url, fresh_stream_name());
+
+  progress.show("fdatasync latency of the data directory", true);
+  const auto fsync = probe_fdatasync(work.path());
+  results.fsync_samples = fsync.size();
+  results.fsync_p50_us = percentile(fsync, 0.50);
+  results.fsync_p99_us = percentile(fsync, 0.99);
+
+  produce(redis, keys.stream(), o.events, o.payload_bytes, [&](std::uint64_t n) {
+    check_interrupted();
+    progress.show(fmt::format("producing: {}% ({}/{})", n * 100 / o.events, n, o.events));
+  });
+
+  ChildArgs base;
+  base.redis_url = url;
+  base.stream = keys.stream();
+  base.consumer = "bench";
+  base.events = o.events;
+  base.batch = o.batch;
+  base.payload_bytes = o.payload_bytes;
+  for (const char* name : {k_raw, k_redis_set, k_file_fsync, k_engine, k_engine_plain}) {
+    ChildArgs a = base;
+    a.scenario = name;
+    a.group = a.scenario == k_engine_plain ? "" : fmt::format("bench-{}", name);
+    a.dir = (work.path() / name).string();
+    a.ckpt_key = keys.baseline_checkpoint_key();
+    results.scenarios.push_back(run_scenario(exe, a, progress));
+  }
+  const double raw = results.scenarios.front().events_per_s;
+  for (auto& s : results.scenarios) s.ratio_to_raw = raw > 0 ? s.events_per_s / raw : 0;
+
+  ChildArgs resume = base;
+  resume.scenario = k_resume;
+  resume.group = "bench-resume";
+  resume.dir = (work.path() / "resume").string();
+  resume.kill_after = resume_kill_after(o);
+  results.resume = run_resume(exe, resume, o.restarts, progress);
+
+  progress.clear();
+  print_table(stdout, results);
+  if (!o.json_path.empty()) write_json(o.json_path, results);
+  return results.ok() ? 0 : 1;
+}
+
+}  // namespace streamckpt::bench

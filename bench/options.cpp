@@ -1,0 +1,153 @@
+#include "options.hpp"
+
+#include "redis/url.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+namespace streamckpt::bench {
+
+std::uint64_t parse_number(const std::string& option, const std::string& text, std::uint64_t min,
+                           std::uint64_t max) {
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end || value < min || value > max)
+    throw UsageError(fmt::format("{} expects a whole number from {} to {}, not '{}'", option, min, max, text));
+  return value;
+}
+
+std::uint64_t resume_kill_after(const BenchOptions& o) {
+  return std::clamp<std::uint64_t>(o.events / (4 * (o.restarts + 1ULL)), 1, 1000);
+}
+
+namespace {
+
+void check_url(const std::string& url) {
+  std::string why;
+  auto parsed = redis::Url::parse(url, &why);
+  if (!parsed) throw UsageError(fmt::format("--redis: invalid URL '{}': {}", url, why));
+  // The baselines and the producer use synchronous hiredis without TLS.
+  if (parsed->scheme == redis::Url::Scheme::tls)
+    throw UsageError("--redis: rediss:// is not supported by the benchmark (its baselines use plain hiredis)");
+}
+
+}  // namespace
+
+BenchOptions parse_options(const std::vector<std::string>& args) {
+  BenchOptions o;
+  std::optional<std::uint64_t> events;
+  std::optional<unsigned> restarts;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::optional<std::string> inline_value;
+    if (const auto eq = name.find('='); name.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw UsageError(fmt::format("{} needs a value", name));
+      return args[++i];
+    };
+    auto flag = [&] {
+      if (inline_value) throw UsageError(fmt::format("{} takes no value", name));
+    };
+    if (name == "--help" || name == "-h") {
+      flag();
+      o.help = true;
+    } else if (name == "--quick") {
+      flag();
+      o.quick = true;
+    } else if (name == "--verbose") {
+      flag();
+      o.verbose = true;
+    } else if (name == "--redis") {
+      o.redis_url = value();
+      check_url(o.redis_url);
+    } else if (name == "--events") {
+      events = parse_number(name, value(), 1, 100'000'000);
+    } else if (name == "--payload-bytes") {
+      o.payload_bytes = parse_number(name, value(), 0, 1 << 20);
+    } else if (name == "--batch") {
+      o.batch = parse_number(name, value(), 1, 100'000);
+    } else if (name == "--restarts") {
+      restarts = static_cast<unsigned>(parse_number(name, value(), 0, 1000));
+    } else if (name == "--json") {
+      o.json_path = value();
+      if (o.json_path.empty()) throw UsageError("--json needs a file name");
+    } else if (name == "--scenario") {
+      throw UsageError("--scenario is internal and must come first");
+    } else {
+      throw UsageError(fmt::format("unknown argument '{}'", args[i]));
+    }
+  }
+  o.events = events.value_or(o.quick ? 200'000 : 1'000'000);
+  o.restarts = restarts.value_or(o.quick ? 5 : 20);
+  // Every life of the resume loop must find entries left to hand out.
+  if (o.restarts > 0 && !o.help) {
+    const std::uint64_t lives = o.restarts + 1ULL;
+    const auto needed = [&](std::uint64_t events) {
+      BenchOptions with = o;
+      with.events = events;
+      return lives * (resume_kill_after(with) + 4 * o.batch);
+    };
+    if (o.events < needed(o.events)) {
+      std::uint64_t enough = o.events;
+      while (enough < needed(enough)) enough = needed(enough) + 1;
+      throw UsageError(fmt::format("--events {} is too few for --restarts {} with --batch {}: each restart needs "
+                                   "entries left to consume; use --events {} or more, or fewer --restarts",
+                                   o.events, o.restarts, o.batch, enough));
+    }
+  }
+  return o;
+}
+
+const char* usage_text() {
+  return R"(usage: streamckpt-bench [options]
+
+Produces --events entries to a fresh Redis stream, then consumes them once per
+scenario, each scenario in its own child process:
+  raw-xreadgroup        hiredis XREADGROUP COUNT --batch, one XACK per batch,
+                        no checkpoint
+  redis-set-per-event   the same, plus a synchronous SET of the checkpoint
+                        after each event
+  file-fsync-per-event  the same, plus write-temp, fsync, rename of a
+                        checkpoint file after each event
+  streamckpt            the Consumer in group mode with its defaults
+  streamckpt-plain      the Consumer in plain XREAD mode
+Then it SIGKILLs and restarts the Consumer --restarts times with a
+checkpoint in place and times process start to first event, and measures the
+disk's own 4 KiB write + fdatasync latency in the data directory.
+
+Prints a table on stdout: events/s, ratio to raw-xreadgroup, ack-to-durable
+latency (engine: ack() until durable_id() covers the event; baselines: the
+time to store their checkpoint), fsyncs per event, peak RSS, CPU seconds,
+and lost/duplicate counts against the produced sequence numbers. Exits 1 when
+a scenario fails or loses, duplicates or reorders an entry.
+
+options:
+  --redis URL          use this server (redis:// or unix://) instead of
+                       starting an embedded redis-server on a free loopback
+                       port; only the keys the benchmark made are deleted
+  --events N           entries to produce (default 1000000; 200000 with
+                       --quick)
+  --quick              fewer events and restarts (5), for a quick look
+  --payload-bytes B    bytes of payload per entry (default 64)
+  --batch N            entries per read, for every scenario (default 100)
+  --restarts N         SIGKILL/restart cycles for the resume time (default 20;
+                       5 with --quick; 0 skips it)
+  --json FILE          also write the results as JSON to FILE
+  --verbose            also print the consumers' log lines (start-up,
+                       resume decisions, retries)
+  -h, --help           show this help
+
+The data directories live in a temporary directory under $TMPDIR (or /tmp),
+removed at the end. A progress line goes to stderr when it is a terminal.
+)";
+}
+
+}  // namespace streamckpt::bench

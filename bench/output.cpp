@@ -1,0 +1,116 @@
+#include "output.hpp"
+
+#include "histogram.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace streamckpt::bench {
+namespace {
+
+std::string thousands(double value) {
+  auto digits = fmt::format("{:.0f}", value);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
+std::string resume_line(const ResumeResult& r) {
+  if (r.restarts == 0) return "resume after SIGKILL: skipped (--restarts 0)";
+  if (r.ms.empty()) return fmt::format("resume after SIGKILL: FAILED ({})", r.error);
+  auto line = fmt::format("resume after SIGKILL ({} restarts, process start to first event): p50 {:.1f} ms, p99 {:.1f} ms; "
+                          "{} events handled again (at-least-once), {} skipped",
+                          r.ms.size(), percentile(r.ms, 0.50), percentile(r.ms, 0.99), r.replayed, r.skipped);
+  if (r.order_errors) line += fmt::format(", {} out of order", r.order_errors);
+  if (!r.error.empty()) line += fmt::format("; FAILED: {}", r.error);
+  return line;
+}
+
+std::string json_number(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
+
+}  // namespace
+
+void print_table(std::FILE* out, const BenchResults& r) {
+  fmt::print(out, "streamckpt-bench: {} events, {} B payload, batch {}\n", r.events, r.payload_bytes, r.batch);
+  fmt::print(out, "  redis: {}\n  data directory: {}\n", r.redis, r.data_dir);
+  fmt::print(out, "  fdatasync of a 4 KiB append in the data directory ({}x): p50 {:.0f} us, p99 {:.0f} us\n\n",
+             r.fsync_samples, r.fsync_p50_us, r.fsync_p99_us);
+
+  fmt::print(out, "{:<22} {:>10} {:>7} {:>31} {:>11} {:>7} {:>7} {:>8} {:>5}\n", "scenario", "events/s", "x raw",
+             "ack-to-durable us p50/p99/p999", "fsync/event", "RSS MB", "CPU s", "lost", "dup");
+  for (const auto& s : r.scenarios) {
+    const auto latency = s.ack_to_durable_us
+                             ? fmt::format("{} / {} / {}", s.ack_to_durable_us->p50, s.ack_to_durable_us->p99,
+                                           s.ack_to_durable_us->p999)
+                             : std::string("-");
+    fmt::print(out, "{:<22} {:>10} {:>6.2f}x {:>31} {:>11.4f} {:>7.1f} {:>7.2f} {:>8} {:>5}{}\n", s.name,
+               thousands(s.events_per_s), s.ratio_to_raw, latency, s.fsyncs_per_event, s.peak_rss_mb, s.cpu_s,
+               s.lost, s.duplicates, s.error.empty() ? "" : "  FAILED");
+  }
+  fmt::print(out, "\n{}\n", resume_line(r.resume));
+
+  fmt::print(out, "\nnotes:\n");
+  fmt::print(out, "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
+                  "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
+  fmt::print(out, "  - RSS: the child's own peak (VmHWM); CPU: user + system of the child, all threads\n");
+  for (const auto& s : r.scenarios) {
+    if (s.library_ack_to_durable_us)
+      fmt::print(out, "  - {}: the library's own ack-to-durable p50/p99/p999: {} / {} / {} us; metrics {}\n", s.name,
+                 s.library_ack_to_durable_us->p50, s.library_ack_to_durable_us->p99,
+                 s.library_ack_to_durable_us->p999, s.metrics_json);
+    if (s.out_of_order || s.foreign)
+      fmt::print(out, "  - {}: {} entries out of order, {} entries not from the ledger\n", s.name, s.out_of_order,
+                 s.foreign);
+    if (!s.error.empty()) fmt::print(out, "  - {} FAILED: {}\n", s.name, s.error);
+    if (r.verbose || !s.correct())
+      for (const auto& line : s.log) fmt::print(out, "      {} log: {}\n", s.name, line);
+  }
+  if (r.verbose || !r.resume.correct())
+    for (const auto& line : r.resume.log) fmt::print(out, "      resume log: {}\n", line);
+  fmt::print(out, "\n{}\n", r.ok() ? "correctness: every entry handled exactly once and in order in every scenario"
+                                   : "correctness: FAILED (see above)");
+  std::fflush(out);
+}
+
+void write_json(const std::string& path, const BenchResults& r) {
+  std::string j = "{\n";
+  j += fmt::format("  \"fsync\": {{\"p50_us\": {}, \"p99_us\": {}}},\n", json_number(r.fsync_p50_us, 1),
+                   json_number(r.fsync_p99_us, 1));
+  j += "  \"scenarios\": [\n";
+  for (std::size_t i = 0; i < r.scenarios.size(); ++i) {
+    const auto& s = r.scenarios[i];
+    const auto lat = s.ack_to_durable_us;
+    const auto field = [&](std::uint64_t Percentiles::*m) {
+      return lat ? std::to_string((*lat).*m) : std::string("null");
+    };
+    j += fmt::format(
+        "    {{\"name\": \"{}\", \"events_per_s\": {}, \"ratio_to_raw\": {}, "
+        "\"ack_to_durable_us\": {{\"p50\": {}, \"p99\": {}, \"p999\": {}}}, \"fsyncs_per_event\": {}, "
+        "\"peak_rss_mb\": {}, \"cpu_s\": {}, \"lost\": {}, \"duplicates\": {}}}{}\n",
+        s.name, json_number(s.events_per_s, 1), json_number(s.ratio_to_raw, 3), field(&Percentiles::p50),
+        field(&Percentiles::p99), field(&Percentiles::p999), json_number(s.fsyncs_per_event, 6),
+        json_number(s.peak_rss_mb, 2), json_number(s.cpu_s, 3), s.lost, s.duplicates,
+        i + 1 < r.scenarios.size() ? "," : "");
+  }
+  j += "  ],\n";
+  if (r.resume.ms.empty())
+    j += "  \"resume_ms\": {\"p50\": null, \"p99\": null}\n";
+  else
+    j += fmt::format("  \"resume_ms\": {{\"p50\": {}, \"p99\": {}}}\n", json_number(percentile(r.resume.ms, 0.50), 2),
+                     json_number(percentile(r.resume.ms, 0.99), 2));
+  j += "}\n";
+
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << j;
+  file.flush();
+  if (!file) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+}
+
+}  // namespace streamckpt::bench
