@@ -205,7 +205,6 @@ asio::awaitable<error_code> Consumer::Impl::wait_durable(StreamId id) {
   auto self = shared_from_this();
   while (durable < id) {
     if (!store) co_return errc::stopped;
-    if (!commit_in_flight && !staged_job && !commit_waiting_retry) co_return errc::stopped;  // not acked
     co_await durable_signal.wait();
   }
   co_return error_code{};

@@ -14,6 +14,10 @@ using boost::system::error_code;
 
 namespace {
 
+// Batches read ahead while the application works: one is ready the moment it
+// asks, and the next read is already on the wire.
+constexpr std::size_t k_read_ahead = 2;
+
 // Built outside the coroutine: GCC 12 miscompiles braced lists of string
 // literals inside coroutines.
 redis::Command read_command(const ConsumerOptions& opt, bool group_mode, bool replaying, StreamId cursor,
@@ -34,10 +38,10 @@ redis::Command read_command(const ConsumerOptions& opt, bool group_mode, bool re
 asio::awaitable<void> Consumer::Impl::read_loop() {
   auto self = shared_from_this();
   while (!stopping && !fatal) {
-    // Read one batch ahead of the application, and never more than
-    // max_in_flight events between read and durable ack.
+    // Read ahead of the application (k_read_ahead batches), and never more
+    // than max_in_flight events between read and durable ack.
     while (!stopping && !fatal &&
-           (!ready.empty() || commit_waiting_retry || in_flight() >= opt.max_in_flight))
+           (ready.size() >= k_read_ahead || commit_waiting_retry || in_flight() >= opt.max_in_flight))
       co_await space_signal.wait();
     if (stopping || fatal) break;
 
@@ -109,7 +113,7 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
     co_return make_error_code(wrong_type ? errc::wrong_type : errc::redis_error);
   }
 
-  auto entries = detail::parse_read_reply(*reply);
+  auto entries = detail::parse_read_reply(std::move(*reply));
   if (!entries) {
     reads->close();
     co_return entries.error();

@@ -35,17 +35,17 @@ asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection
       error_detail = detail;
       co_return ec;
     }
-    if (at_startup && (stopping || Clock::now() >= give_up)) {
+    if (at_startup && Clock::now() >= give_up) {
       error_detail = detail;
       co_return ec;
     }
-    if (!at_startup && stopping && &c == reads.get()) co_return errc::stopped;
+    if (stopping) co_return errc::stopped;
     const auto delay = backoff.next();
     log(fmt::format("{}; retrying in {} ms (attempt {})", detail, delay.count(), backoff.attempts()));
     asio::steady_timer timer(ex, delay);
     error_code ignored;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-    if (stopping && !at_startup && &c == reads.get()) co_return errc::stopped;
+    if (stopping) co_return errc::stopped;  // stop() does not wait for a link that is down
   }
 }
 
@@ -163,7 +163,7 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   inputs.start = opt.start;
   inputs.on_regressed = opt.on_regressed;
 
-  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return stopping ? make_error_code(errc::stopped) : ec;
   if (group_mode && opt.fencing) {
     if (auto ec = co_await acquire_lease()) co_return ec;
   }

@@ -34,20 +34,21 @@ const Value* field(const Value& map, std::string_view name) {
 
 }  // namespace
 
-Result<std::vector<ReadEntry>> parse_read_reply(const Value& reply) {
+Result<std::vector<ReadEntry>> parse_read_reply(Value reply) {
   std::vector<ReadEntry> out;
   if (reply.is_nil()) return out;
   if (!reply.is_array()) return errc::protocol_error;
-  for (const auto& stream : reply.elements) {
+  for (auto& stream : reply.elements) {
     if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array())
       return errc::protocol_error;
-    for (const auto& entry : stream.elements[1].elements) {
+    out.reserve(out.size() + stream.elements[1].elements.size());
+    for (auto& entry : stream.elements[1].elements) {
       if (!entry.is_array() || entry.elements.size() != 2) return errc::protocol_error;
       const auto id = id_of(entry.elements[0]);
       if (!id) return errc::protocol_error;
       ReadEntry e;
       e.event.id = *id;
-      const auto& payload = entry.elements[1];
+      auto& payload = entry.elements[1];
       if (payload.is_nil()) {
         e.deleted = true;
       } else {
@@ -55,7 +56,7 @@ Result<std::vector<ReadEntry>> parse_read_reply(const Value& reply) {
         e.event.fields.reserve(payload.elements.size() / 2);
         for (std::size_t i = 0; i < payload.elements.size(); i += 2) {
           if (!payload.elements[i].is_string() || !payload.elements[i + 1].is_string()) return errc::protocol_error;
-          e.event.fields.emplace_back(payload.elements[i].str, payload.elements[i + 1].str);
+          e.event.fields.emplace_back(std::move(payload.elements[i].str), std::move(payload.elements[i + 1].str));
         }
       }
       out.push_back(std::move(e));

@@ -21,7 +21,8 @@ struct ReadEntry {
 
 // The entries of an XREAD/XREADGROUP reply for one stream. A nil reply (BLOCK
 // timed out) is an empty list.
-[[nodiscard]] Result<std::vector<ReadEntry>> parse_read_reply(const redis::Value& reply);
+// Pass the reply with std::move: its strings are moved into the entries.
+[[nodiscard]] Result<std::vector<ReadEntry>> parse_read_reply(redis::Value reply);
 
 [[nodiscard]] Result<StreamState> parse_xinfo_stream(const redis::Value& reply);
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace streamckpt {
 namespace {
 
@@ -40,7 +42,17 @@ std::optional<StreamId> StreamId::parse_range_start(std::string_view text) noexc
   return parse(text);
 }
 
-std::string StreamId::to_string() const { return fmt::format("{}-{}", ms_, seq_); }
+std::string StreamId::to_string() const {
+  char ms[20], seq[20];  // UINT64_MAX has 20 digits
+  const auto* ms_end = std::to_chars(ms, ms + sizeof ms, ms_).ptr;
+  const auto* seq_end = std::to_chars(seq, seq + sizeof seq, seq_).ptr;
+  std::string out;
+  out.reserve(static_cast<std::size_t>((ms_end - ms) + 1 + (seq_end - seq)));
+  out.append(ms, static_cast<std::size_t>(ms_end - ms));
+  out.push_back('-');
+  out.append(seq, static_cast<std::size_t>(seq_end - seq));
+  return out;
+}
 
 std::string StreamId::to_padded() const { return fmt::format("{:020}-{:020}", ms_, seq_); }
 

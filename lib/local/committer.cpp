@@ -50,8 +50,10 @@ void Committer::run() {
           if (e && !ec) ec = store_.append(extra, *e);
       }
       if (!ec) ec = store_.commit(checkpoints, &extra, &detail);
-      std::lock_guard lock(mutex_);
-      ++writes_;
+      if (!ec) {
+        std::lock_guard lock(mutex_);
+        ++writes_;
+      }
     }
     for (auto& job : jobs)
       if (job.done) job.done(ec, detail);

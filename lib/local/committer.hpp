@@ -40,7 +40,7 @@ class Committer {
   // Thread-safe.
   void submit(Job job);
 
-  // Number of synced writes performed (each is one fsync of the WAL).
+  // Number of successful synced writes (each is one fsync of the WAL).
   std::uint64_t writes() const;
 
  private:

@@ -54,7 +54,8 @@ using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 
 struct Connection::State : std::enable_shared_from_this<Connection::State> {
   State(asio::any_io_executor ex, Url u, ConnectionOptions o)
-      : executor(std::move(ex)), url(std::move(u)), options(std::move(o)), watchdog(executor) {}
+      : executor(std::move(ex)), url(std::move(u)), options(std::move(o)), watchdog(executor),
+        connect_done(executor, Clock::time_point::max()) {}
 
   asio::any_io_executor executor;
   Url url;
@@ -81,6 +82,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   bool writing = false;
   asio::steady_timer watchdog;
   Decoder decoder;
+
+  bool connecting = false;
+  asio::steady_timer connect_done;  // cancelled when a connect finishes
+  error_code last_connect_error;
+  std::string last_connect_detail;
 
   void fail_all(error_code ec) {
     ++generation;
@@ -331,7 +337,29 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     co_return error_code{};
   }
 
+  // Single flight: several coroutines that find the connection closed (reads
+  // of XACK, write-through, lease) share one connect instead of tearing down
+  // each other's.
   asio::awaitable<error_code> connect(std::string* detail) {
+    if (connecting) {
+      while (connecting) {
+        error_code ignored;
+        co_await connect_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      }
+      if (detail) *detail = last_connect_detail;
+      co_return open ? error_code{} : (last_connect_error ? last_connect_error : make_error_code(errc::connection_closed));
+    }
+    connecting = true;
+    std::string local;
+    last_connect_error = co_await connect_now(&local);
+    last_connect_detail = local;
+    if (detail) *detail = local;
+    connecting = false;
+    connect_done.cancel();
+    co_return last_connect_error;
+  }
+
+  asio::awaitable<error_code> connect_now(std::string* detail) {
     fail_all(errc::outcome_unknown);
     stream = std::monostate{};
     decoder = Decoder();

@@ -3,29 +3,58 @@
 namespace streamckpt::redis {
 namespace {
 
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
 struct CommandDeleter {
   void operator()(char* c) const { redisFreeCommand(c); }
 };
 
-Value convert(const redisReply& r) {
-  Value v;
-  switch (r.type) {
-    case REDIS_REPLY_STRING: v.type = Value::Type::string; v.str.assign(r.str, r.len); break;
-    case REDIS_REPLY_STATUS: v.type = Value::Type::status; v.str.assign(r.str, r.len); break;
-    case REDIS_REPLY_ERROR: v.type = Value::Type::error; v.str.assign(r.str, r.len); break;
-    case REDIS_REPLY_INTEGER: v.type = Value::Type::integer; v.integer = r.integer; break;
-    case REDIS_REPLY_ARRAY:
-      v.type = Value::Type::array;
-      v.elements.reserve(r.elements);
-      for (std::size_t i = 0; i < r.elements; ++i) v.elements.push_back(convert(*r.element[i]));
-      break;
-    default: v.type = Value::Type::nil; break;
+// hiredis builds our Value tree directly (no redisReply tree to copy from):
+// a child is constructed in place in its parent's pre-sized element vector,
+// so pointers to it stay valid; only the root is allocated on its own.
+Value* place(const redisReadTask* task) {
+  if (task->parent) {
+    auto* parent = static_cast<Value*>(task->parent->obj);
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
   }
+  return new (std::nothrow) Value;
+}
+
+void* create_string(const redisReadTask* task, char* str, std::size_t len) {
+  Value* v = place(task);
+  if (!v) return nullptr;
+  v->type = task->type == REDIS_REPLY_ERROR    ? Value::Type::error
+            : task->type == REDIS_REPLY_STATUS ? Value::Type::status
+                                               : Value::Type::string;
+  v->str.assign(str, len);
   return v;
 }
+
+void* create_array(const redisReadTask* task, int elements) {
+  Value* v = place(task);
+  if (!v) return nullptr;
+  v->type = Value::Type::array;
+  v->elements.resize(static_cast<std::size_t>(elements));
+  return v;
+}
+
+void* create_integer(const redisReadTask* task, long long value) {
+  Value* v = place(task);
+  if (!v) return nullptr;
+  v->type = Value::Type::integer;
+  v->integer = value;
+  return v;
+}
+
+void* create_nil(const redisReadTask* task) {
+  Value* v = place(task);
+  if (!v) return nullptr;
+  v->type = Value::Type::nil;
+  return v;
+}
+
+// Only roots are freed: children live inside them.
+void free_object(void* obj) { delete static_cast<Value*>(obj); }
+
+redisReplyObjectFunctions k_value_functions = {create_string, create_array, create_integer, create_nil, free_object};
 
 }  // namespace
 
@@ -51,7 +80,7 @@ void encode(std::string& out, const Command& args) {
   out.append(cmd.get(), static_cast<std::size_t>(n));
 }
 
-Decoder::Decoder() : reader_(redisReaderCreate()) {
+Decoder::Decoder() : reader_(redisReaderCreateWithFunctions(&k_value_functions)) {
   if (!reader_) throw std::bad_alloc();
   reader_->maxbuf = 0;  // let hiredis keep its buffer instead of shrinking it on every read
 }
@@ -64,8 +93,8 @@ Result<std::optional<Value>> Decoder::next() {
   void* raw = nullptr;
   if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) return errc::protocol_error;
   if (!raw) return std::optional<Value>{};
-  std::unique_ptr<redisReply, ReplyDeleter> reply(static_cast<redisReply*>(raw));
-  return std::optional<Value>{convert(*reply)};
+  std::unique_ptr<Value> reply(static_cast<Value*>(raw));
+  return std::optional<Value>{std::move(*reply)};
 }
 
 }  // namespace streamckpt::redis

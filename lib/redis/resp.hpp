@@ -1,6 +1,7 @@
 // RESP encoding and decoding. hiredis is used only as the codec: commands are
-// encoded with redisFormatCommandArgv and replies decoded with a redisReader;
-// the bytes travel over sockets that Asio owns.
+// encoded with redisFormatCommandArgv and replies decoded with a redisReader
+// whose object functions build Values directly; the bytes travel over sockets
+// that Asio owns.
 #pragma once
 
 #include <streamckpt/error.hpp>
