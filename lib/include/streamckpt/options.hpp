@@ -51,8 +51,9 @@ struct ConsumerOptions {
   // Entries per read (COUNT). Default 100.
   std::size_t batch = 100;
   // Events between read and durable ack, at most; reading pauses beyond it.
-  // Default 1000. Memory only: durability is the same for any value.
-  std::size_t max_in_flight = 1000;
+  // Default 10000 (a few MB for small entries). Memory only: durability is the
+  // same for any value.
+  std::size_t max_in_flight = 10000;
   // BLOCK time of each read; next() yields an empty batch after this long
   // without entries. Default 1 s.
   milliseconds block{1000};
