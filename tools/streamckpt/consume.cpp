@@ -168,6 +168,7 @@ class ConsumeRun {
   asio::awaitable<bool> run_one() {
     auto& consumer = *consumer_;
     auto [ec, report] = co_await consumer.start(k_tuple);
+    if (ec == errc::stopped && stop_requested_) co_return false;  // SIGTERM while starting: a clean stop
     if (ec) {
       exit_code_ = fail(describe_start_error(ec));
       co_return false;
