@@ -80,6 +80,7 @@ std::size_t Consumer::Impl::in_flight() const {
 bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
                          std::optional<std::string> md) {
   if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
+  if (effects && (!store || !store->accepts(*effects))) return false;
   if (tracker.ack(event.id, std::move(effects), std::move(md)) != detail::AckTracker::AckResult::accepted)
     return false;
   ++metrics.acks;
@@ -135,7 +136,9 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
       job.entries_seen = staged_job->entries_seen;
     }
     staged_job = std::move(job);
-    reopen_before_commit = ec == errc::store_io;
+    // RocksDB refuses writes after a WAL I/O error until it is reopened; a
+    // reopen that failed leaves the store closed.
+    reopen_before_commit = ec == errc::store_io || ec == errc::store_closed;
     const auto delay = commit_backoff.next();
     log(fmt::format("local commit failed ({}: {}); retrying in {} ms", ec.message(), detail, delay.count()));
     commit_waiting_retry = true;
@@ -177,9 +180,17 @@ void Consumer::Impl::kick_xack() {
 asio::awaitable<void> Consumer::Impl::xack_loop() {
   auto self = shared_from_this();
   constexpr std::size_t k_ids_per_command = 500;
+  int attempts_while_stopping = 0;
   while (!xack_queue.empty()) {
     if (!cmds->is_open()) {
-      if (auto ec = co_await connect_with_retry(*cmds, false)) break;
+      auto ec = stopping ? make_error_code(errc::stopped) : co_await connect_with_retry(*cmds, false);
+      // Stopping: one fresh attempt, the link may be back.
+      if (ec && stopping) ec = co_await cmds->connect(nullptr);
+      if (ec) {
+        log(fmt::format("{} XACKs left for the next start (it XACKs what is at or below the checkpoint)",
+                        xack_queue.size()));
+        break;
+      }
     }
     std::vector<redis::Command> commands;
     std::size_t taken = 0;
@@ -192,6 +203,7 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
     auto replies = co_await cmds->exec(std::move(commands));
     if (!replies) {
       log(fmt::format("XACK failed ({}); retrying after reconnect", replies.error().message()));
+      if (stopping && ++attempts_while_stopping > 1) break;
       continue;
     }
     xack_queue.erase(xack_queue.begin(), xack_queue.begin() + static_cast<std::ptrdiff_t>(taken));
@@ -286,10 +298,13 @@ bool Consumer::ack(const Event& event, rocksdb::WriteBatch effects, std::optiona
 void Consumer::request_stop() { impl_->request_stop(); }
 
 rocksdb::ColumnFamilyHandle* Consumer::column_family(const std::string& name) const {
-  return impl_->store ? impl_->store->column_family(name) : nullptr;
+  return impl_->store ? impl_->store->batch_handle(name) : nullptr;
 }
 
-rocksdb::DB* Consumer::db() const { return impl_->store ? &impl_->store->db() : nullptr; }
+Result<std::optional<std::string>> Consumer::get(const std::string& family, std::string_view key) const {
+  if (!impl_->store) return errc::store_closed;
+  return impl_->store->get(family, key);
+}
 
 StreamId Consumer::durable_id() const { return impl_->durable; }
 

@@ -5,6 +5,7 @@
 
 #include "consumer/ack_tracker.hpp"
 #include "consumer/latency.hpp"
+#include "consumer/resume.hpp"
 #include "consumer/signal.hpp"
 #include "local/committer.hpp"
 #include "redis/backoff.hpp"
@@ -36,6 +37,9 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
 
   // start-up (startup.cpp)
   boost::asio::awaitable<Result<ResumeReport>> start();
+  boost::asio::awaitable<boost::system::error_code> start_with_redis(const detail::ResumeInputs& inputs,
+                                                                     ResumeReport& out);
+  static bool is_link_error(boost::system::error_code ec);
   boost::asio::awaitable<boost::system::error_code> connect_with_retry(redis::Connection& c, bool at_startup);
   boost::asio::awaitable<Result<StreamState>> read_stream_state();
   boost::asio::awaitable<boost::system::error_code> prepare_group(ResumeReport& report);

@@ -51,7 +51,7 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
       // old connection: they sit in our pending list, so replay it.
       replay_pending = true;
       replay_cursor = StreamId::min();
-      log("reconnected; replaying the pending list");
+      log(group_mode ? "reconnected; replaying the pending list" : "reconnected");
       // A Redis that restarted without persistence comes back empty.
       if (co_await stream_went_backwards()) break;
     }
@@ -176,9 +176,8 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
 asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
   auto self = shared_from_this();
   last_stream_check = Clock::now();
-  if (!cmds->is_open()) {
-    if (co_await connect_with_retry(*cmds, false)) co_return false;
-  }
+  // One attempt: reading must not stall behind the other connection.
+  if (!cmds->is_open() && co_await cmds->connect(nullptr)) co_return false;
   auto state = co_await read_stream_state();
   if (!state) co_return false;  // cannot tell now; a later check will
   const auto high = std::max({durable, cursor, tracker.last_delivered().value_or(StreamId::min())});

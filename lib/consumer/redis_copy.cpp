@@ -50,10 +50,16 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     if (r->is_string() && r->str == "OK") break;
     auto get = redis::command("GET", key);
     auto holder = co_await cmds->exec_one(std::move(get));
-    const std::string who = holder && holder->is_string() ? holder->str : std::string("unknown");
+    if (!holder) co_return holder.error();  // the link failed: start-up retries
+    if (holder->is_nil()) continue;         // it expired meanwhile: try SET NX again
+    const std::string who = holder->is_string() ? holder->str : std::string("unknown");
     if (who == owner) {
-      // Our own lease, left by a run of this instance that crashed.
-      log(fmt::format("taking over the lease {} left by an earlier run of this instance", key));
+      // Our own lease, left by a run of this instance that crashed (or by an
+      // interrupted start-up attempt of this one): renew it now.
+      auto renew = redis::command("SET", key, owner, "XX", "PX", ttl);
+      auto renewed = co_await cmds->exec_one(std::move(renew));
+      if (!renewed) co_return renewed.error();
+      log(fmt::format("took over the lease {} held by this instance's earlier run", key));
       break;
     }
     if (!opt.wait_lease) {
@@ -69,8 +75,10 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     if (stopping) co_return errc::stopped;
   }
   fenced = true;
-  lease_running = true;
-  asio::co_spawn(ex, [self]() { return self->lease_loop(); }, asio::detached);
+  if (!lease_running) {
+    lease_running = true;
+    asio::co_spawn(ex, [self]() { return self->lease_loop(); }, asio::detached);
+  }
   co_return error_code{};
 }
 
@@ -95,6 +103,8 @@ asio::awaitable<void> Consumer::Impl::lease_loop() {
       fail(errc::lease_held, fmt::format("lost the lease {} to another instance; stopping", key));
       break;
     }
+    if (r->type == redis::Value::Type::integer && r->integer == 2)
+      log(fmt::format("the lease {} had expired (the link was down too long); took it again", key));
   }
   lease_running = false;
   loop_signal.notify();
@@ -152,9 +162,12 @@ asio::awaitable<error_code> Consumer::Impl::reconcile(ResumeReport& report) {
 }
 
 void Consumer::Impl::mark_redis_dirty(const Checkpoint& c) {
-  if (!redis_dirty) dirty_since = Clock::now();
+  const bool was_clean = !redis_dirty;
+  if (was_clean) dirty_since = Clock::now();
   redis_dirty = c;
-  if (opt.flush_interval.count() == 0 ||
+  // Wake the flusher: it sleeps without a deadline while clean, and must now
+  // flush within flush_interval (or at once when far behind).
+  if (was_clean || opt.flush_interval.count() == 0 ||
       c.entries_seen - std::min(c.entries_seen, redis_entries_seen) >= opt.flush_events)
     flush_timer.cancel();
 }
@@ -208,8 +221,17 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
   }
   if (*r == redis::UpdateOutcome::not_owner) {
     ++metrics.flush_failures;
-    fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}",
-                                       redis::lease_key(opt.key)));
+    // The lease is missing (Redis lost it, or it expired while the link was
+    // down) or another instance holds it. Take it again if it is free.
+    const auto key = redis::lease_key(opt.key);
+    auto take = redis::command("SET", key, owner, "NX", "PX", std::to_string(opt.lease_ttl.count()));
+    auto taken = co_await cmds->exec_one(std::move(take));
+    if (taken && taken->is_string() && taken->str == "OK") {
+      log(fmt::format("the lease {} was gone (Redis lost it, or it expired); took it again", key));
+      co_return false;  // the flusher retries at once
+    }
+    if (!taken) co_return false;
+    fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}", key));
     co_return false;
   }
   ++metrics.redis_flushes;

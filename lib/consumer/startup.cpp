@@ -109,6 +109,66 @@ asio::awaitable<error_code> Consumer::Impl::prepare_group(ResumeReport& report) 
   co_return error_code{};
 }
 
+bool Consumer::Impl::is_link_error(error_code ec) {
+  return ec == errc::connect_failed || ec == errc::connection_closed || ec == errc::outcome_unknown ||
+         ec == errc::command_timeout || ec == errc::protocol_error;
+}
+
+// The start-up steps that need Redis: lease, both copies, the stream, the
+// decision, the group, reconciliation, the reading connection.
+asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::ResumeInputs& base, ResumeReport& out) {
+  auto self = shared_from_this();
+  detail::ResumeInputs inputs = base;
+  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  if (group_mode && opt.fencing) {
+    if (auto ec = co_await acquire_lease()) co_return ec;
+  }
+  auto redis_copy = co_await redis::read_checkpoint(*cmds, opt.key, nullptr);
+  if (!redis_copy) co_return redis_copy.error();
+  inputs.redis = std::move(*redis_copy);
+  auto stream = co_await read_stream_state();
+  if (!stream) {
+    if (error_detail.empty()) error_detail = fmt::format("reading the stream's state failed: {}", stream.error().message());
+    co_return stream.error();
+  }
+  inputs.stream = *stream;
+
+  auto decided = detail::decide_resume(std::move(inputs));
+  if (!decided) {
+    error_detail = decided.error() == errc::stream_regressed
+                       ? "a checkpoint is beyond the stream's end (the stream went backwards) and --on-regressed is fail"
+                       : "no valid checkpoint and --start is fail";
+    co_return decided.error();
+  }
+  ResumeReport report = std::move(*decided);
+
+  durable = report.position;
+  entries_seen = detail::entries_seen_at(report);
+  if (const auto& winner = report.source == ResumeReport::Source::redis ? report.redis : report.local; winner.valid()) {
+    epoch = winner.checkpoint->epoch;
+    metadata = winner.checkpoint->metadata;
+  } else if (report.regressed_from) {
+    epoch = report.regressed_from->epoch;  // reconcile() starts the next epoch
+    metadata = report.regressed_from->metadata;
+  }
+  cursor = report.position;
+  replay_cursor = StreamId::min();
+
+  if (group_mode) {
+    if (auto ec = co_await prepare_group(report)) co_return ec;
+  }
+  if (auto ec = co_await reconcile(report)) co_return ec;
+  if (auto ec = co_await connect_with_retry(*reads, true)) co_return ec;
+
+  if (report.regressed) ++metrics.regressions;
+  if (report.gap) {
+    ++metrics.gaps;
+    metrics.gap_entries += *report.gap;
+  }
+  out = std::move(report);
+  co_return error_code{};
+}
+
 asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   auto self = shared_from_this();
   if (started) co_return errc::stopped;
@@ -163,49 +223,27 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   inputs.start = opt.start;
   inputs.on_regressed = opt.on_regressed;
 
-  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return stopping ? make_error_code(errc::stopped) : ec;
-  if (group_mode && opt.fencing) {
-    if (auto ec = co_await acquire_lease()) co_return ec;
+  // Everything that talks to Redis is retried as a whole while the link
+  // fails (within startup_timeout): a decision is never made on a Redis copy
+  // or a stream state that could not be read.
+  const bool forever = opt.startup_timeout == milliseconds::max();
+  const auto give_up = forever ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
+  detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
+  ResumeReport report;
+  for (;;) {
+    const auto ec = co_await start_with_redis(inputs, report);
+    if (!ec) break;
+    if (stopping) co_return errc::stopped;
+    if (!is_link_error(ec) || Clock::now() >= give_up) co_return ec;
+    const auto delay = backoff.next();
+    log(fmt::format("start-up interrupted ({}); retrying in {} ms (attempt {})",
+                    error_detail.empty() ? ec.message() : error_detail, delay.count(), backoff.attempts()));
+    error_detail.clear();
+    asio::steady_timer timer(ex, delay);
+    error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    inputs.local = store->read(opt.key);  // a failed attempt may have re-seeded it
   }
-  inputs.redis = co_await redis::read_checkpoint(*cmds, opt.key, nullptr);
-  auto stream = co_await read_stream_state();
-  if (!stream) {
-    if (error_detail.empty()) error_detail = fmt::format("reading the stream's state failed: {}", stream.error().message());
-    co_return stream.error();
-  }
-  inputs.stream = *stream;
-
-  auto decided = detail::decide_resume(std::move(inputs));
-  if (!decided) {
-    error_detail = decided.error() == errc::stream_regressed
-                       ? "a checkpoint is beyond the stream's end (the stream went backwards) and --on-regressed is fail"
-                       : "no valid checkpoint and --start is fail";
-    co_return decided.error();
-  }
-  ResumeReport report = std::move(*decided);
-  if (report.regressed) ++metrics.regressions;
-  if (report.gap) {
-    ++metrics.gaps;
-    metrics.gap_entries += *report.gap;
-  }
-
-  durable = report.position;
-  entries_seen = detail::entries_seen_at(report);
-  if (const auto& winner = report.source == ResumeReport::Source::redis ? report.redis : report.local; winner.valid()) {
-    epoch = winner.checkpoint->epoch;
-    metadata = winner.checkpoint->metadata;
-  } else if (report.regressed_from) {
-    epoch = report.regressed_from->epoch;  // reconcile() starts the next epoch
-    metadata = report.regressed_from->metadata;
-  }
-  cursor = report.position;
-  replay_cursor = StreamId::min();
-
-  if (group_mode) {
-    if (auto ec = co_await prepare_group(report)) co_return ec;
-  }
-  if (auto ec = co_await reconcile(report)) co_return ec;
-  if (auto ec = co_await connect_with_retry(*reads, true)) co_return ec;
 
   flusher_running = true;
   asio::co_spawn(ex, [self]() { return self->flush_loop(); }, asio::detached);

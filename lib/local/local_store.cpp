@@ -42,6 +42,25 @@ rocksdb::ColumnFamilyOptions family_options(const LocalStoreOptions& o,
 
 }  // namespace
 
+// Name, ID and comparator of a column family: all a WriteBatch needs. Column
+// family IDs are stored in the MANIFEST, so they survive a reopen.
+class LocalStore::BatchHandle final : public rocksdb::ColumnFamilyHandle {
+ public:
+  BatchHandle(std::string name, std::uint32_t id, const rocksdb::Comparator* comparator)
+      : name_(std::move(name)), id_(id), comparator_(comparator) {}
+  const std::string& GetName() const override { return name_; }
+  std::uint32_t GetID() const override { return id_; }
+  rocksdb::Status GetDescriptor(rocksdb::ColumnFamilyDescriptor*) override {
+    return rocksdb::Status::NotSupported("a streamckpt batch handle only builds WriteBatches");
+  }
+  const rocksdb::Comparator* GetComparator() const override { return comparator_; }
+
+ private:
+  std::string name_;
+  std::uint32_t id_;
+  const rocksdb::Comparator* comparator_;
+};
+
 void LocalStore::HandleDeleter::operator()(rocksdb::ColumnFamilyHandle* h) const {
   if (db && h) db->DestroyColumnFamilyHandle(h);
 }
@@ -109,8 +128,13 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
   for (std::size_t i = 0; i < families.size(); ++i) {
     if (families[i].name == k_checkpoints_cf)
       checkpoints_ = std::move(owned[i]);
-    else if (families[i].name != rocksdb::kDefaultColumnFamilyName)
+    else if (families[i].name != rocksdb::kDefaultColumnFamilyName) {
+      if (!batch_handles_.count(families[i].name))
+        batch_handles_.emplace(families[i].name,
+                               std::make_unique<BatchHandle>(families[i].name, owned[i]->GetID(),
+                                                             owned[i]->GetComparator()));
       app_families_.emplace(families[i].name, std::move(owned[i]));
+    }
   }
   // The default family's handle is owned by the DB itself.
   return load_instance_id(detail);
@@ -143,11 +167,64 @@ void LocalStore::close_db() {
 }
 
 boost::system::error_code LocalStore::reopen(std::string* detail) {
+  std::unique_lock lock(mutex_);
   close_db();
   return open_db(detail);
 }
 
+rocksdb::ColumnFamilyHandle* LocalStore::batch_handle(const std::string& name) const {
+  const auto it = batch_handles_.find(name);  // never changes after open()
+  return it == batch_handles_.end() ? nullptr : it->second.get();
+}
+
+namespace {
+
+// Collects the column family IDs a batch writes to.
+class FamilyIds final : public rocksdb::WriteBatch::Handler {
+ public:
+  std::vector<std::uint32_t> ids;
+  rocksdb::Status PutCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override { return add(id); }
+  rocksdb::Status DeleteCF(std::uint32_t id, const rocksdb::Slice&) override { return add(id); }
+  rocksdb::Status SingleDeleteCF(std::uint32_t id, const rocksdb::Slice&) override { return add(id); }
+  rocksdb::Status DeleteRangeCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return add(id);
+  }
+  rocksdb::Status MergeCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override { return add(id); }
+
+ private:
+  rocksdb::Status add(std::uint32_t id) {
+    ids.push_back(id);
+    return rocksdb::Status::OK();
+  }
+};
+
+}  // namespace
+
+bool LocalStore::accepts(const rocksdb::WriteBatch& batch) const {
+  FamilyIds found;
+  if (!batch.Iterate(&found).ok()) return false;
+  for (const auto id : found.ids) {
+    const bool known = std::any_of(batch_handles_.begin(), batch_handles_.end(),
+                                   [id](const auto& h) { return h.second->GetID() == id; });
+    if (!known) return false;
+  }
+  return true;
+}
+
+Result<std::optional<std::string>> LocalStore::get(const std::string& family, std::string_view key) const {
+  std::shared_lock lock(mutex_);
+  if (!db_) return errc::store_closed;
+  const auto it = app_families_.find(family);
+  if (it == app_families_.end()) return errc::store_io;
+  std::string value;
+  const auto s = db_->Get(rocksdb::ReadOptions(), it->second.get(), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>{};
+  if (!s.ok()) return map_status(s);
+  return std::optional<std::string>{std::move(value)};
+}
+
 CheckpointCopy LocalStore::read(const CheckpointKey& key) const {
+  std::shared_lock lock(mutex_);
   if (!db_) return CheckpointCopy::invalid("local store is closed");
   std::string value;
   const auto s = db_->Get(rocksdb::ReadOptions(), checkpoints_.get(), record::encode_key(key), &value);
@@ -162,21 +239,29 @@ CheckpointCopy LocalStore::read(const CheckpointKey& key) const {
 std::vector<LocalStore::Listed> LocalStore::list(std::size_t* undecodable) const {
   std::vector<Listed> out;
   if (undecodable) *undecodable = 0;
-  if (!db_) return out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), checkpoints_.get()));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto key = record::decode_key(std::string_view(it->key().data(), it->key().size()));
-    if (!key) {
-      if (undecodable) ++*undecodable;
-      continue;
+  std::vector<CheckpointKey> keys;
+  {
+    std::shared_lock lock(mutex_);
+    if (!db_) return out;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), checkpoints_.get()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto key = record::decode_key(std::string_view(it->key().data(), it->key().size()));
+      if (key)
+        keys.push_back(std::move(*key));
+      else if (undecodable)
+        ++*undecodable;
     }
-    out.push_back({*key, read(*key)});
+  }
+  for (auto& key : keys) {
+    auto copy = read(key);
+    out.push_back({std::move(key), std::move(copy)});
   }
   return out;
 }
 
 boost::system::error_code LocalStore::commit(const std::vector<Checkpoint>& checkpoints,
                                              const rocksdb::WriteBatch* extra, std::string* detail) {
+  std::shared_lock lock(mutex_);
   if (!db_) return errc::store_closed;
   if (options_.read_only) return errc::store_io;
   rocksdb::WriteBatch batch;
@@ -186,7 +271,7 @@ boost::system::error_code LocalStore::commit(const std::vector<Checkpoint>& chec
     batch.Put(checkpoints_.get(), record::encode_key(c.key), record::encode(c)).PermitUncheckedError();
   }
   if (extra) {
-    if (auto ec = append(batch, *extra)) return ec;
+    if (auto ec = append_unlocked(batch, *extra)) return ec;
   }
   rocksdb::WriteOptions wo;
   wo.sync = true;  // durable when this returns: never weaken, never disable the WAL
@@ -196,6 +281,7 @@ boost::system::error_code LocalStore::commit(const std::vector<Checkpoint>& chec
 }
 
 boost::system::error_code LocalStore::remove(const CheckpointKey& key) {
+  std::shared_lock lock(mutex_);
   if (!db_) return errc::store_closed;
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -203,6 +289,7 @@ boost::system::error_code LocalStore::remove(const CheckpointKey& key) {
 }
 
 rocksdb::ColumnFamilyHandle* LocalStore::column_family(const std::string& name) const {
+  std::shared_lock lock(mutex_);
   const auto it = app_families_.find(name);
   return it == app_families_.end() ? nullptr : it->second.get();
 }
@@ -253,6 +340,11 @@ class Appender final : public rocksdb::WriteBatch::Handler {
 }  // namespace
 
 boost::system::error_code LocalStore::append(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const {
+  std::shared_lock lock(mutex_);
+  return append_unlocked(dst, src);
+}
+
+boost::system::error_code LocalStore::append_unlocked(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const {
   if (!db_) return errc::store_closed;
   std::map<std::uint32_t, rocksdb::ColumnFamilyHandle*> families;
   families[db_->DefaultColumnFamily()->GetID()] = db_->DefaultColumnFamily();

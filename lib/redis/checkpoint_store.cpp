@@ -120,12 +120,12 @@ UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bo
   return out;
 }
 
-boost::asio::awaitable<CheckpointCopy> read_checkpoint(Connection& conn, const CheckpointKey& key,
-                                                       std::string* detail) {
+boost::asio::awaitable<Result<CheckpointCopy>> read_checkpoint(Connection& conn, const CheckpointKey& key,
+                                                               std::string* detail) {
   auto reply = co_await conn.exec_one(command("HGETALL", checkpoint_hash_key(key)));
   if (!reply) {
-    if (detail) *detail = reply.error().message();
-    co_return CheckpointCopy::invalid(fmt::format("cannot read it: {}", reply.error().message()));
+    if (detail) *detail = fmt::format("reading the Redis copy failed: {}", reply.error().message());
+    co_return reply.error();
   }
   co_return parse_checkpoint_hash(key, *reply);
 }

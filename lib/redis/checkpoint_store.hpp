@@ -40,8 +40,9 @@ UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bo
 
 enum class UpdateOutcome { written, not_newer, not_owner };
 
-boost::asio::awaitable<CheckpointCopy> read_checkpoint(Connection& conn, const CheckpointKey& key,
-                                                       std::string* detail);
+// The Redis copy; fails only when the link does (never "invalid" for that).
+boost::asio::awaitable<Result<CheckpointCopy>> read_checkpoint(Connection& conn, const CheckpointKey& key,
+                                                               std::string* detail);
 // Runs the update (EVALSHA, then EVAL on NOSCRIPT).
 boost::asio::awaitable<Result<UpdateOutcome>> write_checkpoint(Connection& conn, const Checkpoint& c,
                                                                const std::string& owner, bool force,

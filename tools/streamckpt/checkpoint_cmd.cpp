@@ -65,7 +65,9 @@ asio::awaitable<std::string> read_redis(const std::string& url_text, const Check
   redis::Connection conn(ex, *url, {});
   std::string detail;
   if (auto ec = co_await conn.connect(&detail)) co_return detail;
-  out.copy = co_await redis::read_checkpoint(conn, key, &detail);
+  auto copy = co_await redis::read_checkpoint(conn, key, &detail);
+  if (!copy) co_return detail;
+  out.copy = std::move(*copy);
   auto info = co_await conn.exec_one(redis::command("XINFO", "STREAM", key.stream));
   if (!info) co_return fmt::format("XINFO STREAM failed: {}", info.error().message());
   if (info->is_error()) {
@@ -211,7 +213,9 @@ int set(const std::vector<std::string>& argv) {
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
 
   const auto local = w.store->read(key);
-  const auto remote = run_sync(*w.io, redis::read_checkpoint(*w.conn, key, &detail));
+  const auto remote_read = run_sync(*w.io, redis::read_checkpoint(*w.conn, key, &detail));
+  if (!remote_read) return fail(detail);
+  const auto& remote = *remote_read;
   std::optional<Checkpoint> current;
   for (const auto* c : {&local, &remote})
     if (c->valid() && (!current || std::make_pair(c->checkpoint->epoch, c->checkpoint->id) >

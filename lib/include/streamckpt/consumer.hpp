@@ -90,7 +90,11 @@ class Consumer {
   // families, see column_family()) are committed in the same synced write as
   // the checkpoint that covers `event` — never before — so the effect and the
   // checkpoint survive a crash together. `metadata` (<= 1 KiB) is stored in
-  // the checkpoint record and returned by start() in ResumeReport.
+  // the checkpoint record and returned by start() in ResumeReport. Returns
+  // false (and keeps nothing) for effects on a column family the store does
+  // not have, or metadata over 1 KiB. A commit that failed may still have
+  // reached the disk and is retried: effects must be safe to apply twice
+  // (Put and Delete are; Merge and SingleDelete are not).
   bool ack(const Event& event, rocksdb::WriteBatch effects,
            std::optional<std::string> metadata = std::nullopt);
 
@@ -115,13 +119,16 @@ class Consumer {
         [this](auto handler) { stop_erased(std::move(handler)); }, token);
   }
 
-  // An application column family named in options.column_families, for the
-  // effects of a transactional ack; nullptr when unknown or not started.
-  // Valid until the store is reopened after a storage error (re-fetch it for
-  // every batch).
+  // A handle to an application column family named in
+  // options.column_families, for building the effects of a transactional ack
+  // (WriteBatch only: the DB rejects it). Valid from start() for the
+  // consumer's life, also while storage fails and the store is reopened.
+  // nullptr when unknown or not started.
   rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;
-  // The local store's database, for reading application state. Not owned.
-  rocksdb::DB* db() const;
+  // Reads the application's state: one key of one of its column families.
+  // Blocking (a RocksDB point read); errc::store_closed while a failed store
+  // is being reopened.
+  [[nodiscard]] Result<std::optional<std::string>> get(const std::string& family, std::string_view key) const;
 
   // The last durable checkpoint.
   StreamId durable_id() const;

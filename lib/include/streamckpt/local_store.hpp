@@ -20,6 +20,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -83,7 +85,21 @@ class LocalStore {
   [[nodiscard]] boost::system::error_code reopen(std::string* detail = nullptr);
 
   // An application column family named in the options; nullptr otherwise.
+  // The handle dies with a reopen(): for direct use of a store that no
+  // consumer is committing to.
   rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;
+  // A handle to an application column family for building WriteBatches only
+  // (it carries the name, ID and comparator; the DB itself rejects it). It
+  // stays valid across reopen() for the store's whole life, so an
+  // application may hold it while storage fails. nullptr when unknown.
+  rocksdb::ColumnFamilyHandle* batch_handle(const std::string& name) const;
+  // True when every operation of `batch` targets a column family this store
+  // has (the checkpoints' own excepted).
+  bool accepts(const rocksdb::WriteBatch& batch) const;
+  // Reads one key of an application column family. Thread-safe, also while
+  // the committer reopens the store; store_closed while it is closed.
+  [[nodiscard]] Result<std::optional<std::string>> get(const std::string& family, std::string_view key) const;
+  // REQUIRES: no other thread commits or reopens (direct use only).
   rocksdb::DB& db() const { return *db_; }
   // A random ID made when the store was created: it names this instance (its
   // lease owner) across restarts and crashes. Empty for a read-only store
@@ -101,6 +117,7 @@ class LocalStore {
   explicit LocalStore(LocalStoreOptions options);
   boost::system::error_code open_db(std::string* detail);
   boost::system::error_code load_instance_id(std::string* detail);
+  boost::system::error_code append_unlocked(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const;
   void close_db();
 
   struct HandleDeleter {
@@ -109,8 +126,14 @@ class LocalStore {
   };
   using Handle = std::unique_ptr<rocksdb::ColumnFamilyHandle, HandleDeleter>;
 
+  class BatchHandle;
+
   LocalStoreOptions options_;
+  // Guards db_ and the handles: reopen() replaces them on the committer
+  // thread while other threads read.
+  mutable std::shared_mutex mutex_;
   std::unique_ptr<rocksdb::DB> db_;
+  std::map<std::string, std::unique_ptr<BatchHandle>, std::less<>> batch_handles_;
   Handle checkpoints_;
   std::map<std::string, Handle, std::less<>> app_families_;
   std::string instance_id_;
