@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <random>
 #include <unistd.h>
@@ -28,6 +30,16 @@ std::string server_version(SyncRedis& redis) {
   if (at == std::string::npos) return "?";
   const auto end = text.find_first_of("\r\n", at);
   return text.substr(at + 14, end - at - 14);
+}
+
+// The round with the median events/s; a round that was not correct wins, so
+// that no failure hides behind a good round.
+ScenarioResult median_round(std::vector<ScenarioResult> rounds) {
+  for (auto& r : rounds)
+    if (!r.correct()) return std::move(r);
+  std::sort(rounds.begin(), rounds.end(),
+            [](const ScenarioResult& a, const ScenarioResult& b) { return a.events_per_s < b.events_per_s; });
+  return std::move(rounds[rounds.size() / 2]);
 }
 
 std::string fresh_stream_name() {
@@ -45,6 +57,7 @@ int run_bench(const BenchOptions& o) {
   results.events = o.events;
   results.payload_bytes = o.payload_bytes;
   results.batch = o.batch;
+  results.rounds = o.rounds;
   results.verbose = o.verbose;
 
   TempDir work("streamckpt-bench");
@@ -78,14 +91,25 @@ int run_bench(const BenchOptions& o) {
   base.events = o.events;
   base.batch = o.batch;
   base.payload_bytes = o.payload_bytes;
-  for (const char* name : {k_raw, k_redis_set, k_file_fsync, k_engine, k_engine_plain}) {
-    ChildArgs a = base;
-    a.scenario = name;
-    a.group = a.scenario == k_engine_plain ? "" : fmt::format("bench-{}", name);
-    a.dir = (work.path() / name).string();
-    a.ckpt_key = keys.baseline_checkpoint_key();
-    results.scenarios.push_back(run_scenario(exe, a, progress));
+  // The fast scenarios run in interleaved rounds, so that a noisy moment on
+  // a shared machine hits each of them alike; the slow baselines run once.
+  std::map<std::string, std::vector<ScenarioResult>> runs;
+  for (unsigned round = 0; round < o.rounds; ++round) {
+    std::vector<const char*> names = {k_raw, k_engine, k_engine_plain};
+    if (round == 0) names = {k_raw, k_redis_set, k_file_fsync, k_engine, k_engine_plain};
+    for (const char* name : names) {
+      ChildArgs a = base;
+      a.scenario = name;
+      // Each round has its own identity: nothing resumes from an earlier one.
+      a.consumer = fmt::format("bench-{}", round);
+      a.group = a.scenario == k_engine_plain ? "" : fmt::format("bench-{}-{}", name, round);
+      a.dir = (work.path() / fmt::format("{}-{}", name, round)).string();
+      a.ckpt_key = keys.baseline_checkpoint_key();  // redis-set-per-event runs in round 0 only
+      runs[name].push_back(run_scenario(exe, a, progress));
+    }
   }
+  for (const char* name : {k_raw, k_redis_set, k_file_fsync, k_engine, k_engine_plain})
+    results.scenarios.push_back(median_round(std::move(runs[name])));
   const double raw = results.scenarios.front().events_per_s;
   for (auto& s : results.scenarios) s.ratio_to_raw = raw > 0 ? s.events_per_s / raw : 0;
 

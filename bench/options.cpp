@@ -41,6 +41,7 @@ BenchOptions parse_options(const std::vector<std::string>& args) {
   BenchOptions o;
   std::optional<std::uint64_t> events;
   std::optional<unsigned> restarts;
+  std::optional<unsigned> rounds;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
     std::optional<std::string> inline_value;
@@ -74,6 +75,8 @@ BenchOptions parse_options(const std::vector<std::string>& args) {
       o.payload_bytes = parse_number(name, value(), 0, 1 << 20);
     } else if (name == "--batch") {
       o.batch = parse_number(name, value(), 1, 100'000);
+    } else if (name == "--rounds") {
+      rounds = static_cast<unsigned>(parse_number(name, value(), 1, 99));
     } else if (name == "--restarts") {
       restarts = static_cast<unsigned>(parse_number(name, value(), 0, 1000));
     } else if (name == "--json") {
@@ -87,6 +90,7 @@ BenchOptions parse_options(const std::vector<std::string>& args) {
   }
   o.events = events.value_or(o.quick ? 200'000 : 1'000'000);
   o.restarts = restarts.value_or(o.quick ? 5 : 20);
+  o.rounds = rounds.value_or(3);
   // Every life of the resume loop must find entries left to hand out.
   if (o.restarts > 0 && !o.help) {
     const std::uint64_t lives = o.restarts + 1ULL;
@@ -138,6 +142,9 @@ options:
   --quick              fewer events and restarts (5), for a quick look
   --payload-bytes B    bytes of payload per entry (default 64)
   --batch N            entries per read, for every scenario (default 100)
+  --rounds N           rounds of raw-xreadgroup, streamckpt and streamckpt-plain,
+                       interleaved; each row reports the round with the median
+                       events/s (default 3; the slow baselines run once)
   --restarts N         SIGKILL/restart cycles for the resume time (default 20;
                        5 with --quick; 0 skips it)
   --json FILE          also write the results as JSON to FILE

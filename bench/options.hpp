@@ -21,6 +21,10 @@ struct BenchOptions {
   std::size_t payload_bytes = 64;
   std::size_t batch = 100;
   unsigned restarts = 20;
+  // Rounds of the fast scenarios (raw-xreadgroup, streamckpt,
+  // streamckpt-plain), interleaved; the median by events/s is reported. On a
+  // shared machine one round is at the mercy of its neighbours.
+  unsigned rounds = 3;
   bool quick = false;
   bool verbose = false;   // print the consumers' log lines
   std::string json_path;  // empty: no JSON file

@@ -57,6 +57,10 @@ void print_table(std::FILE* out, const BenchResults& r) {
   fmt::print(out, "\n{}\n", resume_line(r.resume));
 
   fmt::print(out, "\nnotes:\n");
+  if (r.rounds > 1)
+    fmt::print(out, "  - raw-xreadgroup, streamckpt and streamckpt-plain ran {} interleaved rounds; each row is the\n"
+                    "    round with the median events/s (the other baselines ran once)\n",
+               r.rounds);
   fmt::print(out, "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
                   "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
   fmt::print(out, "  - RSS: the child's own peak (VmHWM); CPU: user + system of the child, all threads\n");

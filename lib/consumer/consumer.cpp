@@ -101,18 +101,22 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   return true;
 }
 
-// At most one commit is in flight per consumer; acks that arrive meanwhile are
-// staged and go out together in the next one (group commit).
+// Acks that arrive while commits are in flight are staged and go out together
+// in the next one (group commit); the committer merges whatever is queued
+// into one synced write.
 void Consumer::Impl::kick_commit() {
-  if (commit_in_flight || commit_waiting_retry || !staged_job || !committer) return;
+  if (commits_in_flight >= k_max_commits_in_flight || commit_waiting_retry || !failed_jobs.empty() || !staged_job ||
+      !committer)
+    return;
   Staged job = std::move(*staged_job);
   staged_job.reset();
-  commit_in_flight = true;
+  ++commits_in_flight;
 
   detail::Committer::Job work;
   work.checkpoints.push_back(Checkpoint{opt.key, job.to, epoch, now_unix_ms(), job.metadata, job.entries_seen});
   work.extras = job.effects;
   work.reopen_first = std::exchange(reopen_before_commit, false);
+  work.retry = std::exchange(retry_next_commit, false);
   work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail) mutable {
     auto& ex = self->ex;
     asio::post(ex, [self = std::move(self), ec, detail, job = std::move(job)]() mutable {
@@ -122,32 +126,50 @@ void Consumer::Impl::kick_commit() {
   committer->submit(std::move(work));
 }
 
+namespace {
+
+// Appends `later` to `earlier`: the merged job covers both, in order.
+void merge_into(Staged& earlier, Staged&& later) {
+  earlier.to = later.to;
+  earlier.ids.insert(earlier.ids.end(), later.ids.begin(), later.ids.end());
+  for (auto& e : later.effects) earlier.effects.push_back(std::move(e));
+  earlier.metadata = std::move(later.metadata);
+  earlier.entries_seen = later.entries_seen;
+}
+
+}  // namespace
+
 void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged job) {
-  commit_in_flight = false;
-  if (ec) {
-    // Nothing is acked: merge the failed job back in front of what was staged
-    // since, pause reading (in-flight stays full), and retry after a backoff.
-    ++metrics.storage_errors;
-    if (staged_job) {
-      job.to = staged_job->to;
-      job.ids.insert(job.ids.end(), staged_job->ids.begin(), staged_job->ids.end());
-      for (auto& e : staged_job->effects) job.effects.push_back(std::move(e));
-      job.metadata = std::move(staged_job->metadata);
-      job.entries_seen = staged_job->entries_seen;
+  --commits_in_flight;
+  if (ec || !failed_jobs.empty()) {
+    // Nothing is acked. The committer fails every job queued behind a failed
+    // one, so wait for those too, then merge them all back in front of what
+    // was staged since, pause reading (in-flight stays full), and retry after
+    // a backoff.
+    if (failed_jobs.empty()) {
+      ++metrics.storage_errors;
+      // RocksDB refuses writes after a WAL I/O error until it is reopened; a
+      // reopen that failed leaves the store closed.
+      reopen_before_commit = ec == errc::store_io || ec == errc::store_closed;
+      commit_waiting_retry = true;  // reading pauses from now on
+      const auto delay = commit_backoff.next();
+      log(fmt::format("local commit failed ({}: {}); retrying in {} ms", ec.message(), detail, delay.count()));
+      auto timer = std::make_shared<asio::steady_timer>(ex, delay);
+      timer->async_wait([self = shared_from_this(), timer](error_code) {
+        self->commit_waiting_retry = false;
+        self->kick_commit();
+      });
     }
-    staged_job = std::move(job);
-    // RocksDB refuses writes after a WAL I/O error until it is reopened; a
-    // reopen that failed leaves the store closed.
-    reopen_before_commit = ec == errc::store_io || ec == errc::store_closed;
-    const auto delay = commit_backoff.next();
-    log(fmt::format("local commit failed ({}: {}); retrying in {} ms", ec.message(), detail, delay.count()));
-    commit_waiting_retry = true;
-    auto timer = std::make_shared<asio::steady_timer>(ex, delay);
-    timer->async_wait([self = shared_from_this(), timer](error_code) {
-      self->commit_waiting_retry = false;
-      self->kick_commit();
-    });
+    failed_jobs.push_back(std::move(job));
+    if (commits_in_flight > 0) return;
+    Staged merged = std::move(failed_jobs.front());
+    for (std::size_t i = 1; i < failed_jobs.size(); ++i) merge_into(merged, std::move(failed_jobs[i]));
+    failed_jobs.clear();
+    if (staged_job) merge_into(merged, std::move(*staged_job));
+    staged_job = std::move(merged);
+    retry_next_commit = true;
     durable_signal.notify();
+    kick_commit();  // no-op until the backoff timer fires
     return;
   }
 
@@ -236,7 +258,8 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   while (read_loop_running) co_await loop_signal.wait();
   // Every acked event becomes durable before we go: a clean stop never
   // causes a duplicate.
-  while (commit_in_flight || staged_job || commit_waiting_retry) co_await durable_signal.wait();
+  while (commits_in_flight > 0 || staged_job || commit_waiting_retry || !failed_jobs.empty())
+    co_await durable_signal.wait();
   while (xack_running) co_await loop_signal.wait();
   // The final write-through. The local copy is durable already: a Redis that
   // is down now costs nothing but a stale Redis copy, which start-up handles.

@@ -99,9 +99,14 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   std::uint64_t entries_seen = 0;   // of the latest staged or durable checkpoint
   detail::AckTracker tracker;
   std::optional<Staged> staged_job;
-  bool commit_in_flight = false;
+  // Up to two commits in flight: the committer starts the next sync the
+  // moment one ends, without waiting for this executor to hand it over.
+  static constexpr int k_max_commits_in_flight = 2;
+  int commits_in_flight = 0;
+  std::vector<Staged> failed_jobs;  // failed, waiting for the rest in flight to fail too
   bool commit_waiting_retry = false;
   bool reopen_before_commit = false;
+  bool retry_next_commit = false;
   std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
   detail::Backoff commit_backoff;
 

@@ -38,6 +38,13 @@ void Committer::run() {
 
     boost::system::error_code ec;
     std::string detail;
+    const bool retry = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.retry; });
+    if (failure_ && !retry) {
+      for (auto& job : jobs)
+        if (job.done) job.done(failure_, failure_detail_);
+      continue;
+    }
+    failure_.clear();
     const bool reopen = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.reopen_first; });
     if (reopen) ec = store_.reopen(&detail);
 
@@ -54,6 +61,10 @@ void Committer::run() {
         std::lock_guard lock(mutex_);
         ++writes_;
       }
+    }
+    if (ec) {
+      failure_ = ec;
+      failure_detail_ = detail;
     }
     for (auto& job : jobs)
       if (job.done) job.done(ec, detail);

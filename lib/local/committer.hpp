@@ -28,6 +28,10 @@ class Committer {
     std::vector<std::shared_ptr<const rocksdb::WriteBatch>> extras;
     Completion done;
     bool reopen_first = false;  // reopen the DB before writing (after a WAL I/O error)
+    // The first job after a failure. Until one comes, every job fails with the
+    // failure's error: a job queued behind a failed one must not become durable
+    // without the failed one's writes.
+    bool retry = false;
   };
 
   // REQUIRES: store outlives the committer.
@@ -52,6 +56,9 @@ class Committer {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t writes_ = 0;
+  // Committer thread only: the last write failed, and no retry came yet.
+  boost::system::error_code failure_;
+  std::string failure_detail_;
   std::thread thread_;
 };
 
