@@ -101,10 +101,17 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   return true;
 }
 
-// Acks that arrive while commits are in flight are staged and go out together
-// in the next one (group commit); the committer merges whatever is queued
-// into one synced write.
+// Acks of one executor turn (typically a whole batch) go out as one job.
 void Consumer::Impl::kick_commit() {
+  if (submit_posted) return;
+  submit_posted = true;
+  asio::post(ex, [self = shared_from_this()] {
+    self->submit_posted = false;
+    self->submit_staged();
+  });
+}
+
+void Consumer::Impl::submit_staged() {
   if (commits_in_flight >= k_max_commits_in_flight || commit_waiting_retry || !failed_jobs.empty() || !staged_job ||
       !committer)
     return;

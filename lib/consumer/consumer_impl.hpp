@@ -54,6 +54,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
            std::optional<std::string> metadata);
   void kick_commit();
+  void submit_staged();
   void on_commit_done(boost::system::error_code ec, std::string detail, Staged job);
   void kick_xack();
   boost::asio::awaitable<void> xack_loop();
@@ -99,10 +100,13 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   std::uint64_t entries_seen = 0;   // of the latest staged or durable checkpoint
   detail::AckTracker tracker;
   std::optional<Staged> staged_job;
-  // Up to two commits in flight: the committer starts the next sync the
-  // moment one ends, without waiting for this executor to hand it over.
-  static constexpr int k_max_commits_in_flight = 2;
+  // Staged acks are handed to the committer once per executor turn, however
+  // many commits are in flight: it merges whatever is queued into its next
+  // synced write the moment the current one ends (group commit), so an ack
+  // waits for at most the sync in progress and its own.
+  static constexpr int k_max_commits_in_flight = 64;
   int commits_in_flight = 0;
+  bool submit_posted = false;
   std::vector<Staged> failed_jobs;  // failed, waiting for the rest in flight to fail too
   bool commit_waiting_retry = false;
   bool reopen_before_commit = false;
