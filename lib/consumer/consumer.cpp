@@ -15,12 +15,6 @@ using boost::system::error_code;
 
 namespace {
 
-std::uint64_t now_unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 // Runs a coroutine returning Result<T> and completes `handler` with
 // (error_code, T).
 template <class T, class Handler>
@@ -120,7 +114,8 @@ void Consumer::Impl::submit_staged() {
   ++commits_in_flight;
 
   detail::Committer::Job work;
-  work.checkpoints.push_back(Checkpoint{opt.key, job.to, epoch, now_unix_ms(), job.metadata, job.entries_seen});
+  job.updated_ms = now_unix_ms();
+  work.checkpoints.push_back(job.checkpoint(opt.key, epoch));
   work.extras = job.effects;
   work.reopen_first = std::exchange(reopen_before_commit, false);
   work.retry = std::exchange(retry_next_commit, false);
@@ -182,7 +177,7 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
 
   commit_backoff.reset();
   durable = job.to;
-  mark_redis_dirty(Checkpoint{opt.key, job.to, epoch, now_unix_ms(), job.metadata, job.entries_seen});
+  mark_redis_dirty(job.checkpoint(opt.key, epoch));  // the same record as the local copy
   ++metrics.commits;
   if (committer) metrics.fsyncs = committer->writes();
   uncommitted_events -= job.ids.size();

@@ -27,6 +27,11 @@ struct Staged {
   std::string metadata;
   std::uint64_t entries_seen = 0;
   std::chrono::steady_clock::time_point since;
+  std::uint64_t updated_ms = 0;  // stamped when handed to the committer
+
+  Checkpoint checkpoint(const CheckpointKey& key, std::uint64_t epoch) const {
+    return Checkpoint{key, to, epoch, updated_ms, metadata, entries_seen};
+  }
 };
 
 struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {

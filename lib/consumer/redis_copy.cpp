@@ -29,12 +29,6 @@ redis::Command eval(std::string_view script, const std::string& key, std::vector
   return c;
 }
 
-std::uint64_t now_unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 }  // namespace
 
 // SET NX PX: a second live instance with the same identity finds the lease

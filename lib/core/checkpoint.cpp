@@ -3,7 +3,15 @@
 #include <boost/crc.hpp>
 #include <fmt/format.h>
 
+#include <chrono>
+
 namespace streamckpt {
+
+std::uint64_t now_unix_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 
 std::string CheckpointKey::describe() const {
   return fmt::format("stream '{}', group '{}', consumer '{}'", stream, group, consumer);
@@ -22,12 +30,6 @@ namespace {
 
 // CRC-32C (Castagnoli), as used by iSCSI, ext4 and RocksDB.
 using Crc32c = boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true>;
-
-std::uint32_t crc32c(std::string_view bytes) {
-  Crc32c crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
-}
 
 void put_le(std::string& out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
@@ -82,6 +84,12 @@ void write_key(std::string& out, const CheckpointKey& key) {
 constexpr std::size_t k_min_bytes = 1 + 3 * 2 + 5 * 8 + 2 + 4;
 
 }  // namespace
+
+std::uint32_t crc32c(std::string_view bytes) {
+  Crc32c crc;
+  crc.process_bytes(bytes.data(), bytes.size());
+  return crc.checksum();
+}
 
 std::string encode(const Checkpoint& c) {
   std::string out;

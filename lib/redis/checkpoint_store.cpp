@@ -1,6 +1,5 @@
 #include "redis/checkpoint_store.hpp"
 
-#include <boost/crc.hpp>
 #include <boost/uuid/detail/sha1.hpp>
 #include <fmt/format.h>
 
@@ -59,14 +58,12 @@ std::string checkpoint_hash_key(const CheckpointKey& key) {
 std::string lease_key(const CheckpointKey& key) { return checkpoint_hash_key(key) + ":lease"; }
 
 std::string checkpoint_crc(const Checkpoint& c) {
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
   const auto text = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", c.key.stream.size(), c.key.stream,
                                 c.key.group, c.key.consumer, c.id.to_string(), c.epoch, c.updated_ms,
                                 c.entries_seen, c.metadata);
   // The names are length-prefixed where ambiguity could hide a different key.
   const auto framed = fmt::format("{}:{}:{}|{}", c.key.group.size(), c.key.consumer.size(), c.metadata.size(), text);
-  crc.process_bytes(framed.data(), framed.size());
-  return fmt::format("{:08x}", crc.checksum());
+  return fmt::format("{:08x}", record::crc32c(framed));
 }
 
 CheckpointCopy parse_checkpoint_hash(const CheckpointKey& key, const Value& reply) {

@@ -231,8 +231,7 @@ int set(const std::vector<std::string>& argv) {
   c.key = key;
   c.id = *id;
   c.epoch = current ? current->epoch + (backwards ? 1 : 0) : 0;
-  c.updated_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch()).count());
+  c.updated_ms = now_unix_ms();
   c.metadata = current ? current->metadata : std::string{};
   c.entries_seen = current ? current->entries_seen : 0;
   auto written = run_sync(*w.io, redis::write_checkpoint(*w.conn, c, "streamckpt-cli", true, false, &detail));

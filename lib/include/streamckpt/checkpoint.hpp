@@ -44,6 +44,9 @@ struct Checkpoint {
   std::uint64_t entries_seen = 0;
 };
 
+// Wall-clock milliseconds since the Unix epoch, for Checkpoint::updated_ms.
+std::uint64_t now_unix_ms();
+
 // One copy of a checkpoint (local or Redis), as read at start-up.
 struct CheckpointCopy {
   enum class State { absent, valid, invalid };
@@ -65,6 +68,10 @@ struct CheckpointCopy {
 namespace record {
 
 inline constexpr std::uint8_t k_version = 1;
+
+// CRC-32C (Castagnoli) of `bytes`, as stored in records and in the Redis
+// copy's `crc` field.
+std::uint32_t crc32c(std::string_view bytes);
 inline constexpr std::size_t k_max_bytes = 8192;
 
 // REQUIRES: c.key.validate() succeeds and c.metadata fits k_max_metadata_bytes.
