@@ -103,3 +103,17 @@ TEST_CASE("--metrics prints one JSON line of counters at exit") {
   CHECK(contains(line, "\"redis_lag\":{\"events\":0,\"ms\":0}"));  // flushed at the clean stop
   CHECK(contains(line, "\"ack_to_durable_us\":{\"p50\":"));
 }
+
+TEST_CASE("--metrics-interval-ms also prints the counters while running") {
+  RedisServer redis;
+  Client c(redis.port());
+  c.produce("orders", 1, 10);
+  TempDir dir;
+  const auto r = run_cli(consume(redis.url(), dir, {"--metrics-interval-ms", "50"}));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::size_t lines = 0;
+  for (std::size_t at = r.err.find("{\"events\":"); at != std::string::npos; at = r.err.find("{\"events\":", at + 1))
+    ++lines;
+  CHECK(lines >= 3);  // ticks during the 300 ms before the idle exit, plus the line at exit
+  CHECK(contains(r.err, "{\"events\":10,\"acks\":10,"));
+}
