@@ -11,9 +11,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "consumer/signal.hpp"
 
 #include <fmt/format.h>
 
@@ -26,25 +27,11 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
 
-// Wakes the coroutine waiting on it (for one single-threaded io_context).
-class Wakeup {
- public:
-  explicit Wakeup(asio::io_context& io) : timer_(io, asio::steady_timer::time_point::max()) {}
-  asio::awaitable<void> wait() {
-    boost::system::error_code ignored;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
-  }
-  void notify() { timer_.cancel(); }
-
- private:
-  asio::steady_timer timer_;
-};
-
 class EngineRun {
  public:
   EngineRun(asio::io_context& io, const ChildArgs& args, const ResultPipe& out)
       : io_(io), args_(args), out_(out), consumer_(io.get_executor(), engine_options(args, out)),
-        ledger_(args.events), progress_(out), wake_(io), watcher_exit_(io) {}
+        ledger_(args.events), progress_(out), wake_(io.get_executor()), watcher_exit_(io.get_executor()) {}
 
   asio::awaitable<void> run() {
     auto [ec, report] = co_await consumer_.start(k_tuple);
@@ -179,7 +166,7 @@ class EngineRun {
   ProgressReporter progress_;
   Histogram latency_;
   std::deque<Acked> acked_;
-  Wakeup wake_, watcher_exit_;
+  detail::Signal wake_, watcher_exit_;  // one single-threaded io_context
   bool reading_done_ = false, finish_ = false, failed_ = false, watcher_running_ = false;
   std::uint64_t ack_rejected_ = 0;
   Clock::time_point t0_, t_durable_;
