@@ -95,6 +95,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool stopping = false;
   bool read_loop_running = false;
   boost::system::error_code fatal;  // ended reading
+  Clock::time_point startup_deadline;  // start() gives up on the link here
   std::string error_detail;
 
   // The checkpoint. `durable` is on disk; `staged` has advanced past it and

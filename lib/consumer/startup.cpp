@@ -19,14 +19,13 @@ namespace streamckpt {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-// Connects, retrying with backoff. At start-up it gives up after
-// opt.startup_timeout (0: at the first failure); later it retries until it
-// succeeds or the consumer stops. Wrong credentials are never retried.
+// Connects, retrying with backoff. At start-up it gives up at
+// startup_deadline (start() sets it once from opt.startup_timeout); later it
+// retries until it succeeds or the consumer stops. Wrong credentials are never
+// retried.
 asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection& c, bool at_startup) {
   auto self = shared_from_this();
   detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
-  const bool forever = opt.startup_timeout == milliseconds::max();
-  const auto give_up = forever ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
   for (;;) {
     std::string detail;
     const auto ec = co_await c.connect(&detail);
@@ -35,7 +34,7 @@ asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection
       error_detail = detail;
       co_return ec;
     }
-    if (at_startup && Clock::now() >= give_up) {
+    if (at_startup && Clock::now() >= startup_deadline) {
       error_detail = detail;
       co_return ec;
     }
@@ -226,15 +225,15 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   // Everything that talks to Redis is retried as a whole while the link
   // fails (within startup_timeout): a decision is never made on a Redis copy
   // or a stream state that could not be read.
-  const bool forever = opt.startup_timeout == milliseconds::max();
-  const auto give_up = forever ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
+  startup_deadline = opt.startup_timeout == milliseconds::max() ? Clock::time_point::max()
+                                                                : Clock::now() + opt.startup_timeout;
   detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
   ResumeReport report;
   for (;;) {
     const auto ec = co_await start_with_redis(inputs, report);
     if (!ec) break;
     if (stopping) co_return errc::stopped;
-    if (!is_link_error(ec) || Clock::now() >= give_up) co_return ec;
+    if (!is_link_error(ec) || Clock::now() >= startup_deadline) co_return ec;
     const auto delay = backoff.next();
     log(fmt::format("start-up interrupted ({}); retrying in {} ms (attempt {})",
                     error_detail.empty() ? ec.message() : error_detail, delay.count(), backoff.attempts()));

@@ -81,23 +81,32 @@ asio::awaitable<std::string> read_redis(const std::string& url_text, const Check
   co_return std::string{};
 }
 
+// Opens an existing store without its lock, so that it works beside a running
+// consumer. Returns an error message, or "".
+std::string open_for_reading(const std::filesystem::path& dir, std::unique_ptr<LocalStore>& store) {
+  if (!std::filesystem::exists(dir / "CURRENT"))
+    return fmt::format("no checkpoint store in {} (nothing was consumed with this --data-dir)", dir.string());
+  LocalStoreOptions options;
+  options.dir = dir;
+  options.read_only = true;
+  std::string detail;
+  auto opened = LocalStore::open(options, &detail);
+  if (!opened) return fmt::format("cannot open {}: {}", dir.string(), detail);
+  store = std::move(*opened);
+  return {};
+}
+
 int show(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"json"});
   const auto key = parse_key(args);
   const std::filesystem::path dir = args.required("data-dir");
   const auto redis_url = args.optional("redis");
 
-  if (!std::filesystem::exists(dir / "CURRENT"))
-    return fail(fmt::format("no checkpoint store in {} (nothing was consumed with this --data-dir)", dir.string()));
-  LocalStoreOptions options;
-  options.dir = dir;
-  options.read_only = true;  // works beside a running consumer
-  std::string detail;
-  auto store = LocalStore::open(options, &detail);
-  if (!store) return fail(fmt::format("cannot open {}: {}", dir.string(), detail));
+  std::unique_ptr<LocalStore> store;
+  if (auto error = open_for_reading(dir, store); !error.empty()) return fail(error);
 
   detail::ResumeInputs in;
-  in.local = (*store)->read(key);
+  in.local = store->read(key);
   std::optional<CheckpointCopy> redis_copy;
   if (redis_url) {
     RedisView view;
@@ -135,16 +144,10 @@ int show(const std::vector<std::string>& argv) {
 int list(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir"}, {"json"});
   const std::filesystem::path dir = args.required("data-dir");
-  if (!std::filesystem::exists(dir / "CURRENT"))
-    return fail(fmt::format("no checkpoint store in {} (nothing was consumed with this --data-dir)", dir.string()));
-  LocalStoreOptions options;
-  options.dir = dir;
-  options.read_only = true;
-  std::string detail;
-  auto store = LocalStore::open(options, &detail);
-  if (!store) return fail(fmt::format("cannot open {}: {}", dir.string(), detail));
+  std::unique_ptr<LocalStore> store;
+  if (auto error = open_for_reading(dir, store); !error.empty()) return fail(error);
   std::size_t undecodable = 0;
-  const auto all = (*store)->list(&undecodable);
+  const auto all = store->list(&undecodable);
   if (args.has("json")) {
     std::string out = "[";
     for (const auto& l : all) {
