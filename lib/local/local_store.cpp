@@ -1,5 +1,7 @@
 #include <streamckpt/local_store.hpp>
 
+#include "local/wal_env.hpp"
+
 #include <rocksdb/cache.h>
 #include <rocksdb/table.h>
 
@@ -91,10 +93,12 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
   db_options.keep_log_file_num = 2;
   db_options.max_background_jobs = 1;
   db_options.max_open_files = 64;
-  // Reusing WAL files means a synced append rarely grows the file, so the
-  // fdatasync need not also write the inode's new size: one I/O per commit.
+  // A synced commit should write the WAL's data and not also its inode: a
+  // reused (recycled) WAL file and one whose size is set ahead of the writes
+  // (wal_env.hpp) are both already large enough.
   db_options.recycle_log_file_num = 2;
-  if (options_.env) db_options.env = options_.env;
+  if (!env_) env_ = detail::make_wal_env(options_.env);
+  db_options.env = env_.get();
 
   const auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   const auto cf_options = family_options(options_, cache);

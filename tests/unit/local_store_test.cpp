@@ -6,10 +6,12 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
+#include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -466,4 +468,83 @@ TEST_CASE("append() refuses a column family the store does not know") {
   const auto c = sample({"s", "", "c"}, StreamId(1, 0));
   CHECK(store->commit({c}, &src) == errc::store_io);
   CHECK(store->read(c.key).state == CheckpointCopy::State::absent);
+}
+
+namespace {
+
+// The store's live WAL files (NNNNNN.log) with their sizes.
+std::vector<std::pair<fs::path, std::uintmax_t>> wal_files(const fs::path& dir) {
+  std::vector<std::pair<fs::path, std::uintmax_t>> out;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().extension() == ".log") out.emplace_back(entry.path(), entry.file_size());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool ends_in_zeros(const fs::path& file, std::size_t n) {
+  std::FILE* f = std::fopen(file.c_str(), "rb");
+  REQUIRE(f != nullptr);
+  REQUIRE(std::fseek(f, -static_cast<long>(n), SEEK_END) == 0);
+  std::vector<char> tail(n, 1);
+  const auto got = std::fread(tail.data(), 1, n, f);
+  std::fclose(f);
+  return got == n && std::all_of(tail.begin(), tail.end(), [](char c) { return c == 0; });
+}
+
+}  // namespace
+
+TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and takes new ones") {
+  TempDir tmp;
+  const CheckpointKey key{"s", "g", "c"};
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    ::alarm(60);
+    LocalStoreOptions options;
+    options.dir = tmp.db();
+    auto store = LocalStore::open(options);
+    if (!store) ::_exit(2);
+    for (std::uint64_t i = 1; i <= 300; ++i)
+      if ((*store)->commit({sample(key, StreamId(i, 0))})) ::_exit(3);
+    if (::write(ready[1], "x", 1) != 1) ::_exit(4);
+    ::pause();  // killed here, the store still open
+    ::_exit(5);
+  }
+  ::close(ready[1]);
+  char byte = 0;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  ::close(ready[0]);
+  REQUIRE(::kill(child, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+
+  // 300 synced commits of about 200 bytes each, in a WAL whose size was set
+  // ahead of them: it ends in zeros, not in the last record.
+  const auto wals = wal_files(tmp.db());
+  REQUIRE_FALSE(wals.empty());
+  const auto& [live, size] = wals.back();
+  INFO(live.string(), " is ", size, " bytes");
+  CHECK(size >= std::uintmax_t{1} << 20);
+  CHECK(ends_in_zeros(live, 4096));
+
+  {
+    auto store = open_store(tmp.db());
+    auto copy = store->read(key);
+    REQUIRE(copy.valid());
+    CHECK(copy.checkpoint->id == StreamId(300, 0));
+    REQUIRE_FALSE(store->commit({sample(key, StreamId(301, 0))}));
+  }
+  // A clean close trims the WAL to what was written.
+  for (const auto& [path, bytes] : wal_files(tmp.db())) {
+    INFO(path.string());
+    CHECK(bytes < std::uintmax_t{1} << 20);
+  }
+  auto store = open_store(tmp.db());
+  auto copy = store->read(key);
+  REQUIRE(copy.valid());
+  CHECK(copy.checkpoint->id == StreamId(301, 0));
 }

@@ -129,6 +129,7 @@ class LocalStore {
   class BatchHandle;
 
   LocalStoreOptions options_;
+  std::unique_ptr<rocksdb::Env> env_;  // outlives db_
   // Guards db_ and the handles: reopen() replaces them on the committer
   // thread while other threads read.
   mutable std::shared_mutex mutex_;
