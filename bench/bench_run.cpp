@@ -73,11 +73,16 @@ int run_bench(const BenchOptions& o) {
   results.redis = fmt::format("{} redis-server {} at {}", embedded ? "embedded" : "existing", server_version(redis), url);
   RedisKeys keys(url, fresh_stream_name());
 
-  progress.show("fdatasync latency of the data directory", true);
-  const auto fsync = probe_fdatasync(work.path());
-  results.fsync_samples = fsync.size();
-  results.fsync_p50_us = percentile(fsync, 0.50);
-  results.fsync_p99_us = percentile(fsync, 0.99);
+  // The disk's latency drifts on a shared machine: probe it before the
+  // scenarios and again after every round, and pool the samples.
+  std::vector<double> fsync;
+  auto probe = [&] {
+    progress.show("fdatasync latency of the data directory", true);
+    const auto samples = probe_fdatasync(work.path());
+    fsync.insert(fsync.end(), samples.begin(), samples.end());
+    ++results.fsync_probes;
+  };
+  probe();
 
   produce(redis, keys.stream(), o.events, o.payload_bytes, [&](std::uint64_t n) {
     check_interrupted();
@@ -107,7 +112,11 @@ int run_bench(const BenchOptions& o) {
       a.ckpt_key = keys.baseline_checkpoint_key();  // redis-set-per-event runs in round 0 only
       runs[name].push_back(run_scenario(exe, a, progress));
     }
+    probe();
   }
+  results.fsync_samples = fsync.size();
+  results.fsync_p50_us = percentile(fsync, 0.50);
+  results.fsync_p99_us = percentile(fsync, 0.99);
   for (const char* name : {k_raw, k_redis_set, k_file_fsync, k_engine, k_engine_plain})
     results.scenarios.push_back(median_round(std::move(runs[name])));
   const double raw = results.scenarios.front().events_per_s;

@@ -40,8 +40,10 @@ std::string json_number(double v, int decimals) { return fmt::format("{:.{}f}", 
 void print_table(std::FILE* out, const BenchResults& r) {
   fmt::print(out, "streamckpt-bench: {} events, {} B payload, batch {}\n", r.events, r.payload_bytes, r.batch);
   fmt::print(out, "  redis: {}\n  data directory: {}\n", r.redis, r.data_dir);
-  fmt::print(out, "  fdatasync of a 4 KiB append in the data directory ({}x): p50 {:.0f} us, p99 {:.0f} us\n\n",
-             r.fsync_samples, r.fsync_p50_us, r.fsync_p99_us);
+  fmt::print(out,
+             "  fdatasync of a 4 KiB append in the data directory ({}x, before the scenarios and after each of {} "
+             "rounds): p50 {:.0f} us, p99 {:.0f} us\n\n",
+             r.fsync_samples, r.fsync_probes - 1, r.fsync_p50_us, r.fsync_p99_us);
 
   fmt::print(out, "{:<22} {:>10} {:>7} {:>31} {:>11} {:>7} {:>7} {:>8} {:>5}\n", "scenario", "events/s", "x raw",
              "ack-to-durable us p50/p99/p999", "fsync/event", "RSS MB", "CPU s", "lost", "dup");

@@ -47,6 +47,7 @@ struct BenchResults {
   std::size_t payload_bytes = 0, batch = 0;
   unsigned rounds = 1;  // of the fast scenarios; each row is the median round
   std::size_t fsync_samples = 0;
+  unsigned fsync_probes = 0;  // runs of the probe the samples were pooled from
   bool verbose = false;  // print every log line, not only those of failed scenarios
   double fsync_p50_us = 0, fsync_p99_us = 0;
   std::vector<ScenarioResult> scenarios;

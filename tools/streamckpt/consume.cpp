@@ -69,7 +69,7 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   o.block = milliseconds(args.number_or("block-ms", 1000, 1, 3600000));
   if (s.idle_exit_ms && !args.has("block-ms"))
     o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
-  o.max_in_flight = args.number_or("max-in-flight", 10000, 1, 10000000);
+  o.max_in_flight = args.number_or("max-in-flight", ConsumerOptions{}.max_in_flight, 1, 10000000);
   // Default: keep retrying an unreachable Redis (edge links drop), logging
   // each attempt; --startup-timeout-ms gives up after that long (0: at once).
   o.startup_timeout = args.has("startup-timeout-ms")

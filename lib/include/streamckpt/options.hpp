@@ -51,9 +51,13 @@ struct ConsumerOptions {
   // Entries per read (COUNT). Default 100.
   std::size_t batch = 100;
   // Events between read and durable ack, at most; reading pauses beyond it.
-  // Default 10000 (a few MB for small entries). Memory only: durability is the
-  // same for any value.
-  std::size_t max_in_flight = 10000;
+  // Durability is the same for any value; what it bounds is how far reading
+  // runs ahead of the disk, and so how long an ack waits when a sync stalls
+  // (events waiting ~ max_in_flight / rate). Default 1000: room for the two
+  // batches read ahead, the one being handled and several commits, and at
+  // most a few milliseconds of events at full speed. Keep it at three batches
+  // or more, or reading cannot run ahead.
+  std::size_t max_in_flight = 1000;
   // BLOCK time of each read; next() yields an empty batch after this long
   // without entries. Default 1 s.
   milliseconds block{1000};
