@@ -34,6 +34,17 @@ TEST_CASE("usage errors exit 2 with the message and the usage on stderr") {
   CHECK(bad_start.exit_code == 2);
   CHECK(bad_start.err.find("--start must be one of earliest|latest|fail, not 'middle'") != std::string::npos);
 
+  const auto cert_alone = run_cli({"consume", "--redis", "rediss://h", "--stream", "s", "--consumer", "c",
+                                   "--data-dir", "/x", "--tls-cert", "c.pem"});
+  CHECK(cert_alone.exit_code == 2);
+  CHECK(starts_with(cert_alone.err, "streamckpt: --tls-cert and --tls-key go together\n"));
+
+  const auto tls_on_plain = run_cli({"consume", "--redis", "redis://h", "--stream", "s", "--consumer", "c",
+                                     "--data-dir", "/x", "--tls-ca", "ca.pem"});
+  CHECK(tls_on_plain.exit_code == 2);
+  CHECK(starts_with(tls_on_plain.err,
+                    "streamckpt: --tls-ca, --tls-cert, --tls-key and --tls-insecure need a rediss:// URL\n"));
+
   const auto unknown = run_cli({"consume", "--frobnicate"});
   CHECK(unknown.exit_code == 2);
   CHECK(starts_with(unknown.err, "streamckpt: unknown option --frobnicate\n"));

@@ -88,6 +88,52 @@ TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails 
   CHECK(handled_numbers(insecure.out).empty());
 }
 
+TEST_CASE("a server that requires client certificates accepts --tls-cert/--tls-key and refuses a client without") {
+  TempDir dir;
+  const auto server = (dir.path() / "server.pem").string(), server_key = (dir.path() / "server-key.pem").string();
+  const auto client = (dir.path() / "client.pem").string(), client_key = (dir.path() / "client-key.pem").string();
+  const auto stranger = (dir.path() / "stranger.pem").string();
+  const auto stranger_key = (dir.path() / "stranger-key.pem").string();
+  const auto trusted = (dir.path() / "trusted.pem").string();
+  const auto make = [&](const std::string& cn, const std::string& c, const std::string& k) {
+    const auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + cn +
+                     " -addext subjectAltName=IP:127.0.0.1 -keyout " + k + " -out " + c + " 2>/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+  };
+  make("127.0.0.1", server, server_key);
+  make("edge-7", client, client_key);
+  make("stranger", stranger, stranger_key);
+  // The server trusts its own certificate and the client's, not the stranger's.
+  REQUIRE(std::system(("cat " + server + " " + client + " > " + trusted).c_str()) == 0);
+  const int tls_port = free_port();
+  RedisServer redis({"--tls-port", std::to_string(tls_port), "--tls-cert-file", server, "--tls-key-file", server_key,
+                     "--tls-ca-cert-file", trusted, "--tls-auth-clients", "yes"});
+  Client c(redis.port());
+  c.produce("orders", 1, 10);
+  const auto url = "rediss://127.0.0.1:" + std::to_string(tls_port);
+
+  const auto ok = run_cli(consume(url, dir, {"--tls-ca", server, "--tls-cert", client, "--tls-key", client_key}));
+  REQUIRE_MESSAGE(ok.exit_code == 0, ok.err);
+  CHECK(handled_numbers(ok.out) == one_to(10));
+
+  for (const auto& who : {std::pair{stranger, stranger_key}, std::pair{std::string(), std::string()}}) {
+    TempDir other;
+    std::vector<std::string> extra = {"--tls-ca", server, "--startup-timeout-ms", "0"};
+    if (!who.first.empty()) extra.insert(extra.end(), {"--tls-cert", who.first, "--tls-key", who.second});
+    const auto refused = run_cli(consume(url, other, extra));
+    INFO(refused.err);
+    CHECK(refused.exit_code == 1);
+    CHECK(contains(refused.err, "streamckpt: error: "));
+    CHECK(handled_numbers(refused.out).empty());
+  }
+
+  TempDir mismatched;
+  const auto bad_key = run_cli(consume(url, mismatched, {"--tls-ca", server, "--tls-cert", client, "--tls-key",
+                                                          stranger_key, "--startup-timeout-ms", "0"}));
+  CHECK(bad_key.exit_code == 1);
+  CHECK(contains(bad_key.err, "streamckpt: error: cannot load TLS files: "));
+}
+
 TEST_CASE("--metrics prints one JSON line of counters at exit") {
   RedisServer redis;
   Client c(redis.port());
@@ -116,4 +162,14 @@ TEST_CASE("--metrics-interval-ms also prints the counters while running") {
     ++lines;
   CHECK(lines >= 3);  // ticks during the 300 ms before the idle exit, plus the line at exit
   CHECK(contains(r.err, "{\"events\":10,\"acks\":10,"));
+
+  // An interval longer than the run: no tick comes, the line at exit does.
+  // (It resumes from the Redis copy the first run left: 2 new entries.)
+  TempDir dir2;
+  c.produce("orders", 11, 2);
+  const auto once = run_cli(consume(redis.url(), dir2, {"--metrics-interval-ms", "3600000"}));
+  REQUIRE_MESSAGE(once.exit_code == 0, once.err);
+  const auto first = once.err.find("{\"events\":2,\"acks\":2,");
+  CHECK(first != std::string::npos);
+  CHECK(once.err.find("\"redis_flushes\":", first) == once.err.rfind("\"redis_flushes\":"));  // one line
 }

@@ -79,11 +79,14 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   o.tls_cert = args.get_or("tls-cert", "");
   o.tls_key = args.get_or("tls-key", "");
   o.tls_insecure = args.has("tls-insecure");
+  if (o.tls_cert.empty() != o.tls_key.empty()) throw UsageError("--tls-cert and --tls-key go together");
+  const bool tls_option = !o.tls_ca.empty() || !o.tls_cert.empty() || o.tls_insecure;
+  if (tls_option && o.redis_url.rfind("rediss://", 0) != 0)
+    throw UsageError("--tls-ca, --tls-cert, --tls-key and --tls-insecure need a rediss:// URL");
   s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, 3600000);
-  if (s.metrics_interval_ms) s.metrics = true;
+  s.metrics = args.has("metrics") || s.metrics_interval_ms > 0;
   o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1));
   o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1));
-  s.metrics = args.has("metrics");
   o.log = [](std::string_view line) { fmt::print(stderr, "streamckpt: {}\n", line); };
   return s;
 }
