@@ -1,5 +1,7 @@
 #include "redis/resp.hpp"
 
+#include <algorithm>
+
 namespace streamckpt::redis {
 namespace {
 
@@ -7,48 +9,64 @@ struct CommandDeleter {
   void operator()(char* c) const { redisFreeCommand(c); }
 };
 
-// hiredis builds our Value tree directly (no redisReply tree to copy from):
-// a child is constructed in place in its parent's pre-sized element vector,
-// so pointers to it stay valid; only the root is allocated on its own.
+// hiredis builds our Value tree directly (no redisReply tree to copy from).
+// Elements arrive in order, so a child is appended to its parent's element
+// vector; hiredis keeps pointers only to the arrays still being filled (the
+// root, allocated on its own, and the last child of each open level), never
+// to a finished element, so the vector may grow. An array's header is not
+// trusted for its size: "*2000000000" is 13 bytes, so memory is reserved for
+// at most k_reserve_elements up front and grows only with elements received.
+constexpr std::size_t k_reserve_elements = 1024;
+
+// These run inside hiredis (C): nothing may throw through them. Returning
+// nullptr makes hiredis fail the reply, which next() reports as a protocol
+// error.
 Value* place(const redisReadTask* task) {
   if (task->parent) {
     auto* parent = static_cast<Value*>(task->parent->obj);
-    return &parent->elements[static_cast<std::size_t>(task->idx)];
+    if (static_cast<std::size_t>(task->idx) != parent->elements.size()) return nullptr;
+    parent->elements.emplace_back();
+    return &parent->elements.back();
   }
-  return new (std::nothrow) Value;
+  return new Value;
+}
+
+template <class Fill>
+void* create(const redisReadTask* task, Fill fill) noexcept {
+  try {
+    Value* v = place(task);
+    if (v) fill(*v);
+    return v;
+  } catch (...) {
+    return nullptr;
+  }
 }
 
 void* create_string(const redisReadTask* task, char* str, std::size_t len) {
-  Value* v = place(task);
-  if (!v) return nullptr;
-  v->type = task->type == REDIS_REPLY_ERROR    ? Value::Type::error
-            : task->type == REDIS_REPLY_STATUS ? Value::Type::status
-                                               : Value::Type::string;
-  v->str.assign(str, len);
-  return v;
+  return create(task, [&](Value& v) {
+    v.type = task->type == REDIS_REPLY_ERROR    ? Value::Type::error
+             : task->type == REDIS_REPLY_STATUS ? Value::Type::status
+                                                : Value::Type::string;
+    v.str.assign(str, len);
+  });
 }
 
 void* create_array(const redisReadTask* task, int elements) {
-  Value* v = place(task);
-  if (!v) return nullptr;
-  v->type = Value::Type::array;
-  v->elements.resize(static_cast<std::size_t>(elements));
-  return v;
+  return create(task, [&](Value& v) {
+    v.type = Value::Type::array;
+    v.elements.reserve(std::min(static_cast<std::size_t>(elements), k_reserve_elements));
+  });
 }
 
 void* create_integer(const redisReadTask* task, long long value) {
-  Value* v = place(task);
-  if (!v) return nullptr;
-  v->type = Value::Type::integer;
-  v->integer = value;
-  return v;
+  return create(task, [&](Value& v) {
+    v.type = Value::Type::integer;
+    v.integer = value;
+  });
 }
 
 void* create_nil(const redisReadTask* task) {
-  Value* v = place(task);
-  if (!v) return nullptr;
-  v->type = Value::Type::nil;
-  return v;
+  return create(task, [](Value& v) { v.type = Value::Type::nil; });
 }
 
 // Only roots are freed: children live inside them.

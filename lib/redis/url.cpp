@@ -92,7 +92,7 @@ bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
     }
   }
   if (url.host.empty()) return fail(why, "missing host");
-  if (url.host.find_first_of(" \t/?#@") != std::string::npos)
+  if (url.host.find_first_of(" \t/?#@[]") != std::string::npos)
     return fail(why, fmt::format("invalid host '{}'", url.host));
   if (!port.empty()) {
     std::uint32_t p = 0;

@@ -169,3 +169,46 @@ TEST_CASE("an empty decoder has no reply") {
   REQUIRE(r.has_value());
   CHECK_FALSE(r->has_value());
 }
+
+TEST_CASE("an array header's count is not trusted: two billion announced, three received") {
+  // Before, the decoder sized the array from the header alone: bad_alloc
+  // thrown inside hiredis, and the process died.
+  Decoder d;
+  d.feed("*2000000000\r\n:1\r\n*1\r\n$1\r\nx\r\n:3\r\n");
+  const auto r = d.next();
+  REQUIRE(r.has_value());
+  CHECK_FALSE(r->has_value());  // waiting for the rest, which never comes
+
+  Decoder nested;
+  nested.feed("*2\r\n*2147483647\r\n:1\r\n");
+  const auto n = nested.next();
+  REQUIRE(n.has_value());
+  CHECK_FALSE(n->has_value());
+}
+
+TEST_CASE("a large array with nested arrays between its elements keeps every element") {
+  // Past the up-front reservation, the element vector grows while nested
+  // arrays are being filled; every element must land in its place.
+  constexpr int k_entries = 5000;
+  std::string bytes = "*" + std::to_string(k_entries) + "\r\n";
+  for (int i = 0; i < k_entries; ++i) {
+    const auto id = std::to_string(i);
+    bytes += "*2\r\n$" + std::to_string(id.size()) + "\r\n" + id + "\r\n*2\r\n$1\r\nn\r\n:" + id + "\r\n";
+  }
+  Decoder d;
+  for (std::size_t at = 0; at < bytes.size(); at += 4096) d.feed(std::string_view(bytes).substr(at, 4096));
+  const auto r = d.next();
+  REQUIRE(r.has_value());
+  REQUIRE(r->has_value());
+  const Value& v = **r;
+  REQUIRE(v.elements.size() == k_entries);
+  for (int i = 0; i < k_entries; ++i) {
+    CAPTURE(i);
+    const auto& entry = v.elements[static_cast<std::size_t>(i)];
+    REQUIRE(entry.elements.size() == 2);
+    CHECK(entry.elements[0].str == std::to_string(i));
+    REQUIRE(entry.elements[1].elements.size() == 2);
+    CHECK(entry.elements[1].elements[0].str == "n");
+    CHECK(entry.elements[1].elements[1].integer == i);
+  }
+}

@@ -136,6 +136,9 @@ TEST_CASE("malformed URLs are refused with invalid_url and a reason") {
       "unix:///p?db=",
       "unix:///p?db=x",
       "redis:/h",
+      "redis://[[x]",
+      "redis://a]b",
+      "redis://a[b:6379",
   };
   for (const char* text : rejected) {
     CAPTURE(text);
