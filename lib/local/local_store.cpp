@@ -93,10 +93,9 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
   db_options.keep_log_file_num = 2;
   db_options.max_background_jobs = 1;
   db_options.max_open_files = 64;
-  // A synced commit should write the WAL's data and not also its inode: a
-  // reused (recycled) WAL file and one whose size is set ahead of the writes
-  // (wal_env.hpp) are both already large enough.
-  db_options.recycle_log_file_num = 2;
+  // WAL files are sized ahead of their writes (wal_env.hpp). RocksDB's other
+  // way to that, recycling WAL files, is off: RocksDB 7.8 turns it off under
+  // point-in-time recovery, the default recovery mode, which we keep.
   if (!env_) env_ = detail::make_wal_env(options_.env);
   db_options.env = env_.get();
 

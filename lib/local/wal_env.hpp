@@ -6,9 +6,13 @@
 // the inode as well as the data. Preallocating without KEEP_SIZE (RocksDB's
 // FileOptions::fallocate_with_keep_size = false, meant for workloads that
 // sync every write) sets the size ahead of the writes, so most synced commits
-// write only data: the sync takes about a quarter less time. RocksDB trims the
-// file to its written length when it closes it. After a crash the WAL ends in
-// zeros, which RocksDB's log reader skips as the end of the log.
+// write only data: the sync takes about a quarter less time.
+//
+// A clean close trims the file to its written length. After a crash the WAL
+// ends in zeros: RocksDB's log reader skips zero blocks without reporting
+// corruption, so every synced record is replayed, and recovery then deletes
+// the file. (RocksDB keeps KEEP_SIZE by default for the sake of
+// GetUpdatesSince tailing a live WAL, which the store never does.)
 #pragma once
 
 #include <rocksdb/env.h>

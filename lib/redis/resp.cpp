@@ -21,22 +21,20 @@ constexpr std::size_t k_reserve_elements = 1024;
 // These run inside hiredis (C): nothing may throw through them. Returning
 // nullptr makes hiredis fail the reply, which next() reports as a protocol
 // error.
-Value* place(const redisReadTask* task) {
-  if (task->parent) {
-    auto* parent = static_cast<Value*>(task->parent->obj);
-    if (static_cast<std::size_t>(task->idx) != parent->elements.size()) return nullptr;
-    parent->elements.emplace_back();
-    return &parent->elements.back();
-  }
-  return new Value;
-}
-
 template <class Fill>
 void* create(const redisReadTask* task, Fill fill) noexcept {
   try {
-    Value* v = place(task);
-    if (v) fill(*v);
-    return v;
+    if (!task->parent) {
+      auto root = std::make_unique<Value>();  // freed here if fill throws
+      fill(*root);
+      return root.release();
+    }
+    // A child belongs to its parent (and so to the root) as soon as it is
+    // appended: hiredis frees the root when the reply fails.
+    auto* parent = static_cast<Value*>(task->parent->obj);
+    if (static_cast<std::size_t>(task->idx) != parent->elements.size()) return nullptr;
+    fill(parent->elements.emplace_back());
+    return &parent->elements.back();
   } catch (...) {
     return nullptr;
   }

@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <csignal>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -481,6 +482,18 @@ std::vector<std::pair<fs::path, std::uintmax_t>> wal_files(const fs::path& dir) 
   return out;
 }
 
+// Whether fallocate() can set a file's size in `dir` (RocksDB skips
+// preallocation quietly where the file system cannot).
+bool fallocate_sets_size(const fs::path& dir) {
+  const auto probe = dir / "fallocate-probe";
+  const int fd = ::open(probe.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  const bool ok = ::fallocate(fd, 0, 0, 4096) == 0;
+  ::close(fd);
+  fs::remove(probe);
+  return ok;
+}
+
 bool ends_in_zeros(const fs::path& file, std::size_t n) {
   std::FILE* f = std::fopen(file.c_str(), "rb");
   REQUIRE(f != nullptr);
@@ -528,8 +541,12 @@ TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and tak
   REQUIRE_FALSE(wals.empty());
   const auto& [live, size] = wals.back();
   INFO(live.string(), " is ", size, " bytes");
-  CHECK(size >= std::uintmax_t{1} << 20);
-  CHECK(ends_in_zeros(live, 4096));
+  if (fallocate_sets_size(tmp.path())) {
+    CHECK(size >= std::uintmax_t{1} << 20);
+    CHECK(ends_in_zeros(live, 4096));
+  } else {
+    MESSAGE("this file system cannot preallocate: the WAL's layout is not checked");
+  }
 
   {
     auto store = open_store(tmp.db());

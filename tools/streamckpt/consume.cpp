@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -69,7 +70,9 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   o.block = milliseconds(args.number_or("block-ms", 1000, 1, 3600000));
   if (s.idle_exit_ms && !args.has("block-ms"))
     o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
-  o.max_in_flight = args.number_or("max-in-flight", ConsumerOptions{}.max_in_flight, 1, 10000000);
+  // Room to read ahead: at least three batches (see ConsumerOptions).
+  const auto in_flight_default = std::max<std::uint64_t>(ConsumerOptions{}.max_in_flight, 3 * o.batch);
+  o.max_in_flight = args.number_or("max-in-flight", in_flight_default, 1, 10000000);
   // Default: keep retrying an unreachable Redis (edge links drop), logging
   // each attempt; --startup-timeout-ms gives up after that long (0: at once).
   o.startup_timeout = args.has("startup-timeout-ms")

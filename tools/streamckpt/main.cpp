@@ -48,7 +48,8 @@ stops it cleanly: in-flight events are finished and acknowledged, exit status 0.
   --max-events N        handle N events, then stop cleanly
   --idle-exit-ms N      stop cleanly once no event has arrived for N ms
   --block-ms N          BLOCK time of each read (default 1000)
-  --max-in-flight N     events between read and durable ack, at most (default 1000)
+  --max-in-flight N     events between read and durable ack, at most (default 1000,
+                        or 3 x --batch when that is more)
   --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms (0: at
                         once); by default it keeps retrying, logging each attempt
   --command-timeout-ms N  deadline of every Redis request (default 2000; a read's BLOCK

@@ -74,6 +74,10 @@ class Consumer {
   // arrived for options.block (a chance for housekeeping). Completes with
   // errc::stopped after request_stop()/stop(), or with the fatal error that
   // ended reading. Handler: void(error_code, Batch).
+  // Reading runs at most options.max_in_flight events ahead of the durable
+  // checkpoint: while that many delivered events are not acked and durable,
+  // next() waits for them, without empty batches. An application that holds
+  // acks back until it has seen more events must hold fewer than that.
   // REQUIRES: start() succeeded; one next() at a time.
   template <class Token>
   auto next(Token&& token) {

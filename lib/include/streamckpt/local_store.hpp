@@ -40,7 +40,9 @@ struct LocalStoreOptions {
   // WAL size that triggers a memtable flush. Default 8 MiB. Durability is not
   // affected: the WAL is always on and every commit syncs it.
   std::uint64_t max_wal_bytes = 8 << 20;
-  // File-system environment, for fault injection in tests. Default: RocksDB's.
+  // File-system environment, for fault injection in tests: only its
+  // FileSystem is used (clock and threads are RocksDB's default Env's).
+  // Default: RocksDB's.
   rocksdb::Env* env = nullptr;
   // Open without taking the directory's lock, for inspection beside a running
   // consumer (commits then fail). The directory must hold a store already.

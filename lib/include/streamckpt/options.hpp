@@ -90,7 +90,8 @@ struct ConsumerOptions {
   std::string tls_ca, tls_cert, tls_key;
   bool tls_insecure = false;
 
-  // Storage fault injection for tests; default RocksDB's Env.
+  // Storage fault injection for tests: only the Env's FileSystem is used.
+  // Default: RocksDB's.
   rocksdb::Env* env = nullptr;
 
   // Receives one line per notable event (resume, gap, reconnect, storage
