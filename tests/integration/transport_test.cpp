@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <utility>
 
 using namespace streamckpt::test;
 
@@ -18,6 +19,17 @@ std::vector<std::string> consume(const std::string& url, const TempDir& dir, std
                                 "edge-7", "--data-dir", (dir.path() / "ckpt").string(), "--idle-exit-ms", "300"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
+}
+
+// A self-signed certificate for `cn`, valid for 127.0.0.1, and its key:
+// <name>.pem and <name>-key.pem in `dir`. Returns {certificate, key}.
+std::pair<std::string, std::string> make_certificate(const TempDir& dir, const std::string& name,
+                                                     const std::string& cn) {
+  const auto cert = (dir.path() / (name + ".pem")).string(), key = (dir.path() / (name + "-key.pem")).string();
+  const auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + cn +
+                   " -addext subjectAltName=IP:127.0.0.1 -keyout " + key + " -out " + cert + " 2>/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  return {cert, key};
 }
 
 std::vector<int> one_to(int n) {
@@ -55,15 +67,8 @@ TEST_CASE("an ACL user and password authenticate; the database in the URL is sel
 
 TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails with a clear error") {
   TempDir dir;
-  const auto cert = (dir.path() / "cert.pem").string(), key = (dir.path() / "key.pem").string();
-  const auto other = (dir.path() / "other.pem").string(), other_key = (dir.path() / "other-key.pem").string();
-  const auto make = [&](const std::string& c, const std::string& k) {
-    const auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
-                     "-addext subjectAltName=IP:127.0.0.1 -keyout " + k + " -out " + c + " 2>/dev/null";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  };
-  make(cert, key);
-  make(other, other_key);
+  const auto [cert, key] = make_certificate(dir, "cert", "127.0.0.1");
+  const auto other = make_certificate(dir, "other", "127.0.0.1").first;
   const int tls_port = free_port();
   RedisServer redis({"--tls-port", std::to_string(tls_port), "--tls-cert-file", cert, "--tls-key-file", key,
                      "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"});
@@ -90,19 +95,10 @@ TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails 
 
 TEST_CASE("a server that requires client certificates accepts --tls-cert/--tls-key and refuses a client without") {
   TempDir dir;
-  const auto server = (dir.path() / "server.pem").string(), server_key = (dir.path() / "server-key.pem").string();
-  const auto client = (dir.path() / "client.pem").string(), client_key = (dir.path() / "client-key.pem").string();
-  const auto stranger = (dir.path() / "stranger.pem").string();
-  const auto stranger_key = (dir.path() / "stranger-key.pem").string();
+  const auto [server, server_key] = make_certificate(dir, "server", "127.0.0.1");
+  const auto [client, client_key] = make_certificate(dir, "client", "edge-7");
+  const auto [stranger, stranger_key] = make_certificate(dir, "stranger", "stranger");
   const auto trusted = (dir.path() / "trusted.pem").string();
-  const auto make = [&](const std::string& cn, const std::string& c, const std::string& k) {
-    const auto cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + cn +
-                     " -addext subjectAltName=IP:127.0.0.1 -keyout " + k + " -out " + c + " 2>/dev/null";
-    REQUIRE(std::system(cmd.c_str()) == 0);
-  };
-  make("127.0.0.1", server, server_key);
-  make("edge-7", client, client_key);
-  make("stranger", stranger, stranger_key);
   // The server trusts its own certificate and the client's, not the stranger's.
   REQUIRE(std::system(("cat " + server + " " + client + " > " + trusted).c_str()) == 0);
   const int tls_port = free_port();
