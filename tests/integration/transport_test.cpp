@@ -32,6 +32,21 @@ std::pair<std::string, std::string> make_certificate(const TempDir& dir, const s
   return {cert, key};
 }
 
+// A redis-server that also serves TLS on its own port, holding entries 1..10
+// of "orders".
+struct TlsRedis {
+  TlsRedis(const std::string& cert, const std::string& key, const std::string& ca, bool auth_clients)
+      : tls_port(free_port()),
+        redis({"--tls-port", std::to_string(tls_port), "--tls-cert-file", cert, "--tls-key-file", key,
+               "--tls-ca-cert-file", ca, "--tls-auth-clients", auth_clients ? "yes" : "no"}),
+        url("rediss://127.0.0.1:" + std::to_string(tls_port)) {
+    Client(redis.port()).produce("orders", 1, 10);
+  }
+  int tls_port;
+  RedisServer redis;
+  std::string url;
+};
+
 std::vector<int> one_to(int n) {
   std::vector<int> v;
   for (int i = 1; i <= n; ++i) v.push_back(i);
@@ -69,12 +84,9 @@ TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails 
   TempDir dir;
   const auto [cert, key] = make_certificate(dir, "cert", "127.0.0.1");
   const auto other = make_certificate(dir, "other", "127.0.0.1").first;
-  const int tls_port = free_port();
-  RedisServer redis({"--tls-port", std::to_string(tls_port), "--tls-cert-file", cert, "--tls-key-file", key,
-                     "--tls-ca-cert-file", cert, "--tls-auth-clients", "no"});
-  Client c(redis.port());
-  c.produce("orders", 1, 10);
-  const auto url = "rediss://127.0.0.1:" + std::to_string(tls_port);
+  const TlsRedis server(cert, key, cert, false);
+  const auto& url = server.url;
+  const int tls_port = server.tls_port;
 
   const auto ok = run_cli(consume(url, dir, {"--tls-ca", cert}));
   REQUIRE_MESSAGE(ok.exit_code == 0, ok.err);
@@ -101,12 +113,8 @@ TEST_CASE("a server that requires client certificates accepts --tls-cert/--tls-k
   const auto trusted = (dir.path() / "trusted.pem").string();
   // The server trusts its own certificate and the client's, not the stranger's.
   REQUIRE(std::system(("cat " + server + " " + client + " > " + trusted).c_str()) == 0);
-  const int tls_port = free_port();
-  RedisServer redis({"--tls-port", std::to_string(tls_port), "--tls-cert-file", server, "--tls-key-file", server_key,
-                     "--tls-ca-cert-file", trusted, "--tls-auth-clients", "yes"});
-  Client c(redis.port());
-  c.produce("orders", 1, 10);
-  const auto url = "rediss://127.0.0.1:" + std::to_string(tls_port);
+  const TlsRedis redis(server, server_key, trusted, true);
+  const auto& url = redis.url;
 
   const auto ok = run_cli(consume(url, dir, {"--tls-ca", server, "--tls-cert", client, "--tls-key", client_key}));
   REQUIRE_MESSAGE(ok.exit_code == 0, ok.err);
