@@ -71,6 +71,17 @@ std::size_t Consumer::Impl::in_flight() const {
   return tracker.outstanding() + uncommitted_events + queued;
 }
 
+// An acked event has waited longer for its sync than this disk's commits
+// usually take: the sync in progress stalled, or storage is failing.
+bool Consumer::Impl::sync_stalled() const {
+  std::optional<Clock::time_point> oldest;
+  if (!committing_since.empty())
+    oldest = committing_since.front();
+  else if (staged_job)
+    oldest = staged_job->since;
+  return oldest && Clock::now() - *oldest > stall_limit.limit();
+}
+
 bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
                          std::optional<std::string> md) {
   if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
@@ -81,7 +92,7 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   auto advance = tracker.take_advance();
   if (!advance) return true;
 
-  if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now()};
+  if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now(), {}, 0};
   auto& job = *staged_job;
   job.to = advance->to;
   entries_seen += advance->ids.size();
@@ -112,8 +123,10 @@ void Consumer::Impl::submit_staged() {
   Staged job = std::move(*staged_job);
   staged_job.reset();
   ++commits_in_flight;
+  committing_since.push_back(job.since);
 
   detail::Committer::Job work;
+  job.submitted = Clock::now();
   job.updated_ms = now_unix_ms();
   work.checkpoints.push_back(job.checkpoint(opt.key, epoch));
   work.extras = job.effects;
@@ -143,6 +156,7 @@ void merge_into(Staged& earlier, Staged&& later) {
 
 void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged job) {
   --commits_in_flight;
+  if (!committing_since.empty()) committing_since.pop_front();  // one per submit_staged()
   if (ec || !failed_jobs.empty()) {
     // Nothing is acked. The committer fails every job queued behind a failed
     // one, so wait for those too, then merge them all back in front of what
@@ -181,7 +195,9 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
   ++metrics.commits;
   if (committer) metrics.fsyncs = committer->writes();
   uncommitted_events -= job.ids.size();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
+  const auto now = Clock::now();
+  stall_limit.record(std::chrono::duration_cast<std::chrono::microseconds>(now - job.submitted));
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - job.since).count();
   for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
   if (group_mode) {
     xack_queue.insert(xack_queue.end(), job.ids.begin(), job.ids.end());

@@ -7,6 +7,7 @@
 #include "consumer/latency.hpp"
 #include "consumer/resume.hpp"
 #include "consumer/signal.hpp"
+#include "consumer/stall_limit.hpp"
 #include "local/committer.hpp"
 #include "redis/backoff.hpp"
 #include "redis/connection.hpp"
@@ -26,7 +27,8 @@ struct Staged {
   std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;
   std::string metadata;
   std::uint64_t entries_seen = 0;
-  std::chrono::steady_clock::time_point since;
+  std::chrono::steady_clock::time_point since;      // its first ack
+  std::chrono::steady_clock::time_point submitted;  // handed to the committer
   std::uint64_t updated_ms = 0;  // stamped when handed to the committer
 
   Checkpoint checkpoint(const CheckpointKey& key, std::uint64_t epoch) const {
@@ -80,6 +82,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   void log(std::string_view line) const;
   void fail(boost::system::error_code ec, std::string detail);
   std::size_t in_flight() const;
+  bool sync_stalled() const;
 
   boost::asio::any_io_executor ex;
   ConsumerOptions opt;
@@ -118,6 +121,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool reopen_before_commit = false;
   bool retry_next_commit = false;
   std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
+  // The first ack of each commit in flight, oldest first (commits end in
+  // order), and how long one may take before next() pauses (sync_stalled()).
+  std::deque<Clock::time_point> committing_since;
+  detail::StallLimit stall_limit;
   detail::Backoff commit_backoff;
 
   // XACK of durable entries (group mode).

@@ -193,7 +193,21 @@ asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
 
 asio::awaitable<Result<Batch>> Consumer::Impl::next() {
   auto self = shared_from_this();
-  while (ready.empty() && !stopping && !fatal && read_loop_running) co_await ready_signal.wait();
+  bool paused = false;
+  for (;;) {
+    if (stopping || fatal) break;
+    if (ready.empty()) {
+      if (!read_loop_running) break;
+      co_await ready_signal.wait();
+    } else if (sync_stalled()) {
+      // Whatever is acked now would wait for the stalled sync too: hold the
+      // application until it ends (space_signal: a commit ended, or stop).
+      if (!std::exchange(paused, true)) ++metrics.stall_pauses;
+      co_await space_signal.wait();
+    } else {
+      break;
+    }
+  }
   if (fatal) co_return fatal;
   if (stopping || ready.empty()) co_return errc::stopped;
   Batch batch = std::move(ready.front());

@@ -50,10 +50,10 @@ std::string Metrics::to_json() const {
   return fmt::format(
       R"({{"events":{},"acks":{},"commits":{},"fsyncs":{},"xacks":{},"redis_flushes":{},)"
       R"("flush_failures":{},"reconnects":{},"storage_errors":{},"gaps":{},"gap_entries":{},)"
-      R"("regressions":{},"deleted_pending":{},"ack_to_durable_us":{{"p50":{},"p99":{},"p999":{}}},)"
+      R"("regressions":{},"deleted_pending":{},"stall_pauses":{},"ack_to_durable_us":{{"p50":{},"p99":{},"p999":{}}},)"
       R"("redis_lag":{{"events":{},"ms":{}}}}})",
       events, acks, commits, fsyncs, xacks, redis_flushes, flush_failures, reconnects, storage_errors,
-      gaps, gap_entries, regressions, deleted_pending, ack_to_durable_p50_us, ack_to_durable_p99_us,
+      gaps, gap_entries, regressions, deleted_pending, stall_pauses, ack_to_durable_p50_us, ack_to_durable_p99_us,
       ack_to_durable_p999_us, redis_lag_events, redis_lag_ms);
 }
 

@@ -87,6 +87,7 @@ class FaultyFs::File final : public rocksdb::FSWritableFileOwnerWrapper {
                      fs_.failed_syncs_, "sync");
   }
   IOStatus synced_call(const IOOptions& options, IODebugContext* dbg, bool full) {
+    fs_.wait_while_held(state_->kind);
     if (auto s = sync_fault(); !s.ok()) return s;
     std::uint64_t covered = 0;
     {
@@ -155,6 +156,32 @@ void FaultyFs::heal() {
   append_error_ = 0;
   sync_error_ = 0;
   flush_error_ = 0;
+}
+
+void FaultyFs::hold_syncs(unsigned kinds) {
+  std::lock_guard lock(hold_mutex_);
+  hold_kinds_ = kinds;
+}
+
+void FaultyFs::release_syncs() {
+  {
+    std::lock_guard lock(hold_mutex_);
+    hold_kinds_ = 0;
+  }
+  released_.notify_all();
+}
+
+std::uint64_t FaultyFs::held_syncs() const {
+  std::lock_guard lock(hold_mutex_);
+  return held_;
+}
+
+void FaultyFs::wait_while_held(FileKind kind) {
+  std::unique_lock lock(hold_mutex_);
+  if ((hold_kinds_ & kind) == 0) return;
+  ++held_;
+  released_.wait(lock, [&] { return (hold_kinds_ & kind) == 0; });
+  --held_;
 }
 
 IOStatus FaultyFs::check(Error e, unsigned kinds, std::atomic<long>& budget, const FileState& file,

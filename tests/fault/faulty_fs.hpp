@@ -12,6 +12,9 @@
 //
 // Per file it remembers how many bytes were appended and how many were synced
 // by the last successful Sync/Fsync (RangeSync and Close do not count).
+//
+// hold_syncs() makes Sync/Fsync block until release_syncs(): a disk that
+// stalls, for as long as the test wants.
 // drop_unsynced_data() truncates every tracked file to its synced length:
 // call it after the database is closed to simulate a power loss. The model is
 // the data only: directory entries are not (a created, never synced file
@@ -30,6 +33,7 @@
 #include <rocksdb/file_system.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -71,6 +75,11 @@ class FaultyFs final : public rocksdb::FileSystemWrapper {
   void fail_flushes(Error e, unsigned kinds = all, long count = -1);
   // Every fault off.
   void heal();
+  // Sync/Fsync of files of `kinds` block from now until release_syncs().
+  // Release before the database closes: closing syncs too.
+  void hold_syncs(unsigned kinds = wal);
+  void release_syncs();
+  std::uint64_t held_syncs() const;  // syncs blocked right now
 
   // --- counters (thread-safe) -------------------------------------------------
   std::uint64_t syncs() const { return syncs_.load(); }          // successful syncs, any file
@@ -121,6 +130,12 @@ class FaultyFs final : public rocksdb::FileSystemWrapper {
   std::atomic<unsigned> append_kinds_{all}, sync_kinds_{all}, flush_kinds_{all};
   std::atomic<std::uint64_t> syncs_{0}, wal_syncs_{0}, failed_syncs_{0}, failed_appends_{0}, failed_flushes_{0},
       wal_appended_bytes_{0};
+
+  void wait_while_held(FileKind kind);
+  mutable std::mutex hold_mutex_;  // guards hold_kinds_ and held_
+  std::condition_variable released_;
+  unsigned hold_kinds_ = 0;
+  std::uint64_t held_ = 0;
 
   std::shared_ptr<FileState> track(const std::string& fname, std::uint64_t size, std::uint64_t synced);
   void wrap(const std::shared_ptr<FileState>& state, std::unique_ptr<rocksdb::FSWritableFile>* result);

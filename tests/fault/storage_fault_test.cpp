@@ -180,6 +180,42 @@ void storage_fails_mid_run(const FaultCase& c) {
 }
 
 // ---------------------------------------------------------------------------
+// A sync that stalls: the hand-out pauses long before max_in_flight.
+
+constexpr int k_stall_total = 25000;
+constexpr std::size_t k_stall_in_flight = 20000;
+
+asio::awaitable<void> stall_mid_run(Rig& rig, Consumer& consumer, App& app) {
+  rig.produce(k_stall_total);
+  co_await start(consumer);
+  spawn_app(co_await asio::this_coro::executor, consumer, app);
+  REQUIRE(co_await eventually([&] { return app.handled.size() >= 500; }));
+
+  const auto pauses_before = consumer.metrics().stall_pauses;
+  rig.fs->hold_syncs(FaultyFs::wal);
+  REQUIRE(co_await eventually([&] { return rig.fs->held_syncs() == 1; }));
+  // The ledger stops growing, with the application waiting in next().
+  bool still = false;
+  for (int i = 0; i < 100 && !still; ++i) {
+    const auto handled = app.handled.size();
+    co_await sleep_for(100ms);
+    still = app.waiting && app.handled.size() == handled;
+  }
+  REQUIRE(still);
+  CHECK(rig.fs->held_syncs() == 1);
+  CHECK(consumer.metrics().stall_pauses > pauses_before);
+  // Reading alone would have let max_in_flight events wait for the sync.
+  const auto waiting = app.handled.size() - static_cast<std::size_t>(rig.count_upto(consumer.durable_id()));
+  CHECK_MESSAGE(waiting < k_stall_in_flight / 4, waiting, " acked events wait for the stalled sync");
+
+  rig.fs->release_syncs();
+  const auto last = rig.id_of(k_stall_total);
+  REQUIRE(co_await eventually([&] { return consumer.durable_id() == last; }));
+  CHECK(!co_await stop(consumer));
+  CHECK(ledger(app.handled, 1, k_stall_total) == k_exactly_once_in_order);
+}
+
+// ---------------------------------------------------------------------------
 // Durability: what was reported durable survives a power loss.
 
 constexpr int k_durable_run = 50;
@@ -367,6 +403,19 @@ TEST_CASE("storage fails mid-run: consumption pauses, nothing is acked early, an
       {"the WAL only: Flush fails with EIO (plain mode)", Op::flush, FaultyFs::Error::io_error, FaultyFs::wal, false},
   };
   for (const auto& c : cases) storage_fails_mid_run(c);
+}
+
+TEST_CASE("a stalled sync pauses next() long before max_in_flight, and no entry is lost") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    Rig rig(group);
+    App app;
+    auto options = rig.options();
+    options.max_in_flight = k_stall_in_flight;
+    asio::io_context io;
+    Consumer consumer(io.get_executor(), options);
+    run(io, stall_mid_run(rig, consumer, app));
+  }
 }
 
 TEST_CASE("what was reported durable survives a power loss") {

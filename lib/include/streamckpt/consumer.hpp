@@ -78,6 +78,10 @@ class Consumer {
   // checkpoint: while that many delivered events are not acked and durable,
   // next() waits for them, without empty batches. An application that holds
   // acks back until it has seen more events must hold fewer than that.
+  // next() also waits while an acked event has waited for its sync several
+  // times longer than this disk's commits usually take (a stalled sync):
+  // whatever the application acked meanwhile would wait for the stall too.
+  // It goes on when that sync ends; Metrics::stall_pauses counts the waits.
   // REQUIRES: start() succeeded; one next() at a time.
   template <class Token>
   auto next(Token&& token) {

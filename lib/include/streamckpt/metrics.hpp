@@ -20,6 +20,7 @@ struct Metrics {
   std::uint64_t gap_entries = 0;
   std::uint64_t regressions = 0;      // streams found behind a checkpoint
   std::uint64_t deleted_pending = 0;  // pending entries whose payload was deleted
+  std::uint64_t stall_pauses = 0;     // next() held back while a sync ran long
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
   std::uint64_t ack_to_durable_p999_us = 0;
