@@ -126,13 +126,14 @@ void Consumer::Impl::submit_staged() {
   committing_since.push_back(job.since);
 
   detail::Committer::Job work;
-  job.submitted = Clock::now();
   job.updated_ms = now_unix_ms();
   work.checkpoints.push_back(job.checkpoint(opt.key, epoch));
   work.extras = job.effects;
   work.reopen_first = std::exchange(reopen_before_commit, false);
   work.retry = std::exchange(retry_next_commit, false);
-  work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail) mutable {
+  work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail,
+                                                                const detail::Committer::Write& write) mutable {
+    job.write = write;
     auto& ex = self->ex;
     asio::post(ex, [self = std::move(self), ec, detail, job = std::move(job)]() mutable {
       self->on_commit_done(ec, std::move(detail), std::move(job));
@@ -195,9 +196,13 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
   ++metrics.commits;
   if (committer) metrics.fsyncs = committer->writes();
   uncommitted_events -= job.ids.size();
-  const auto now = Clock::now();
-  stall_limit.record(std::chrono::duration_cast<std::chrono::microseconds>(now - job.submitted));
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - job.since).count();
+  // One sample per synced write: the jobs queued behind a stalled write must
+  // not teach the limit that stalls are normal.
+  if (job.write.number != last_timed_write) {
+    last_timed_write = job.write.number;
+    stall_limit.record(job.write.took);
+  }
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
   for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
   if (group_mode) {
     xack_queue.insert(xack_queue.end(), job.ids.begin(), job.ids.end());

@@ -27,8 +27,8 @@ struct Staged {
   std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;
   std::string metadata;
   std::uint64_t entries_seen = 0;
-  std::chrono::steady_clock::time_point since;      // its first ack
-  std::chrono::steady_clock::time_point submitted;  // handed to the committer
+  std::chrono::steady_clock::time_point since;  // its first ack
+  detail::Committer::Write write;               // the synced write that carried it
   std::uint64_t updated_ms = 0;  // stamped when handed to the committer
 
   Checkpoint checkpoint(const CheckpointKey& key, std::uint64_t epoch) const {
@@ -122,9 +122,11 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool retry_next_commit = false;
   std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
   // The first ack of each commit in flight, oldest first (commits end in
-  // order), and how long one may take before next() pauses (sync_stalled()).
+  // order), and how long one may wait before next() pauses (sync_stalled()),
+  // learnt from the synced writes' times.
   std::deque<Clock::time_point> committing_since;
   detail::StallLimit stall_limit;
+  std::uint64_t last_timed_write = 0;
   detail::Backoff commit_backoff;
 
   // XACK of durable entries (group mode).

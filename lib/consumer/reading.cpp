@@ -199,7 +199,7 @@ asio::awaitable<Result<Batch>> Consumer::Impl::next() {
     if (ready.empty()) {
       if (!read_loop_running) break;
       co_await ready_signal.wait();
-    } else if (sync_stalled()) {
+    } else if (!ready.front().empty() && sync_stalled()) {
       // Whatever is acked now would wait for the stalled sync too: hold the
       // application until it ends (space_signal: a commit ended, or stop).
       if (!std::exchange(paused, true)) ++metrics.stall_pauses;

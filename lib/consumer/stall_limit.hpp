@@ -5,8 +5,9 @@
 // everything it acks meanwhile waits for that sync. A sync that stalls for
 // milliseconds would make a crowd of events wait for it; pausing the hand-out
 // as soon as a sync runs long makes only the events acked before the pause
-// wait. "Long" is relative to this disk: a few times the median of the recent
-// commit times, so that a slow disk is not mistaken for a stalled one.
+// wait. "Long" is relative to this disk: a few times the median time of its
+// synced writes (one window of 32, replaced when the next is full), so that a
+// slow disk is not mistaken for a stalled one.
 #pragma once
 
 #include <algorithm>
@@ -20,8 +21,8 @@ class StallLimit {
  public:
   using duration = std::chrono::microseconds;
 
-  // In steady state an ack waits for the sync in progress and then its own:
-  // up to two commit times. The limit leaves room above that.
+  // In steady state an ack waits for the write in progress and then its own:
+  // up to two write times. The limit leaves room above that.
   static constexpr int k_multiple = 4;
   // Never below this: the executor sees a finished commit only between two
   // batches of the application's work.
@@ -30,10 +31,9 @@ class StallLimit {
   static constexpr duration k_initial{10000};
   static constexpr std::size_t k_window = 32;
 
-  // One commit's time, from its hand-over to the committer until the executor
-  // learned it is durable.
-  void record(duration commit_time) {
-    window_[filled_++] = commit_time;
+  // One synced write's time (once per write, however many commits it carried).
+  void record(duration write_time) {
+    window_[filled_++] = write_time;
     if (filled_ < k_window) return;
     filled_ = 0;
     auto sorted = window_;

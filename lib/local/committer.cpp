@@ -39,11 +39,13 @@ void Committer::run() {
     boost::system::error_code ec;
     std::string detail;
     const bool retry = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.retry; });
+    Write write{++write_number_, {}};
     if (failure_ && !retry) {
       for (auto& job : jobs)
-        if (job.done) job.done(failure_, failure_detail_);
+        if (job.done) job.done(failure_, failure_detail_, write);
       continue;
     }
+    const auto start = std::chrono::steady_clock::now();
     failure_.clear();
     const bool reopen = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.reopen_first; });
     if (reopen) ec = store_.reopen(&detail);
@@ -66,8 +68,9 @@ void Committer::run() {
       failure_ = ec;
       failure_detail_ = detail;
     }
+    write.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     for (auto& job : jobs)
-      if (job.done) job.done(ec, detail);
+      if (job.done) job.done(ec, detail, write);
   }
 }
 

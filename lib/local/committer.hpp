@@ -7,6 +7,7 @@
 
 #include <streamckpt/local_store.hpp>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -18,9 +19,14 @@ namespace streamckpt::detail {
 
 class Committer {
  public:
+  // The synced write that carried a job, shared by every job merged into it.
+  struct Write {
+    std::uint64_t number = 0;           // 1, 2, ... in the order the writes ran
+    std::chrono::microseconds took{0};  // the write and its sync
+  };
   // Called on the committer thread once the write is durable (success) or has
   // failed. It must not block: post the result to your own executor.
-  using Completion = std::function<void(boost::system::error_code, const std::string& detail)>;
+  using Completion = std::function<void(boost::system::error_code, const std::string& detail, const Write& write)>;
 
   struct Job {
     std::vector<Checkpoint> checkpoints;
@@ -56,6 +62,7 @@ class Committer {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t writes_ = 0;
+  std::uint64_t write_number_ = 0;  // committer thread only
   // Committer thread only: the last write failed, and no retry came yet.
   boost::system::error_code failure_;
   std::string failure_detail_;

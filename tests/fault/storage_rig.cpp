@@ -222,6 +222,7 @@ asio::awaitable<void> run_app(Consumer& consumer, App& app) {
       app.waiting = false;
       family = consumer.column_family("app");
     }
+    if (batch.empty()) ++app.idle_ticks;
     for (const auto& event : batch) {
       app.handled.push_back(number_of(event));
       bool accepted = false;

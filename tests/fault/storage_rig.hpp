@@ -112,6 +112,7 @@ struct App {
   bool transactional = false;
   std::vector<int> handled;
   bool waiting = false;  // inside next() (or waiting for a column family handle)
+  int idle_ticks = 0;    // empty batches from next()
   bool done = false;
   boost::system::error_code end;
   int family_missing = 0;  // batches for which column_family("app") returned nullptr

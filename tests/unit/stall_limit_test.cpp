@@ -14,7 +14,7 @@ void record(StallLimit& limit, us time, std::size_t times) {
 
 }  // namespace
 
-TEST_CASE("StallLimit: 10 ms until a first window of 32 commits is measured") {
+TEST_CASE("StallLimit: 10 ms until a first window of 32 synced writes is measured") {
   StallLimit limit;
   CHECK(limit.limit() == us{10000});
   record(limit, us{300}, 31);

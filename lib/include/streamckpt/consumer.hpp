@@ -78,10 +78,12 @@ class Consumer {
   // checkpoint: while that many delivered events are not acked and durable,
   // next() waits for them, without empty batches. An application that holds
   // acks back until it has seen more events must hold fewer than that.
-  // next() also waits while an acked event has waited for its sync several
-  // times longer than this disk's commits usually take (a stalled sync):
-  // whatever the application acked meanwhile would wait for the stall too.
-  // It goes on when that sync ends; Metrics::stall_pauses counts the waits.
+  // next() also holds back events (not empty batches) while an acked event
+  // has waited for its sync several times longer than this disk's synced
+  // writes usually take (a stalled sync, or storage failing): whatever the
+  // application acked meanwhile would wait too. It goes on once no acked
+  // event has waited that long, usually after the stalled write and the
+  // next; Metrics::stall_pauses counts the waits.
   // REQUIRES: start() succeeded; one next() at a time.
   template <class Token>
   auto next(Token&& token) {
