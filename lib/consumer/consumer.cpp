@@ -71,15 +71,10 @@ std::size_t Consumer::Impl::in_flight() const {
   return tracker.outstanding() + uncommitted_events + queued;
 }
 
-// An acked event has waited longer for its sync than this disk's commits
-// usually take: the sync in progress stalled, or storage is failing.
+// The synced write in progress has run far longer than this disk's writes
+// usually take.
 bool Consumer::Impl::sync_stalled() const {
-  std::optional<Clock::time_point> oldest;
-  if (!committing_since.empty())
-    oldest = committing_since.front();
-  else if (staged_job)
-    oldest = staged_job->since;
-  return oldest && Clock::now() - *oldest > stall_limit.limit();
+  return committer && committer->writing_for() > stall_limit.limit();
 }
 
 bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
@@ -123,7 +118,6 @@ void Consumer::Impl::submit_staged() {
   Staged job = std::move(*staged_job);
   staged_job.reset();
   ++commits_in_flight;
-  committing_since.push_back(job.since);
 
   detail::Committer::Job work;
   job.updated_ms = now_unix_ms();
@@ -157,7 +151,6 @@ void merge_into(Staged& earlier, Staged&& later) {
 
 void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged job) {
   --commits_in_flight;
-  if (!committing_since.empty()) committing_since.pop_front();  // one per submit_staged()
   if (ec || !failed_jobs.empty()) {
     // Nothing is acked. The committer fails every job queued behind a failed
     // one, so wait for those too, then merge them all back in front of what
@@ -178,6 +171,7 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
       });
     }
     failed_jobs.push_back(std::move(job));
+    space_signal.notify();  // the write ended: a next() held by a stall re-checks
     if (commits_in_flight > 0) return;
     Staged merged = std::move(failed_jobs.front());
     for (std::size_t i = 1; i < failed_jobs.size(); ++i) merge_into(merged, std::move(failed_jobs[i]));

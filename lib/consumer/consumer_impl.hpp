@@ -121,10 +121,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool reopen_before_commit = false;
   bool retry_next_commit = false;
   std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
-  // The first ack of each commit in flight, oldest first (commits end in
-  // order), and how long one may wait before next() pauses (sync_stalled()),
-  // learnt from the synced writes' times.
-  std::deque<Clock::time_point> committing_since;
+  // How long a synced write may run before next() pauses (sync_stalled()),
+  // learnt from the writes' times, one sample per write.
   detail::StallLimit stall_limit;
   std::uint64_t last_timed_write = 0;
   detail::Backoff commit_backoff;

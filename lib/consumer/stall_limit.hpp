@@ -1,10 +1,10 @@
-// StallLimit (sans-io): how long an acked event may wait for its sync before
-// next() stops handing out more.
+// StallLimit (sans-io): how long a synced write may run before next() stops
+// handing out events.
 //
-// Group commit lets the application run on while a sync is in progress, and
-// everything it acks meanwhile waits for that sync. A sync that stalls for
+// Group commit lets the application run on while a write is in progress, and
+// everything it acks meanwhile waits for that write. A write that stalls for
 // milliseconds would make a crowd of events wait for it; pausing the hand-out
-// as soon as a sync runs long makes only the events acked before the pause
+// as soon as a write runs long makes only the events acked before the pause
 // wait. "Long" is relative to this disk: a few times the median time of its
 // synced writes (one window of 32, replaced when the next is full), so that a
 // slow disk is not mistaken for a stalled one.
@@ -21,13 +21,11 @@ class StallLimit {
  public:
   using duration = std::chrono::microseconds;
 
-  // In steady state an ack waits for the write in progress and then its own:
-  // up to two write times. The limit leaves room above that.
   static constexpr int k_multiple = 4;
-  // Never below this: the executor sees a finished commit only between two
-  // batches of the application's work.
+  // Never below this: a pause costs the application a whole write, and a
+  // write this short is no stall.
   static constexpr duration k_floor{1000};
-  // Until the first window of commits is measured.
+  // Until the first window of writes is measured.
   static constexpr duration k_initial{10000};
   static constexpr std::size_t k_window = 32;
 

@@ -21,6 +21,13 @@ void Committer::submit(Job job) {
   wake_.notify_one();
 }
 
+std::chrono::microseconds Committer::writing_for() const {
+  const auto started = write_started_ns_.load(std::memory_order_relaxed);
+  if (started == 0) return std::chrono::microseconds{0};
+  const auto now = std::chrono::steady_clock::now().time_since_epoch();
+  return std::chrono::duration_cast<std::chrono::microseconds>(now - std::chrono::nanoseconds{started});
+}
+
 std::uint64_t Committer::writes() const {
   std::lock_guard lock(mutex_);
   return writes_;
@@ -46,6 +53,8 @@ void Committer::run() {
       continue;
     }
     const auto start = std::chrono::steady_clock::now();
+    write_started_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(start.time_since_epoch()).count(),
+                            std::memory_order_relaxed);
     failure_.clear();
     const bool reopen = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.reopen_first; });
     if (reopen) ec = store_.reopen(&detail);
@@ -69,6 +78,7 @@ void Committer::run() {
       failure_detail_ = detail;
     }
     write.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+    write_started_ns_.store(0, std::memory_order_relaxed);
     for (auto& job : jobs)
       if (job.done) job.done(ec, detail, write);
   }

@@ -7,6 +7,7 @@
 
 #include <streamckpt/local_store.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -53,6 +54,10 @@ class Committer {
   // Number of successful synced writes (each is one fsync of the WAL).
   std::uint64_t writes() const;
 
+  // How long the synced write in progress has been running; zero when the
+  // committer is not writing. Thread-safe.
+  std::chrono::microseconds writing_for() const;
+
  private:
   void run();
 
@@ -63,6 +68,7 @@ class Committer {
   bool stopping_ = false;
   std::uint64_t writes_ = 0;
   std::uint64_t write_number_ = 0;  // committer thread only
+  std::atomic<std::int64_t> write_started_ns_{0};  // steady_clock; 0 while not writing
   // Committer thread only: the last write failed, and no retry came yet.
   boost::system::error_code failure_;
   std::string failure_detail_;

@@ -78,12 +78,11 @@ class Consumer {
   // checkpoint: while that many delivered events are not acked and durable,
   // next() waits for them, without empty batches. An application that holds
   // acks back until it has seen more events must hold fewer than that.
-  // next() also holds back events (not empty batches) while an acked event
-  // has waited for its sync several times longer than this disk's synced
-  // writes usually take (a stalled sync, or storage failing): whatever the
-  // application acked meanwhile would wait too. It goes on once no acked
-  // event has waited that long, usually after the stalled write and the
-  // next; Metrics::stall_pauses counts the waits.
+  // next() also holds back events (not empty batches) while the synced
+  // write in progress has run several times longer than this disk's writes
+  // usually take (a stalled sync): whatever the application acked meanwhile
+  // would wait for it too. It goes on when that write ends;
+  // Metrics::stall_pauses counts the waits.
   // REQUIRES: start() succeeded; one next() at a time.
   template <class Token>
   auto next(Token&& token) {

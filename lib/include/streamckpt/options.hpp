@@ -53,8 +53,8 @@ struct ConsumerOptions {
   // Events between read and durable ack, at most; reading pauses beyond it.
   // Durability is the same for any value; what it bounds is how far reading
   // runs ahead of the disk, and so how long an ack waits when a sync stalls
-  // (events waiting ~ max_in_flight / rate; next() also pauses by time when
-  // a sync stalls, see Consumer::next()). Default 1000: room for the two
+  // (events waiting ~ max_in_flight / rate; next() also pauses while a
+  // write stalls, see Consumer::next()). Default 1000: room for the two
   // batches read ahead, the one being handled and several commits, and at
   // most a few milliseconds of events at full speed. Keep it at three batches
   // or more, or reading cannot run ahead.
