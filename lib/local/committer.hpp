@@ -23,7 +23,7 @@ class Committer {
   // The synced write that carried a job, shared by every job merged into it.
   struct Write {
     std::uint64_t number = 0;           // 1, 2, ... in the order the writes ran
-    std::chrono::microseconds took{0};  // the write and its sync
+    std::chrono::microseconds took{0};  // the write and its sync (and a reopen before it)
   };
   // Called on the committer thread once the write is durable (success) or has
   // failed. It must not block: post the result to your own executor.
