@@ -71,12 +71,6 @@ std::size_t Consumer::Impl::in_flight() const {
   return tracker.outstanding() + uncommitted_events + queued;
 }
 
-// The synced write in progress has run far longer than this disk's writes
-// usually take.
-bool Consumer::Impl::sync_stalled() const {
-  return committer && committer->writing_for() > stall_limit.limit();
-}
-
 bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
                          std::optional<std::string> md) {
   if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
@@ -87,7 +81,7 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   auto advance = tracker.take_advance();
   if (!advance) return true;
 
-  if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now(), {}, 0};
+  if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now()};
   auto& job = *staged_job;
   job.to = advance->to;
   entries_seen += advance->ids.size();
@@ -125,9 +119,7 @@ void Consumer::Impl::submit_staged() {
   work.extras = job.effects;
   work.reopen_first = std::exchange(reopen_before_commit, false);
   work.retry = std::exchange(retry_next_commit, false);
-  work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail,
-                                                                const detail::Committer::Write& write) mutable {
-    job.write = write;
+  work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail) mutable {
     auto& ex = self->ex;
     asio::post(ex, [self = std::move(self), ec, detail, job = std::move(job)]() mutable {
       self->on_commit_done(ec, std::move(detail), std::move(job));
@@ -190,12 +182,6 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
   ++metrics.commits;
   if (committer) metrics.fsyncs = committer->writes();
   uncommitted_events -= job.ids.size();
-  // One sample per synced write: the jobs queued behind a stalled write must
-  // not teach the limit that stalls are normal.
-  if (job.write.number != last_timed_write) {
-    last_timed_write = job.write.number;
-    stall_limit.record(job.write.took);
-  }
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
   for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
   if (group_mode) {

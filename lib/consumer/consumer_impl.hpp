@@ -7,7 +7,6 @@
 #include "consumer/latency.hpp"
 #include "consumer/resume.hpp"
 #include "consumer/signal.hpp"
-#include "consumer/stall_limit.hpp"
 #include "local/committer.hpp"
 #include "redis/backoff.hpp"
 #include "redis/connection.hpp"
@@ -28,7 +27,6 @@ struct Staged {
   std::string metadata;
   std::uint64_t entries_seen = 0;
   std::chrono::steady_clock::time_point since;  // its first ack
-  detail::Committer::Write write;               // the synced write that carried it
   std::uint64_t updated_ms = 0;  // stamped when handed to the committer
 
   Checkpoint checkpoint(const CheckpointKey& key, std::uint64_t epoch) const {
@@ -82,7 +80,6 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   void log(std::string_view line) const;
   void fail(boost::system::error_code ec, std::string detail);
   std::size_t in_flight() const;
-  bool sync_stalled() const;
 
   boost::asio::any_io_executor ex;
   ConsumerOptions opt;
@@ -121,10 +118,6 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool reopen_before_commit = false;
   bool retry_next_commit = false;
   std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
-  // How long a synced write may run before next() pauses (sync_stalled()),
-  // learnt from the writes' times, one sample per write.
-  detail::StallLimit stall_limit;
-  std::uint64_t last_timed_write = 0;
   detail::Backoff commit_backoff;
 
   // XACK of durable entries (group mode).

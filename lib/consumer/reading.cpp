@@ -199,8 +199,8 @@ asio::awaitable<Result<Batch>> Consumer::Impl::next() {
     if (ready.empty()) {
       if (!read_loop_running) break;
       co_await ready_signal.wait();
-    } else if (!ready.front().empty() && sync_stalled()) {
-      // Whatever is acked now would wait for the stalled sync too: hold the
+    } else if (!ready.front().empty() && committer && committer->stalled()) {
+      // Whatever is acked now would wait for the stalled write too: hold the
       // application until it ends (space_signal: a commit ended, or stop).
       if (!std::exchange(paused, true)) ++metrics.stall_pauses;
       co_await space_signal.wait();

@@ -21,11 +21,12 @@ void Committer::submit(Job job) {
   wake_.notify_one();
 }
 
-std::chrono::microseconds Committer::writing_for() const {
+bool Committer::stalled() const {
   const auto started = write_started_ns_.load(std::memory_order_relaxed);
-  if (started == 0) return std::chrono::microseconds{0};
+  if (started == 0) return false;
   const auto now = std::chrono::steady_clock::now().time_since_epoch();
-  return std::chrono::duration_cast<std::chrono::microseconds>(now - std::chrono::nanoseconds{started});
+  const auto running = std::chrono::duration_cast<std::chrono::microseconds>(now - std::chrono::nanoseconds{started});
+  return running.count() > stall_limit_us_.load(std::memory_order_relaxed);
 }
 
 std::uint64_t Committer::writes() const {
@@ -46,10 +47,9 @@ void Committer::run() {
     boost::system::error_code ec;
     std::string detail;
     const bool retry = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.retry; });
-    Write write{++write_number_, {}};
     if (failure_ && !retry) {
       for (auto& job : jobs)
-        if (job.done) job.done(failure_, failure_detail_, write);
+        if (job.done) job.done(failure_, failure_detail_);
       continue;
     }
     const auto start = std::chrono::steady_clock::now();
@@ -77,10 +77,16 @@ void Committer::run() {
       failure_ = ec;
       failure_detail_ = detail;
     }
-    write.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
     write_started_ns_.store(0, std::memory_order_relaxed);
+    if (!ec) {
+      // The write and its sync (and a reopen before it), once per write
+      // however many jobs it carried.
+      stall_limit_.record(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start));
+      stall_limit_us_.store(stall_limit_.limit().count(), std::memory_order_relaxed);
+    }
     for (auto& job : jobs)
-      if (job.done) job.done(ec, detail, write);
+      if (job.done) job.done(ec, detail);
   }
 }
 

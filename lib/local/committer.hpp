@@ -5,6 +5,8 @@
 // (group commit): one fsync covers all of them.
 #pragma once
 
+#include "local/stall_limit.hpp"
+
 #include <streamckpt/local_store.hpp>
 
 #include <atomic>
@@ -20,14 +22,9 @@ namespace streamckpt::detail {
 
 class Committer {
  public:
-  // The synced write that carried a job, shared by every job merged into it.
-  struct Write {
-    std::uint64_t number = 0;           // 1, 2, ... in the order the writes ran
-    std::chrono::microseconds took{0};  // the write and its sync (and a reopen before it)
-  };
   // Called on the committer thread once the write is durable (success) or has
   // failed. It must not block: post the result to your own executor.
-  using Completion = std::function<void(boost::system::error_code, const std::string& detail, const Write& write)>;
+  using Completion = std::function<void(boost::system::error_code, const std::string& detail)>;
 
   struct Job {
     std::vector<Checkpoint> checkpoints;
@@ -54,9 +51,9 @@ class Committer {
   // Number of successful synced writes (each is one fsync of the WAL).
   std::uint64_t writes() const;
 
-  // How long the synced write in progress has been running; zero when the
-  // committer is not writing. Thread-safe.
-  std::chrono::microseconds writing_for() const;
+  // The synced write in progress has run longer than StallLimit allows for
+  // this store's writes. Thread-safe.
+  bool stalled() const;
 
  private:
   void run();
@@ -67,7 +64,8 @@ class Committer {
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t writes_ = 0;
-  std::uint64_t write_number_ = 0;  // committer thread only
+  StallLimit stall_limit_;  // committer thread only: fed every successful write's time
+  std::atomic<std::int64_t> stall_limit_us_{StallLimit::k_initial.count()};  // its limit, for stalled()
   std::atomic<std::int64_t> write_started_ns_{0};  // steady_clock; 0 while not writing
   // Committer thread only: the last write failed, and no retry came yet.
   boost::system::error_code failure_;

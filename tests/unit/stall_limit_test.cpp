@@ -1,5 +1,5 @@
 // StallLimit: when a sync counts as stalled, from the recent commit times.
-#include "consumer/stall_limit.hpp"
+#include "local/stall_limit.hpp"
 
 #include <doctest/doctest.h>
 
