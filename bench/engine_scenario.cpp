@@ -85,6 +85,9 @@ class EngineRun {
     out_.send("lib_latency_p50_us", m.ack_to_durable_p50_us);
     out_.send("lib_latency_p99_us", m.ack_to_durable_p99_us);
     out_.send("lib_latency_p999_us", m.ack_to_durable_p999_us);
+    out_.send("sync_p50_us", m.sync_p50_us);
+    out_.send("sync_p99_us", m.sync_p99_us);
+    out_.send("sync_max_us", m.sync_max_us);
     out_.send("metrics", m.to_json());
     if (ack_rejected_) out_.send("ack_rejected", ack_rejected_);
     ScenarioTotals totals;

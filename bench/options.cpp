@@ -131,8 +131,9 @@ scenarios and after each round (300 times each), and the samples are pooled.
 Prints a table on stdout: events/s, ratio to raw-xreadgroup, ack-to-durable
 latency (engine: ack() until durable_id() covers the event; baselines: the
 time to store their checkpoint), fsyncs per event, peak RSS, CPU seconds,
-and lost/duplicate counts against the produced sequence numbers. Exits 1 when
-a scenario fails or loses, duplicates or reorders an entry.
+and lost/duplicate counts against the produced sequence numbers; below it,
+the engine's own synced writes (p50/p99/max), timed in the same round as its
+acks. Exits 1 when a scenario fails or loses, duplicates or reorders an entry.
 
 options:
   --redis URL          use this server (redis:// or unix://) instead of

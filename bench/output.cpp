@@ -56,6 +56,14 @@ void print_table(std::FILE* out, const BenchResults& r) {
                thousands(s.events_per_s), s.ratio_to_raw, latency, s.fsyncs_per_event, s.peak_rss_mb, s.cpu_s,
                s.lost, s.duplicates, s.error.empty() ? "" : "  FAILED");
   }
+  std::string syncs;
+  for (const auto& s : r.scenarios)
+    if (s.sync_us)
+      syncs += fmt::format("{}{} {} / {} / {}", syncs.empty() ? "" : ", ", s.name, s.sync_us->p50, s.sync_us->p99,
+                           s.sync_us->max);
+  if (!syncs.empty())
+    fmt::print(out, "\nthe engine's own synced writes (WriteBatch + WAL fdatasync) in the same round, us p50/p99/max:\n  {}\n",
+               syncs);
   fmt::print(out, "\n{}\n", resume_line(r.resume));
 
   fmt::print(out, "\nnotes:\n");
@@ -96,13 +104,16 @@ void write_json(const std::string& path, const BenchResults& r) {
     const auto field = [&](std::uint64_t Percentiles::*m) {
       return lat ? std::to_string((*lat).*m) : std::string("null");
     };
+    const auto sync = s.sync_us ? fmt::format("{{\"p50\": {}, \"p99\": {}, \"max\": {}}}", s.sync_us->p50,
+                                              s.sync_us->p99, s.sync_us->max)
+                                : std::string("null");
     j += fmt::format(
         "    {{\"name\": \"{}\", \"events_per_s\": {}, \"ratio_to_raw\": {}, "
         "\"ack_to_durable_us\": {{\"p50\": {}, \"p99\": {}, \"p999\": {}}}, \"fsyncs_per_event\": {}, "
-        "\"peak_rss_mb\": {}, \"cpu_s\": {}, \"lost\": {}, \"duplicates\": {}}}{}\n",
+        "\"peak_rss_mb\": {}, \"cpu_s\": {}, \"lost\": {}, \"duplicates\": {}, \"sync_us\": {}}}{}\n",
         s.name, json_number(s.events_per_s, 1), json_number(s.ratio_to_raw, 3), field(&Percentiles::p50),
         field(&Percentiles::p99), field(&Percentiles::p999), json_number(s.fsyncs_per_event, 6),
-        json_number(s.peak_rss_mb, 2), json_number(s.cpu_s, 3), s.lost, s.duplicates,
+        json_number(s.peak_rss_mb, 2), json_number(s.cpu_s, 3), s.lost, s.duplicates, sync,
         i + 1 < r.scenarios.size() ? "," : "");
   }
   j += "  ],\n";

@@ -12,6 +12,12 @@ struct Percentiles {
   std::uint64_t p50 = 0, p99 = 0, p999 = 0;
 };
 
+// The engine's own synced writes (WriteBatch + WAL fdatasync), each timed
+// once: the disk at the same moments as the acks, under the same load.
+struct SyncTimes {
+  std::uint64_t p50 = 0, p99 = 0, max = 0;
+};
+
 struct ScenarioResult {
   std::string name;
   std::string error;  // empty: the child ran to its end and reported
@@ -20,6 +26,7 @@ struct ScenarioResult {
   double peak_rss_mb = 0, cpu_s = 0;
   std::optional<Percentiles> ack_to_durable_us;  // none for raw-xreadgroup
   std::optional<Percentiles> library_ack_to_durable_us;  // Consumer::metrics(), engine only
+  std::optional<SyncTimes> sync_us;                       // Consumer::metrics(), engine only
   std::string metrics_json;                               // Consumer::metrics().to_json(), engine only
   std::vector<std::string> log;                           // the consumer's log lines
 

@@ -32,6 +32,11 @@ std::optional<Percentiles> percentiles(const std::map<std::string, std::string>&
   return Percentiles{number(kv, prefix + "_p50_us"), number(kv, prefix + "_p99_us"), number(kv, prefix + "_p999_us")};
 }
 
+std::optional<SyncTimes> sync_times(const std::map<std::string, std::string>& kv) {
+  if (!kv.count("sync_p50_us")) return std::nullopt;
+  return SyncTimes{number(kv, "sync_p50_us"), number(kv, "sync_p99_us"), number(kv, "sync_max_us")};
+}
+
 }  // namespace
 
 ScenarioResult run_scenario(const std::string& exe, const ChildArgs& args, ProgressLine& progress) {
@@ -83,6 +88,7 @@ ScenarioResult run_scenario(const std::string& exe, const ChildArgs& args, Progr
   s.peak_rss_mb = rss_kib ? static_cast<double>(rss_kib) / 1024.0 : exit.maxrss_mb;
   s.ack_to_durable_us = percentiles(kv, "latency");
   s.library_ack_to_durable_us = percentiles(kv, "lib_latency");
+  s.sync_us = sync_times(kv);
   if (auto it = kv.find("metrics"); it != kv.end()) s.metrics_json = it->second;
   if (auto it = kv.find("ack_rejected"); it != kv.end() && s.error.empty())
     s.error = fmt::format("the consumer rejected {} acks", it->second);

@@ -278,6 +278,15 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   co_return error_code{};
 }
 
+void Consumer::Impl::copy_committer_metrics(Metrics& m) const {
+  if (!committer) return;
+  m.fsyncs = committer->writes();
+  const auto writes = committer->write_times();
+  m.sync_p50_us = writes.p50_us;
+  m.sync_p99_us = writes.p99_us;
+  m.sync_max_us = writes.max_us;
+}
+
 void Consumer::Impl::close_now() {
   stopping = true;
   flusher_stop = true;
@@ -285,7 +294,11 @@ void Consumer::Impl::close_now() {
   lease_timer.cancel();
   if (reads) reads->close();
   if (cmds) cmds->close();
-  committer.reset();  // finishes queued writes, joins
+  if (committer) {
+    committer->finish();  // writes what is queued, joins
+    copy_committer_metrics(metrics);  // metrics() reads them from here on
+    committer.reset();
+  }
   store.reset();
   ready_signal.notify();
   space_signal.notify();
@@ -338,7 +351,7 @@ std::string Consumer::error_detail() const { return impl_->error_detail; }
 
 Metrics Consumer::metrics() const {
   Metrics m = impl_->metrics;
-  if (impl_->committer) m.fsyncs = impl_->committer->writes();
+  impl_->copy_committer_metrics(m);
   m.ack_to_durable_p50_us = impl_->ack_latency.quantile(0.50);
   m.ack_to_durable_p99_us = impl_->ack_latency.quantile(0.99);
   m.ack_to_durable_p999_us = impl_->ack_latency.quantile(0.999);

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "consumer/ack_tracker.hpp"
-#include "consumer/latency.hpp"
 #include "consumer/resume.hpp"
 #include "consumer/signal.hpp"
+#include "core/latency.hpp"
 #include "local/committer.hpp"
 #include "redis/backoff.hpp"
 #include "redis/connection.hpp"
@@ -67,6 +67,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<boost::system::error_code> stop();
   void request_stop();
   void close_now();
+  // The committer's counts and write times, while it exists.
+  void copy_committer_metrics(Metrics& m) const;
 
   // the Redis copy and the lease (redis_copy.cpp)
   boost::asio::awaitable<boost::system::error_code> acquire_lease();

@@ -1,16 +1,20 @@
 #include "local/committer.hpp"
 
+#include <algorithm>
+
 namespace streamckpt::detail {
 
 Committer::Committer(LocalStore& store) : store_(store), thread_([this] { run(); }) {}
 
-Committer::~Committer() {
+Committer::~Committer() { finish(); }
+
+void Committer::finish() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_one();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 void Committer::submit(Job job) {
@@ -32,6 +36,11 @@ bool Committer::stalled() const {
 std::uint64_t Committer::writes() const {
   std::lock_guard lock(mutex_);
   return writes_;
+}
+
+Committer::WriteTimes Committer::write_times() const {
+  std::lock_guard lock(mutex_);
+  return {write_times_.quantile(0.50), write_times_.quantile(0.99), longest_write_us_};
 }
 
 void Committer::run() {
@@ -68,21 +77,23 @@ void Committer::run() {
           if (e && !ec) ec = store_.append(extra, *e);
       }
       if (!ec) ec = store_.commit(checkpoints, &extra, &detail);
-      if (!ec) {
-        std::lock_guard lock(mutex_);
-        ++writes_;
-      }
     }
+    write_started_ns_.store(0, std::memory_order_relaxed);
     if (ec) {
       failure_ = ec;
       failure_detail_ = detail;
-    }
-    write_started_ns_.store(0, std::memory_order_relaxed);
-    if (!ec) {
+    } else {
       // The write and its sync (and a reopen before it), once per write
       // however many jobs it carried.
-      stall_limit_.record(
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start));
+      const auto took =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+      {
+        std::lock_guard lock(mutex_);
+        ++writes_;
+        write_times_.record(static_cast<std::uint64_t>(took.count()));
+        longest_write_us_ = std::max(longest_write_us_, static_cast<std::uint64_t>(took.count()));
+      }
+      stall_limit_.record(took);
       stall_limit_us_.store(stall_limit_.limit().count(), std::memory_order_relaxed);
     }
     for (auto& job : jobs)

@@ -5,6 +5,7 @@
 // (group commit): one fsync covers all of them.
 #pragma once
 
+#include "core/latency.hpp"
 #include "local/stall_limit.hpp"
 
 #include <streamckpt/local_store.hpp>
@@ -42,6 +43,8 @@ class Committer {
   explicit Committer(LocalStore& store);
   // Finishes the queued jobs, then joins the thread.
   ~Committer();
+  // The same, ahead of destruction; submit() must not follow. Idempotent.
+  void finish();
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
@@ -51,6 +54,14 @@ class Committer {
   // Number of successful synced writes (each is one fsync of the WAL).
   std::uint64_t writes() const;
 
+  // How long the successful synced writes took, from the start of the
+  // WriteBatch to the end of its WAL sync (and a reopen before it): the
+  // disk's latency as this consumer meets it. Thread-safe.
+  struct WriteTimes {
+    std::uint64_t p50_us = 0, p99_us = 0, max_us = 0;
+  };
+  WriteTimes write_times() const;
+
   // The synced write in progress has run longer than StallLimit allows for
   // this store's writes. Thread-safe.
   bool stalled() const;
@@ -59,11 +70,13 @@ class Committer {
   void run();
 
   LocalStore& store_;
-  mutable std::mutex mutex_;  // guards queue_, stopping_ and writes_
+  mutable std::mutex mutex_;  // guards queue_, stopping_, writes_ and the write times
   std::condition_variable wake_;
   std::deque<Job> queue_;
   bool stopping_ = false;
   std::uint64_t writes_ = 0;
+  LatencyHistogram write_times_;
+  std::uint64_t longest_write_us_ = 0;
   StallLimit stall_limit_;  // committer thread only: fed every successful write's time
   std::atomic<std::int64_t> stall_limit_us_{StallLimit::k_initial.count()};  // its limit, for stalled()
   std::atomic<std::int64_t> write_started_ns_{0};  // steady_clock; 0 while not writing

@@ -187,6 +187,10 @@ void storage_fails_mid_run(const FaultCase& c) {
 constexpr int k_stall_total = 25000;
 constexpr std::size_t k_stall_in_flight = 20000;
 
+std::uint64_t as_us(std::chrono::steady_clock::duration d) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
 asio::awaitable<void> stall_mid_run(Rig& rig, Consumer& consumer, App& app) {
   rig.produce(k_stall_total);
   co_await start(consumer);
@@ -196,6 +200,7 @@ asio::awaitable<void> stall_mid_run(Rig& rig, Consumer& consumer, App& app) {
   const auto pauses_before = consumer.metrics().stall_pauses;
   rig.fs->hold_syncs(FaultyFs::wal);
   REQUIRE(co_await eventually([&] { return rig.fs->held_syncs() == 1; }));
+  const auto held_since = std::chrono::steady_clock::now();
   // The ledger stops growing, with the application waiting in next().
   bool still = false;
   for (int i = 0; i < 100 && !still; ++i) {
@@ -214,9 +219,16 @@ asio::awaitable<void> stall_mid_run(Rig& rig, Consumer& consumer, App& app) {
   CHECK_MESSAGE(waiting < k_stall_in_flight / 4, waiting, " acked events wait for the stalled sync");
   if (std::getenv("STORAGE_FAULT_VERBOSE")) MESSAGE(waiting, " acked events wait for the stalled sync");
 
+  const auto held_for = std::chrono::steady_clock::now() - held_since;
   rig.fs->release_syncs();
   const auto last = rig.id_of(k_stall_total);
   REQUIRE(co_await eventually([&] { return consumer.durable_id() == last; }, 60s));
+  // The held write is the longest the committer timed; the median is not.
+  const auto m = consumer.metrics();
+  CHECK(m.sync_max_us >= as_us(held_for));
+  CHECK(m.sync_p99_us <= m.sync_max_us);
+  CHECK(m.sync_p50_us <= m.sync_p99_us);
+  CHECK(m.sync_p50_us < as_us(held_for) / 10);
 
   // With nothing left to hand out, idle ticks still come during a stall:
   // counted from when the held write has run for 300 ms, far beyond the limit.
@@ -225,15 +237,19 @@ asio::awaitable<void> stall_mid_run(Rig& rig, Consumer& consumer, App& app) {
   rig.produce(1);
   REQUIRE(co_await eventually([&] { return app.handled.size() == std::size_t{k_stall_total + 1}; }));
   REQUIRE(co_await eventually([&] { return rig.fs->held_syncs() == 1; }));
+  const auto idle_held_since = std::chrono::steady_clock::now();
   co_await sleep_for(300ms);
   const auto ticks_before = app.idle_ticks;
   CHECK(co_await eventually([&] { return app.idle_ticks >= ticks_before + 2; }));
   CHECK(rig.fs->held_syncs() == 1);
   CHECK(consumer.durable_id() == last);
+  const auto idle_held_for = std::chrono::steady_clock::now() - idle_held_since;
   rig.fs->release_syncs();
   REQUIRE(co_await eventually([&] { return consumer.durable_id() == rig.id_of(k_stall_total + 1); }));
 
   CHECK(!co_await stop(consumer));
+  // The write times outlive the committer, which stop() closes.
+  CHECK(consumer.metrics().sync_max_us >= as_us(std::max(held_for, idle_held_for)));
   CHECK(ledger(app.handled, 1, k_stall_total + 1) == k_exactly_once_in_order);
 }
 

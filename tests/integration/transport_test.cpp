@@ -152,6 +152,9 @@ TEST_CASE("--metrics prints one JSON line of counters at exit") {
   CHECK(contains(line, "\"storage_errors\":0"));
   CHECK(contains(line, "\"redis_lag\":{\"events\":0,\"ms\":0}"));  // flushed at the clean stop
   CHECK(contains(line, "\"ack_to_durable_us\":{\"p50\":"));
+  // Timed synced writes, still there after the store closed (0: none timed).
+  CHECK(contains(line, "\"sync_us\":{\"p50\":"));
+  CHECK(!contains(line, "\"sync_us\":{\"p50\":0,"));
 }
 
 TEST_CASE("--metrics-interval-ms also prints the counters while running") {

@@ -24,6 +24,11 @@ struct Metrics {
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
   std::uint64_t ack_to_durable_p999_us = 0;
+  // Synced local writes (WriteBatch + WAL fdatasync), each timed once:
+  // the disk as this consumer meets it, whatever the application does.
+  std::uint64_t sync_p50_us = 0;
+  std::uint64_t sync_p99_us = 0;
+  std::uint64_t sync_max_us = 0;
   std::uint64_t redis_lag_events = 0; // how far the Redis copy trails the local one
   std::uint64_t redis_lag_ms = 0;
 
