@@ -121,7 +121,8 @@ TEST_CASE("stdout sink: no entry is lost, and only kill -9 runs cause duplicates
       p.signal(kill ? SIGKILL : SIGTERM);
       const auto r = p.wait();
       if (r.exit_code == -SIGTERM) {
-        CHECK(r.out.empty());  // ended while still loading, before its handler was installed
+        // Ended while still loading, before its handler was installed.
+        CHECK_MESSAGE(r.out.empty(), "stderr: ", r.err);
         continue;
       }
       REQUIRE_MESSAGE((r.exit_code == (kill ? -SIGKILL : 0) || r.exit_code == 0), r.err);

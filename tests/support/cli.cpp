@@ -31,8 +31,21 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesyst
   out_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".out");
   err_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".err");
   const auto path = cli_path();
+  // Until exec, the child runs this test process's code, with doctest's
+  // handlers, which print a crash report to the redirected stdout and die by
+  // the signal. A SIGTERM sent right after the fork must instead meet the
+  // default action: the signals stay blocked across the fork, and the child
+  // resets them before it unblocks.
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
   pid_ = ::fork();
   if (pid_ == 0) {
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
     const int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, STDOUT_FILENO);
@@ -45,6 +58,7 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesyst
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }
+  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
 }
 
 CliProcess::~CliProcess() {
