@@ -62,7 +62,9 @@ void print_table(std::FILE* out, const BenchResults& r) {
       syncs += fmt::format("{}{} {} / {} / {}", syncs.empty() ? "" : ", ", s.name, s.sync_us->p50, s.sync_us->p99,
                            s.sync_us->max);
   if (!syncs.empty())
-    fmt::print(out, "\nthe engine's own synced writes (WriteBatch + WAL fdatasync) in the same round, us p50/p99/max:\n  {}\n",
+    fmt::print(out,
+               "\nthe engine's own synced writes (WriteBatch + WAL fdatasync) in the same round, "
+               "us p50/p99/max:\n  {}\n",
                syncs);
   fmt::print(out, "\n{}\n", resume_line(r.resume));
 
