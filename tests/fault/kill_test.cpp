@@ -122,7 +122,7 @@ TEST_CASE("stdout sink: no entry is lost, and only kill -9 runs cause duplicates
       const auto r = p.wait();
       if (r.exit_code == -SIGTERM) {
         // Ended while still loading, before its handler was installed.
-        CHECK_MESSAGE(r.out.empty(), "stderr: ", r.err);
+        CHECK_MESSAGE(r.out.empty(), "stdout: ", r.out, "\nstderr: ", r.err);
         continue;
       }
       REQUIRE_MESSAGE((r.exit_code == (kill ? -SIGKILL : 0) || r.exit_code == 0), r.err);

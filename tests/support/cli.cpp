@@ -30,7 +30,13 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesyst
   ++counter;
   out_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".out");
   err_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".err");
-  const auto path = cli_path();
+  // Everything the child needs is built before the fork: between fork and
+  // exec it must not allocate.
+  std::vector<std::string> all = {cli_path()};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
   // Until exec, the child runs this test process's code, with doctest's
   // handlers, which print a crash report to the redirected stdout and die by
   // the signal. A SIGTERM sent right after the fork must instead meet the
@@ -50,12 +56,7 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesyst
     const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
-    std::vector<std::string> all = {path};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(path.c_str(), argv.data());
+    ::execv(argv[0], argv.data());
     ::_exit(127);
   }
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);

@@ -24,8 +24,9 @@ struct Metrics {
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
   std::uint64_t ack_to_durable_p999_us = 0;
-  // Synced local writes (WriteBatch + WAL fdatasync), each timed once:
-  // the disk as this consumer meets it, whatever the application does.
+  // Successful synced local writes, each timed once: the WriteBatch (with
+  // the application's writes of transactional acks), its WAL fdatasync, and
+  // a reopen before it after an I/O error. The disk as this consumer meets it.
   std::uint64_t sync_p50_us = 0;
   std::uint64_t sync_p99_us = 0;
   std::uint64_t sync_max_us = 0;
