@@ -1,5 +1,8 @@
-// LocalStore: the RocksDB copy of checkpoints, on a fresh directory per test.
+// LocalStore: the RocksDB copy of checkpoints, on a fresh directory per test;
+// and the Committer, the thread that writes to it.
 #include <streamckpt/local_store.hpp>
+
+#include "local/committer.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -564,4 +568,30 @@ TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and tak
   auto copy = store->read(key);
   REQUIRE(copy.valid());
   CHECK(copy.checkpoint->id == StreamId(301, 0));
+}
+
+TEST_CASE("the committer times its successful writes: one write is its own median, p99 and maximum") {
+  TempDir tmp;
+  auto store = open_store(tmp.db());
+  const auto key = CheckpointKey{"orders", "billing", "w1"};
+  std::promise<boost::system::error_code> written;
+  {
+    streamckpt::detail::Committer committer(*store);
+    CHECK(committer.write_times().max_us == 0);  // nothing timed yet
+
+    streamckpt::detail::Committer::Job job;
+    job.checkpoints.push_back(sample(key, StreamId(5, 0)));
+    job.done = [&](boost::system::error_code ec, const std::string&) { written.set_value(ec); };
+    committer.submit(std::move(job));
+    REQUIRE_FALSE(written.get_future().get());
+
+    // A quantile is its histogram bucket's upper edge, above the sample
+    // itself; the exact maximum caps it.
+    const auto times = committer.write_times();
+    CHECK(committer.writes() == 1);
+    CHECK(times.max_us > 0);
+    CHECK(times.p50_us == times.max_us);
+    CHECK(times.p99_us == times.max_us);
+  }
+  CHECK(store->read(key).checkpoint->id == StreamId(5, 0));
 }
