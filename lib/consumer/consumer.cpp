@@ -180,7 +180,6 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
   durable = job.to;
   mark_redis_dirty(job.checkpoint(opt.key, epoch));  // the same record as the local copy
   ++metrics.commits;
-  if (committer) metrics.fsyncs = committer->writes();
   uncommitted_events -= job.ids.size();
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
   for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));

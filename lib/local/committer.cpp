@@ -89,11 +89,12 @@ void Committer::run() {
       // however many jobs it carried.
       const auto took =
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+      const auto took_us = static_cast<std::uint64_t>(took.count());
       {
         std::lock_guard lock(mutex_);
         ++writes_;
-        write_times_.record(static_cast<std::uint64_t>(took.count()));
-        longest_write_us_ = std::max(longest_write_us_, static_cast<std::uint64_t>(took.count()));
+        write_times_.record(took_us);
+        longest_write_us_ = std::max(longest_write_us_, took_us);
       }
       stall_limit_.record(took);
       stall_limit_us_.store(stall_limit_.limit().count(), std::memory_order_relaxed);
