@@ -8,13 +8,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace streamckpt::bench {
 namespace {

@@ -14,11 +14,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
-#include <unistd.h>
 
 namespace streamckpt::bench {
 namespace {
@@ -70,7 +70,8 @@ int run_bench(const BenchOptions& o) {
     url = embedded->url();
   }
   SyncRedis redis(url);
-  results.redis = fmt::format("{} redis-server {} at {}", embedded ? "embedded" : "existing", server_version(redis), url);
+  results.redis =
+      fmt::format("{} redis-server {} at {}", embedded ? "embedded" : "existing", server_version(redis), url);
   RedisKeys keys(url, fresh_stream_name());
 
   // The disk's latency drifts on a shared machine: probe it before the

@@ -23,10 +23,10 @@ struct ChildArgs {
   std::string scenario;
   std::string redis_url;
   std::string stream;
-  std::string group;      // empty: plain XREAD
+  std::string group;  // empty: plain XREAD
   std::string consumer;
-  std::string dir;        // data directory (engine) or checkpoint file directory
-  std::string ckpt_key;   // redis-set-per-event: the key it SETs
+  std::string dir;       // data directory (engine) or checkpoint file directory
+  std::string ckpt_key;  // redis-set-per-event: the key it SETs
   std::uint64_t events = 0;
   std::size_t batch = 100;
   std::size_t payload_bytes = 0;

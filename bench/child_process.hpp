@@ -3,19 +3,19 @@
 // time and peak RSS.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace streamckpt::bench {
 
 struct ChildExit {
-  int status = 0;          // as wait4 gives it
-  double cpu_s = 0;        // user + system, every thread
-  double maxrss_mb = 0;    // ru_maxrss: includes the parent's peak inherited at exec
-  bool clean() const;      // exited with status 0
+  int status = 0;                // as wait4 gives it
+  double cpu_s = 0;              // user + system, every thread
+  double maxrss_mb = 0;          // ru_maxrss: includes the parent's peak inherited at exec
+  bool clean() const;            // exited with status 0
   std::string describe() const;  // "exited with status 1", "killed by signal 9"
 };
 

@@ -31,9 +31,9 @@ class ProgressReporter {
 };
 
 struct ScenarioTotals {
-  double seconds = 0;                 // first read to last event handled (and durable)
+  double seconds = 0;  // first read to last event handled (and durable)
   std::uint64_t fsyncs = 0;
-  const Histogram* latency = nullptr; // ack-to-durable (or checkpoint store) in µs; none for raw
+  const Histogram* latency = nullptr;  // ack-to-durable (or checkpoint store) in µs; none for raw
 };
 
 // Sends the ledger's counts, the totals, the peak RSS and "done".

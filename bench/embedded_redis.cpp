@@ -3,14 +3,14 @@
 #include <hiredis/hiredis.h>
 
 #include <arpa/inet.h>
-#include <csignal>
 #include <netinet/in.h>
-#include <stdexcept>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
 #include <vector>
 
 namespace streamckpt::bench {
@@ -51,9 +51,19 @@ bool answers_ping(int port) {
 EmbeddedRedis::EmbeddedRedis() : dir_("streamckpt-bench-redis") {
   for (int attempt = 0; attempt < 20; ++attempt) {
     port_ = pick_free_port();
-    std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_),
-                                     "--dir", dir_.path().string(), "--save", "", "--appendonly", "no",
-                                     "--logfile", (dir_.path() / "redis.log").string()};
+    std::vector<std::string> args = {"redis-server",
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--port",
+                                     std::to_string(port_),
+                                     "--dir",
+                                     dir_.path().string(),
+                                     "--save",
+                                     "",
+                                     "--appendonly",
+                                     "no",
+                                     "--logfile",
+                                     (dir_.path() / "redis.log").string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

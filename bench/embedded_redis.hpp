@@ -5,8 +5,8 @@
 
 #include "temp_dir.hpp"
 
-#include <string>
 #include <sys/types.h>
+#include <string>
 
 namespace streamckpt::bench {
 

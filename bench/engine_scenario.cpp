@@ -30,8 +30,14 @@ constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
 class EngineRun {
  public:
   EngineRun(asio::io_context& io, const ChildArgs& args, const ResultPipe& out)
-      : io_(io), args_(args), out_(out), consumer_(io.get_executor(), engine_options(args, out)),
-        ledger_(args.events), progress_(out), wake_(io.get_executor()), watcher_exit_(io.get_executor()) {}
+      : io_(io),
+        args_(args),
+        out_(out),
+        consumer_(io.get_executor(), engine_options(args, out)),
+        ledger_(args.events),
+        progress_(out),
+        wake_(io.get_executor()),
+        watcher_exit_(io.get_executor()) {}
 
   asio::awaitable<void> run() {
     auto [ec, report] = co_await consumer_.start(k_tuple);
@@ -50,7 +56,8 @@ class EngineRun {
     while (!ledger_.complete() && !failed_) {
       auto [next_ec, batch] = co_await consumer_.next(k_tuple);
       if (next_ec) {
-        fail(fmt::format("next() failed: {}", consumer_.error_detail().empty() ? next_ec.message() : consumer_.error_detail()));
+        fail(fmt::format("next() failed: {}",
+                         consumer_.error_detail().empty() ? next_ec.message() : consumer_.error_detail()));
         break;
       }
       if (batch.empty()) break;  // nothing arrived for `block`: the rest is lost
@@ -106,9 +113,9 @@ class EngineRun {
 
  private:
   struct Acked {
-    StreamId last;                               // the batch's last acked event
-    std::vector<Clock::time_point> acked_at;     // one per acked event
-    bool counted = true;                         // part of the throughput run
+    StreamId last;                            // the batch's last acked event
+    std::vector<Clock::time_point> acked_at;  // one per acked event
+    bool counted = true;                      // part of the throughput run
   };
 
   void handle(const Batch& batch) {
@@ -119,8 +126,8 @@ class EngineRun {
     for (const auto& event : batch) {
       std::optional<std::uint64_t> seq;
       if (event.fields.size() == 2)
-        seq = check_fields(event.fields[0].first, event.fields[0].second, event.fields[1].first,
-                           event.fields[1].second, args_.payload_bytes);
+        seq = check_fields(event.fields[0].first, event.fields[0].second, event.fields[1].first, event.fields[1].second,
+                           args_.payload_bytes);
       ledger_.record(seq);
       if (consumer_.ack(event)) {
         acked.acked_at.push_back(Clock::now());
@@ -153,8 +160,8 @@ class EngineRun {
       const auto durable = consumer_.durable_id();
       while (!acked_.empty() && acked_.front().last <= durable) {
         for (const auto t : acked_.front().acked_at)
-          latency_.record(static_cast<std::uint64_t>(
-              std::chrono::duration_cast<std::chrono::microseconds>(now - t).count()));
+          latency_.record(
+              static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(now - t).count()));
         if (acked_.front().counted) t_durable_ = now;
         acked_.pop_front();
       }

@@ -10,8 +10,7 @@
 
 namespace streamckpt::bench {
 
-std::uint64_t parse_number(const std::string& option, const std::string& text, std::uint64_t min,
-                           std::uint64_t max) {
+std::uint64_t parse_number(const std::string& option, const std::string& text, std::uint64_t min, std::uint64_t max) {
   std::uint64_t value = 0;
   const auto* end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
@@ -102,9 +101,10 @@ BenchOptions parse_options(const std::vector<std::string>& args) {
     if (o.events < needed(o.events)) {
       std::uint64_t enough = o.events;
       while (enough < needed(enough)) enough = needed(enough) + 1;
-      throw UsageError(fmt::format("--events {} is too few for --restarts {} with --batch {}: each restart needs "
-                                   "entries left to consume; use --events {} or more, or fewer --restarts",
-                                   o.events, o.restarts, o.batch, enough));
+      throw UsageError(
+          fmt::format("--events {} is too few for --restarts {} with --batch {}: each restart needs "
+                      "entries left to consume; use --events {} or more, or fewer --restarts",
+                      o.events, o.restarts, o.batch, enough));
     }
   }
   return o;

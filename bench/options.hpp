@@ -35,8 +35,7 @@ struct BenchOptions {
 BenchOptions parse_options(const std::vector<std::string>& args);
 
 // An unsigned decimal number in [min, max]; throws UsageError naming `option`.
-std::uint64_t parse_number(const std::string& option, const std::string& text, std::uint64_t min,
-                           std::uint64_t max);
+std::uint64_t parse_number(const std::string& option, const std::string& text, std::uint64_t min, std::uint64_t max);
 
 // How many events each life of the resume loop makes durable before the
 // parent kills it.

@@ -25,9 +25,10 @@ std::string thousands(double value) {
 std::string resume_line(const ResumeResult& r) {
   if (r.restarts == 0) return "resume after SIGKILL: skipped (--restarts 0)";
   if (r.ms.empty()) return fmt::format("resume after SIGKILL: FAILED ({})", r.error);
-  auto line = fmt::format("resume after SIGKILL ({} restarts, process start to first event): p50 {:.1f} ms, p99 {:.1f} ms; "
-                          "{} events handled again (at-least-once), {} skipped",
-                          r.ms.size(), percentile(r.ms, 0.50), percentile(r.ms, 0.99), r.replayed, r.skipped);
+  auto line = fmt::format(
+      "resume after SIGKILL ({} restarts, process start to first event): p50 {:.1f} ms, p99 {:.1f} ms; "
+      "{} events handled again (at-least-once), {} skipped",
+      r.ms.size(), percentile(r.ms, 0.50), percentile(r.ms, 0.99), r.replayed, r.skipped);
   if (r.order_errors) line += fmt::format(", {} out of order", r.order_errors);
   if (!r.error.empty()) line += fmt::format("; FAILED: {}", r.error);
   return line;
@@ -48,13 +49,12 @@ void print_table(std::FILE* out, const BenchResults& r) {
   fmt::print(out, "{:<22} {:>10} {:>7} {:>31} {:>11} {:>7} {:>7} {:>8} {:>5}\n", "scenario", "events/s", "x raw",
              "ack-to-durable us p50/p99/p999", "fsync/event", "RSS MB", "CPU s", "lost", "dup");
   for (const auto& s : r.scenarios) {
-    const auto latency = s.ack_to_durable_us
-                             ? fmt::format("{} / {} / {}", s.ack_to_durable_us->p50, s.ack_to_durable_us->p99,
-                                           s.ack_to_durable_us->p999)
-                             : std::string("-");
+    const auto latency = s.ack_to_durable_us ? fmt::format("{} / {} / {}", s.ack_to_durable_us->p50,
+                                                           s.ack_to_durable_us->p99, s.ack_to_durable_us->p999)
+                                             : std::string("-");
     fmt::print(out, "{:<22} {:>10} {:>6.2f}x {:>31} {:>11.4f} {:>7.1f} {:>7.2f} {:>8} {:>5}{}\n", s.name,
-               thousands(s.events_per_s), s.ratio_to_raw, latency, s.fsyncs_per_event, s.peak_rss_mb, s.cpu_s,
-               s.lost, s.duplicates, s.error.empty() ? "" : "  FAILED");
+               thousands(s.events_per_s), s.ratio_to_raw, latency, s.fsyncs_per_event, s.peak_rss_mb, s.cpu_s, s.lost,
+               s.duplicates, s.error.empty() ? "" : "  FAILED");
   }
   std::string syncs;
   for (const auto& s : r.scenarios)
@@ -70,17 +70,19 @@ void print_table(std::FILE* out, const BenchResults& r) {
 
   fmt::print(out, "\nnotes:\n");
   if (r.rounds > 1)
-    fmt::print(out, "  - raw-xreadgroup, streamckpt and streamckpt-plain ran {} interleaved rounds; each row is the\n"
-                    "    round with the median events/s (the other baselines ran once)\n",
+    fmt::print(out,
+               "  - raw-xreadgroup, streamckpt and streamckpt-plain ran {} interleaved rounds; each row is the\n"
+               "    round with the median events/s (the other baselines ran once)\n",
                r.rounds);
-  fmt::print(out, "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
-                  "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
+  fmt::print(out,
+             "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
+             "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
   fmt::print(out, "  - RSS: the child's own peak (VmHWM); CPU: user + system of the child, all threads\n");
   for (const auto& s : r.scenarios) {
     if (s.library_ack_to_durable_us)
       fmt::print(out, "  - {}: the library's own ack-to-durable p50/p99/p999: {} / {} / {} us; metrics {}\n", s.name,
-                 s.library_ack_to_durable_us->p50, s.library_ack_to_durable_us->p99,
-                 s.library_ack_to_durable_us->p999, s.metrics_json);
+                 s.library_ack_to_durable_us->p50, s.library_ack_to_durable_us->p99, s.library_ack_to_durable_us->p999,
+                 s.metrics_json);
     if (s.out_of_order || s.foreign)
       fmt::print(out, "  - {}: {} entries out of order, {} entries not from the ledger\n", s.name, s.out_of_order,
                  s.foreign);
@@ -90,8 +92,9 @@ void print_table(std::FILE* out, const BenchResults& r) {
   }
   if (r.verbose || !r.resume.correct())
     for (const auto& line : r.resume.log) fmt::print(out, "      resume log: {}\n", line);
-  fmt::print(out, "\n{}\n", r.ok() ? "correctness: every entry handled exactly once and in order in every scenario"
-                                   : "correctness: FAILED (see above)");
+  fmt::print(out, "\n{}\n",
+             r.ok() ? "correctness: every entry handled exactly once and in order in every scenario"
+                    : "correctness: FAILED (see above)");
   std::fflush(out);
 }
 

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <fstream>
-#include <unistd.h>
 
 namespace streamckpt::bench {
 
@@ -30,9 +30,9 @@ void ResultPipe::send(std::string_view key, std::uint64_t value) const { send(ke
 void ResultPipe::send(std::string_view key, double value) const { send(key, fmt::format("{:.6f}", value)); }
 
 std::uint64_t monotonic_ns() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
 std::uint64_t peak_rss_kib() {

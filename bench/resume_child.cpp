@@ -32,7 +32,8 @@ std::optional<std::uint64_t> seq_of(const Event& e, std::size_t payload_bytes) {
 asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const ResultPipe& out, int& status) {
   auto [ec, report] = co_await consumer.start(k_tuple);
   if (ec) {
-    out.send("error", fmt::format("start failed: {}", consumer.error_detail().empty() ? ec.message() : consumer.error_detail()));
+    out.send("error",
+             fmt::format("start failed: {}", consumer.error_detail().empty() ? ec.message() : consumer.error_detail()));
     status = 1;
     co_return;
   }
@@ -60,7 +61,8 @@ asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const 
       if (!seq) {
         out.send("order_error", fmt::format("entry {} carries no valid seq", event.id.to_string()));
       } else {
-        if (!previous) out.send("first_seq", *seq);
+        if (!previous)
+          out.send("first_seq", *seq);
         else if (*seq != *previous + 1)
           out.send("order_error", fmt::format("seq {} followed seq {}", *seq, *previous));
         previous = seq;

@@ -25,15 +25,21 @@ bool take(Life& life, const std::string& line, ResumeResult& r) {
   const auto key = line.substr(0, space);
   const auto value = space == std::string::npos ? std::string() : line.substr(space + 1);
   const std::uint64_t n = std::strtoull(value.c_str(), nullptr, 10);
-  if (key == "first") life.first_ns = n;
-  else if (key == "first_seq") life.first_seq = n;
-  else if (key == "h") life.max_seq = std::max<std::uint64_t>(life.max_seq.value_or(0), n);
-  else if (key == "ready") life.ready = true;
-  else if (key == "log") r.log.push_back(value);
+  if (key == "first")
+    life.first_ns = n;
+  else if (key == "first_seq")
+    life.first_seq = n;
+  else if (key == "h")
+    life.max_seq = std::max<std::uint64_t>(life.max_seq.value_or(0), n);
+  else if (key == "ready")
+    life.ready = true;
+  else if (key == "log")
+    r.log.push_back(value);
   else if (key == "order_error") {
     ++r.order_errors;
     r.log.push_back(value);
-  } else if (key == "error" && life.error.empty()) life.error = value;
+  } else if (key == "error" && life.error.empty())
+    life.error = value;
   return key == "ready";
 }
 
@@ -66,7 +72,8 @@ ResumeResult run_resume(const std::string& exe, const ChildArgs& args, unsigned 
     // What it wrote before it died is still in the pipe.
     while (child.read_line(line, std::chrono::seconds(10)) == ChildProcess::Read::line) take(life, line, r);
     const auto exit = child.wait();
-    if (!life.ready && life.error.empty()) life.error = fmt::format("the consumer {} before it was ready", exit.describe());
+    if (!life.ready && life.error.empty())
+      life.error = fmt::format("the consumer {} before it was ready", exit.describe());
     if (!life.error.empty()) {
       r.error = fmt::format("life {}: {}", n, life.error);
       break;
@@ -77,8 +84,10 @@ ResumeResult run_resume(const std::string& exe, const ChildArgs& args, unsigned 
     }
     if (n > 0) r.ms.push_back(static_cast<double>(*life.first_ns - child.spawned_ns()) / 1e6);
     const auto expected = previous_max ? *previous_max + 1 : 0;
-    if (*life.first_seq > expected) r.skipped += *life.first_seq - expected;
-    else r.replayed += expected - *life.first_seq;
+    if (*life.first_seq > expected)
+      r.skipped += *life.first_seq - expected;
+    else
+      r.replayed += expected - *life.first_seq;
     if (life.max_seq) previous_max = life.max_seq;
   }
   return r;

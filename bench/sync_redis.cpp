@@ -15,9 +15,14 @@ SyncRedis::SyncRedis(const std::string& url_text, std::chrono::milliseconds time
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   const timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   switch (url->scheme) {
-    case redis::Url::Scheme::tcp: ctx_ = redisConnectWithTimeout(url->host.c_str(), url->port, tv); break;
-    case redis::Url::Scheme::unix_socket: ctx_ = redisConnectUnixWithTimeout(url->path.c_str(), tv); break;
-    case redis::Url::Scheme::tls: throw std::runtime_error("rediss:// is not supported by the benchmark");
+    case redis::Url::Scheme::tcp:
+      ctx_ = redisConnectWithTimeout(url->host.c_str(), url->port, tv);
+      break;
+    case redis::Url::Scheme::unix_socket:
+      ctx_ = redisConnectUnixWithTimeout(url->path.c_str(), tv);
+      break;
+    case redis::Url::Scheme::tls:
+      throw std::runtime_error("rediss:// is not supported by the benchmark");
   }
   if (!ctx_ || ctx_->err) {
     const std::string err = ctx_ ? ctx_->errstr : "out of memory";

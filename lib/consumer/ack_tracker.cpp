@@ -11,8 +11,8 @@ void AckTracker::deliver(StreamId id) {
 
 AckTracker::AckResult AckTracker::ack(StreamId id, std::shared_ptr<const rocksdb::WriteBatch> effects,
                                       std::optional<std::string> metadata) {
-  const auto it = std::lower_bound(slots_.begin(), slots_.end(), id,
-                                   [](const Slot& s, StreamId v) { return s.id < v; });
+  const auto it =
+      std::lower_bound(slots_.begin(), slots_.end(), id, [](const Slot& s, StreamId v) { return s.id < v; });
   if (it == slots_.end() || it->id != id) return AckResult::unknown;
   if (it->acked) return AckResult::duplicate;
   it->acked = true;
@@ -36,13 +36,12 @@ std::optional<AckTracker::Advance> AckTracker::take_advance() {
 }
 
 bool AckTracker::was_delivered_outstanding(StreamId id) const {
-  return std::binary_search(slots_.begin(), slots_.end(), id,
-                            [](const auto& a, const auto& b) {
-                              if constexpr (std::is_same_v<std::decay_t<decltype(a)>, Slot>)
-                                return a.id < b;
-                              else
-                                return a < b.id;
-                            });
+  return std::binary_search(slots_.begin(), slots_.end(), id, [](const auto& a, const auto& b) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(a)>, Slot>)
+      return a.id < b;
+    else
+      return a < b.id;
+  });
 }
 
 }  // namespace streamckpt::detail

@@ -23,10 +23,10 @@ class AckTracker {
 
   // What the watermark moved over since the last take_advance().
   struct Advance {
-    StreamId to;                     // the new watermark
-    std::vector<StreamId> ids;       // every event covered, in order
+    StreamId to;                                                      // the new watermark
+    std::vector<StreamId> ids;                                        // every event covered, in order
     std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;  // in event order
-    std::optional<std::string> metadata;  // of the highest covered event that carries some
+    std::optional<std::string> metadata;                              // of the highest covered event that carries some
   };
 
   // REQUIRES: id is greater than every ID delivered before.

@@ -19,12 +19,11 @@ namespace {
 // (error_code, T).
 template <class T, class Handler>
 void complete_with(asio::any_io_executor ex, asio::awaitable<Result<T>> op, Handler handler) {
-  asio::co_spawn(ex, std::move(op),
-                 [h = std::move(handler)](std::exception_ptr e, Result<T> r) mutable {
-                   if (e) return std::move(h)(make_error_code(errc::stopped), T{});
-                   if (r) return std::move(h)(error_code{}, std::move(*r));
-                   std::move(h)(r.error(), T{});
-                 });
+  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](std::exception_ptr e, Result<T> r) mutable {
+    if (e) return std::move(h)(make_error_code(errc::stopped), T{});
+    if (r) return std::move(h)(error_code{}, std::move(*r));
+    std::move(h)(r.error(), T{});
+  });
 }
 
 template <class Handler>
@@ -75,8 +74,7 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
                          std::optional<std::string> md) {
   if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
   if (effects && (!store || !store->accepts(*effects))) return false;
-  if (tracker.ack(event.id, std::move(effects), std::move(md)) != detail::AckTracker::AckResult::accepted)
-    return false;
+  if (tracker.ack(event.id, std::move(effects), std::move(md)) != detail::AckTracker::AckResult::accepted) return false;
   ++metrics.acks;
   auto advance = tracker.take_advance();
   if (!advance) return true;
@@ -195,7 +193,8 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
 void Consumer::Impl::kick_xack() {
   if (xack_running || xack_queue.empty() || !cmds) return;
   xack_running = true;
-  asio::co_spawn(ex, [self = shared_from_this()]() { return self->xack_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex, [self = shared_from_this()]() { return self->xack_loop(); }, asio::detached);
 }
 
 // XACK only after the local commit: every ID Redis forgets is <= the durable
@@ -268,7 +267,8 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   bool flushed = true;
   if (redis_dirty && cmds) flushed = co_await flush_once();
   if (!flushed)
-    log("final write-through to Redis failed; the local checkpoint is durable and Redis will catch up at the next start");
+    log("final write-through to Redis failed; the local checkpoint is durable and Redis will catch up at the next "
+        "start");
   flusher_stop = true;
   flush_timer.cancel();
   while (flusher_running) co_await loop_signal.wait();
@@ -294,7 +294,7 @@ void Consumer::Impl::close_now() {
   if (reads) reads->close();
   if (cmds) cmds->close();
   if (committer) {
-    committer->finish();  // writes what is queued, joins
+    committer->finish();              // writes what is queued, joins
     copy_committer_metrics(metrics);  // metrics() reads them from here on
     committer.reset();
   }
@@ -355,7 +355,8 @@ Metrics Consumer::metrics() const {
   m.ack_to_durable_p99_us = impl_->ack_latency.quantile(0.99);
   m.ack_to_durable_p999_us = impl_->ack_latency.quantile(0.999);
   if (impl_->redis_dirty) {
-    m.redis_lag_events = impl_->redis_dirty->entries_seen - std::min(impl_->redis_dirty->entries_seen, impl_->redis_entries_seen);
+    m.redis_lag_events =
+        impl_->redis_dirty->entries_seen - std::min(impl_->redis_dirty->entries_seen, impl_->redis_entries_seen);
     m.redis_lag_ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(Impl::Clock::now() - impl_->dirty_since).count());
   }

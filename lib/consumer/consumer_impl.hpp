@@ -27,7 +27,7 @@ struct Staged {
   std::string metadata;
   std::uint64_t entries_seen = 0;
   std::chrono::steady_clock::time_point since;  // its first ack
-  std::uint64_t updated_ms = 0;  // stamped when handed to the committer
+  std::uint64_t updated_ms = 0;                 // stamped when handed to the committer
 
   Checkpoint checkpoint(const CheckpointKey& key, std::uint64_t epoch) const {
     return Checkpoint{key, to, epoch, updated_ms, metadata, entries_seen};
@@ -56,8 +56,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<bool> stream_went_backwards();
 
   // acks and commits (consumer.cpp)
-  bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
-           std::optional<std::string> metadata);
+  bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects, std::optional<std::string> metadata);
   void kick_commit();
   void submit_staged();
   void on_commit_done(boost::system::error_code ec, std::string detail, Staged job);
@@ -96,7 +95,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool started = false;
   bool stopping = false;
   bool read_loop_running = false;
-  boost::system::error_code fatal;  // ended reading
+  boost::system::error_code fatal;     // ended reading
   Clock::time_point startup_deadline;  // start() gives up on the link here
   std::string error_detail;
 
@@ -104,8 +103,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // waits for the committer.
   StreamId durable;
   std::uint64_t epoch = 0;
-  std::string metadata;             // of the latest staged or durable checkpoint
-  std::uint64_t entries_seen = 0;   // of the latest staged or durable checkpoint
+  std::string metadata;            // of the latest staged or durable checkpoint
+  std::uint64_t entries_seen = 0;  // of the latest staged or durable checkpoint
   detail::AckTracker tracker;
   std::optional<Staged> staged_job;
   // Staged acks are handed to the committer once per executor turn, however
@@ -127,17 +126,17 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool xack_running = false;
 
   // Reading.
-  std::deque<Batch> ready;          // read ahead, not yet handed out; an empty batch is an idle tick
-  StreamId cursor;                  // plain mode: last entry read
-  bool replay_pending = true;       // group mode: replay our pending list before reading '>'
+  std::deque<Batch> ready;     // read ahead, not yet handed out; an empty batch is an idle tick
+  StreamId cursor;             // plain mode: last entry read
+  bool replay_pending = true;  // group mode: replay our pending list before reading '>'
   StreamId replay_cursor;
   detail::Backoff read_backoff;
   Clock::time_point last_stream_check;
 
-  detail::Signal ready_signal;      // a batch is ready, or reading ended
-  detail::Signal space_signal;      // in-flight room, or stopping
-  detail::Signal durable_signal;    // the durable checkpoint moved, or the commit path went idle
-  detail::Signal loop_signal;       // the read loop or the XACK loop ended
+  detail::Signal ready_signal;    // a batch is ready, or reading ended
+  detail::Signal space_signal;    // in-flight room, or stopping
+  detail::Signal durable_signal;  // the durable checkpoint moved, or the commit path went idle
+  detail::Signal loop_signal;     // the read loop or the XACK loop ended
 
   // The Redis copy: only the latest durable checkpoint waits to be written.
   std::optional<Checkpoint> redis_dirty;

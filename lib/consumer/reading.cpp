@@ -24,13 +24,12 @@ redis::Command read_command(const ConsumerOptions& opt, bool group_mode, bool re
                             StreamId replay_cursor) {
   const auto count = std::to_string(opt.batch);
   const auto block_ms = std::to_string(opt.block.count());
-  if (!group_mode)
-    return {"XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", opt.key.stream, cursor.to_string()};
+  if (!group_mode) return {"XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", opt.key.stream, cursor.to_string()};
   if (replaying)
-    return {"XREADGROUP", "GROUP", opt.key.group, opt.key.consumer, "COUNT", count,
-            "STREAMS",    opt.key.stream, replay_cursor.to_string()};
-  return {"XREADGROUP", "GROUP", opt.key.group, opt.key.consumer, "COUNT", count, "BLOCK", block_ms,
-          "STREAMS",    opt.key.stream, ">"};
+    return {"XREADGROUP", "GROUP",   opt.key.group,  opt.key.consumer,         "COUNT",
+            count,        "STREAMS", opt.key.stream, replay_cursor.to_string()};
+  return {"XREADGROUP", "GROUP",  opt.key.group, opt.key.consumer, "COUNT", count,
+          "BLOCK",      block_ms, "STREAMS",     opt.key.stream,   ">"};
 }
 
 }  // namespace
@@ -97,8 +96,7 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       // The group (or the whole stream) was deleted while we ran: recreate it
       // at our durable checkpoint, never at 0 or $, then replay.
       log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, reply->str, durable.to_string()));
-      auto create = redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, durable.to_string(),
-                                   "MKSTREAM");
+      auto create = redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, durable.to_string(), "MKSTREAM");
       auto created = co_await cmds->exec_one(std::move(create));
       if (!created) co_return created.error();
       replay_pending = true;
@@ -130,7 +128,8 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
         // Its payload is gone: nothing to hand out. Ack it so it leaves the
         // pending list, and count it.
         ++metrics.deleted_pending;
-        if (id > durable && !(delivered && id <= *delivered)) log(fmt::format("pending entry {} was deleted before it was handled", id.to_string()));
+        if (id > durable && !(delivered && id <= *delivered))
+          log(fmt::format("pending entry {} was deleted before it was handled", id.to_string()));
         ack_now.push_back(id);
         continue;
       }

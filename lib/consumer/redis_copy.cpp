@@ -58,8 +58,8 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     }
     if (!opt.wait_lease) {
       error_detail = fmt::format(
-          "another instance ({}) is running as {}: its lease {} is live; stop it first, or wait with --wait-lease",
-          who, opt.key.describe(), key);
+          "another instance ({}) is running as {}: its lease {} is live; stop it first, or wait with --wait-lease", who,
+          opt.key.describe(), key);
       co_return errc::lease_held;
     }
     log(fmt::format("waiting for the lease held by {}", who));
@@ -71,7 +71,8 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
   fenced = true;
   if (!lease_running) {
     lease_running = true;
-    asio::co_spawn(ex, [self]() { return self->lease_loop(); }, asio::detached);
+    asio::co_spawn(
+        ex, [self]() { return self->lease_loop(); }, asio::detached);
   }
   co_return error_code{};
 }
@@ -127,7 +128,8 @@ asio::awaitable<error_code> Consumer::Impl::reconcile(ResumeReport& report) {
   const Checkpoint target{opt.key, report.position, epoch, now_unix_ms(), metadata, entries_seen};
 
   const auto behind = [&](const CheckpointCopy& c) {
-    return !c.valid() || std::make_pair(c.checkpoint->epoch, c.checkpoint->id) < std::make_pair(target.epoch, target.id);
+    return !c.valid() ||
+           std::make_pair(c.checkpoint->epoch, c.checkpoint->id) < std::make_pair(target.epoch, target.id);
   };
   if (behind(report.local)) {
     std::string detail;
@@ -143,7 +145,8 @@ asio::awaitable<error_code> Consumer::Impl::reconcile(ResumeReport& report) {
     auto r = co_await redis::write_checkpoint(*cmds, target, owner, force, fenced, &detail);
     if (!r) {
       // Not fatal: the local copy is durable and the flusher retries.
-      log(fmt::format("cannot re-seed the Redis copy yet ({}); will retry", detail.empty() ? r.error().message() : detail));
+      log(fmt::format("cannot re-seed the Redis copy yet ({}); will retry",
+                      detail.empty() ? r.error().message() : detail));
       mark_redis_dirty(target);
     } else {
       report.redis_reseeded = *r == redis::UpdateOutcome::written;
@@ -210,7 +213,8 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
   if (!r) {
     ++metrics.flush_failures;
     if (r.error() == errc::wrong_type)
-      log(fmt::format("cannot write the Redis copy: {} holds a value that is not a hash", redis::checkpoint_hash_key(opt.key)));
+      log(fmt::format("cannot write the Redis copy: {} holds a value that is not a hash",
+                      redis::checkpoint_hash_key(opt.key)));
     co_return false;
   }
   if (*r == redis::UpdateOutcome::not_owner) {

@@ -8,9 +8,12 @@ namespace {
 
 std::string describe_copy(const CheckpointCopy& c) {
   switch (c.state) {
-    case CheckpointCopy::State::absent: return "absent";
-    case CheckpointCopy::State::valid: return c.checkpoint->id.to_string();
-    case CheckpointCopy::State::invalid: return fmt::format("invalid ({})", c.reason);
+    case CheckpointCopy::State::absent:
+      return "absent";
+    case CheckpointCopy::State::valid:
+      return c.checkpoint->id.to_string();
+    case CheckpointCopy::State::invalid:
+      return fmt::format("invalid ({})", c.reason);
   }
   return {};
 }
@@ -19,22 +22,26 @@ std::string describe_copy(const CheckpointCopy& c) {
 
 const char* to_string(ResumeReport::Source source) {
   switch (source) {
-    case ResumeReport::Source::local: return "local";
-    case ResumeReport::Source::redis: return "redis";
-    case ResumeReport::Source::start_policy: return "start-policy";
-    case ResumeReport::Source::regressed_policy: return "regressed-policy";
+    case ResumeReport::Source::local:
+      return "local";
+    case ResumeReport::Source::redis:
+      return "redis";
+    case ResumeReport::Source::start_policy:
+      return "start-policy";
+    case ResumeReport::Source::regressed_policy:
+      return "regressed-policy";
   }
   return "?";
 }
 
 std::string ResumeReport::describe() const {
-  std::string line = fmt::format("resume after {} (source: {}); local copy: {}; redis copy: {}; stream: ",
-                                 position.to_string(), to_string(source), describe_copy(local),
-                                 describe_copy(redis));
+  std::string line =
+      fmt::format("resume after {} (source: {}); local copy: {}; redis copy: {}; stream: ", position.to_string(),
+                  to_string(source), describe_copy(local), describe_copy(redis));
   if (stream.exists)
-    line += fmt::format("length {}, last-generated-id {}, first entry {}", stream.length,
-                        stream.last_generated.to_string(),
-                        stream.first_entry ? stream.first_entry->to_string() : std::string("none"));
+    line +=
+        fmt::format("length {}, last-generated-id {}, first entry {}", stream.length, stream.last_generated.to_string(),
+                    stream.first_entry ? stream.first_entry->to_string() : std::string("none"));
   else
     line += "missing";
   if (regressed) line += "; REGRESSED: a checkpoint is beyond the stream's end";
@@ -52,8 +59,8 @@ std::string Metrics::to_json() const {
       R"("flush_failures":{},"reconnects":{},"storage_errors":{},"gaps":{},"gap_entries":{},)"
       R"("regressions":{},"deleted_pending":{},"stall_pauses":{},"ack_to_durable_us":{{"p50":{},"p99":{},"p999":{}}},)"
       R"("sync_us":{{"p50":{},"p99":{},"max":{}}},"redis_lag":{{"events":{},"ms":{}}}}})",
-      events, acks, commits, fsyncs, xacks, redis_flushes, flush_failures, reconnects, storage_errors,
-      gaps, gap_entries, regressions, deleted_pending, stall_pauses, ack_to_durable_p50_us, ack_to_durable_p99_us,
+      events, acks, commits, fsyncs, xacks, redis_flushes, flush_failures, reconnects, storage_errors, gaps,
+      gap_entries, regressions, deleted_pending, stall_pauses, ack_to_durable_p50_us, ack_to_durable_p99_us,
       ack_to_durable_p999_us, sync_p50_us, sync_p99_us, sync_max_us, redis_lag_events, redis_lag_ms);
 }
 

@@ -13,9 +13,9 @@ void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool&
   if (id > stream.last_generated) {
     regressed = true;
     if (!regressed_from || regressed_from->id < id) regressed_from = copy.checkpoint;
-    copy = CheckpointCopy::invalid(fmt::format(
-        "checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
-        id.to_string(), stream.last_generated.to_string()));
+    copy = CheckpointCopy::invalid(
+        fmt::format("checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
+                    id.to_string(), stream.last_generated.to_string()));
   }
 }
 
@@ -47,16 +47,26 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
   } else if (r.regressed) {
     r.source = ResumeReport::Source::regressed_policy;
     switch (in.on_regressed) {
-      case RegressedPolicy::first: r.position = StreamId::min(); break;
-      case RegressedPolicy::head: r.position = in.stream.last_generated; break;
-      case RegressedPolicy::fail: return errc::stream_regressed;
+      case RegressedPolicy::first:
+        r.position = StreamId::min();
+        break;
+      case RegressedPolicy::head:
+        r.position = in.stream.last_generated;
+        break;
+      case RegressedPolicy::fail:
+        return errc::stream_regressed;
     }
   } else {
     r.source = ResumeReport::Source::start_policy;
     switch (in.start) {
-      case StartPolicy::earliest: r.position = StreamId::min(); break;
-      case StartPolicy::latest: r.position = in.stream.last_generated; break;
-      case StartPolicy::fail: return errc::no_valid_checkpoint;
+      case StartPolicy::earliest:
+        r.position = StreamId::min();
+        break;
+      case StartPolicy::latest:
+        r.position = in.stream.last_generated;
+        break;
+      case StartPolicy::fail:
+        return errc::no_valid_checkpoint;
     }
   }
 

@@ -13,8 +13,7 @@ namespace streamckpt::detail {
 
 class Signal {
  public:
-  explicit Signal(const boost::asio::any_io_executor& ex)
-      : timer_(ex, boost::asio::steady_timer::time_point::max()) {}
+  explicit Signal(const boost::asio::any_io_executor& ex) : timer_(ex, boost::asio::steady_timer::time_point::max()) {}
 
   boost::asio::awaitable<void> wait() {
     boost::system::error_code ignored;

@@ -11,8 +11,8 @@
 
 #include <fmt/format.h>
 
-#include <random>
 #include <unistd.h>
+#include <random>
 
 namespace streamckpt {
 
@@ -58,8 +58,8 @@ asio::awaitable<Result<StreamState>> Consumer::Impl::read_stream_state() {
   }
   if (type->str == "none") co_return StreamState{};
   if (type->str != "stream") {
-    error_detail = fmt::format("key '{}' holds a {}, not a stream (WRONGTYPE); choose another --stream",
-                               opt.key.stream, type->str);
+    error_detail = fmt::format("key '{}' holds a {}, not a stream (WRONGTYPE); choose another --stream", opt.key.stream,
+                               type->str);
     co_return errc::wrong_type;
   }
   auto info = co_await cmds->exec_one(redis::command("XINFO", "STREAM", opt.key.stream));
@@ -77,7 +77,8 @@ asio::awaitable<Result<StreamState>> Consumer::Impl::read_stream_state() {
 asio::awaitable<error_code> Consumer::Impl::prepare_group(ResumeReport& report) {
   auto self = shared_from_this();
   const auto position = report.position.to_string();
-  auto created = co_await cmds->exec_one(redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, position, "MKSTREAM"));
+  auto created =
+      co_await cmds->exec_one(redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, position, "MKSTREAM"));
   if (!created) co_return created.error();
   if (!created->is_error()) {
     report.group_created = true;
@@ -127,16 +128,18 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   inputs.redis = std::move(*redis_copy);
   auto stream = co_await read_stream_state();
   if (!stream) {
-    if (error_detail.empty()) error_detail = fmt::format("reading the stream's state failed: {}", stream.error().message());
+    if (error_detail.empty())
+      error_detail = fmt::format("reading the stream's state failed: {}", stream.error().message());
     co_return stream.error();
   }
   inputs.stream = *stream;
 
   auto decided = detail::decide_resume(std::move(inputs));
   if (!decided) {
-    error_detail = decided.error() == errc::stream_regressed
-                       ? "a checkpoint is beyond the stream's end (the stream went backwards) and --on-regressed is fail"
-                       : "no valid checkpoint and --start is fail";
+    error_detail =
+        decided.error() == errc::stream_regressed
+            ? "a checkpoint is beyond the stream's end (the stream went backwards) and --on-regressed is fail"
+            : "no valid checkpoint and --start is fail";
     co_return decided.error();
   }
   ResumeReport report = std::move(*decided);
@@ -191,10 +194,11 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   std::string detail;
   auto opened = LocalStore::open(store_options, &detail);
   if (!opened) {
-    error_detail = opened.error() == errc::store_locked
-                       ? fmt::format("data directory {} is held by another process; stop it or use another data directory",
-                                     opt.data_dir.string())
-                       : fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
+    error_detail =
+        opened.error() == errc::store_locked
+            ? fmt::format("data directory {} is held by another process; stop it or use another data directory",
+                          opt.data_dir.string())
+            : fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
     co_return opened.error();
   }
   store = std::move(*opened);
@@ -225,8 +229,8 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   // Everything that talks to Redis is retried as a whole while the link
   // fails (within startup_timeout): a decision is never made on a Redis copy
   // or a stream state that could not be read.
-  startup_deadline = opt.startup_timeout == milliseconds::max() ? Clock::time_point::max()
-                                                                : Clock::now() + opt.startup_timeout;
+  startup_deadline =
+      opt.startup_timeout == milliseconds::max() ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
   detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
   ResumeReport report;
   for (;;) {
@@ -245,9 +249,11 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   }
 
   flusher_running = true;
-  asio::co_spawn(ex, [self]() { return self->flush_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex, [self]() { return self->flush_loop(); }, asio::detached);
   read_loop_running = true;
-  asio::co_spawn(ex, [self]() { return self->read_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex, [self]() { return self->read_loop(); }, asio::detached);
   log(report.describe());
   co_return report;
 }

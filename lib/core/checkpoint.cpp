@@ -1,16 +1,16 @@
 #include <streamckpt/checkpoint.hpp>
 
-#include <boost/crc.hpp>
 #include <fmt/format.h>
+#include <boost/crc.hpp>
 
 #include <chrono>
 
 namespace streamckpt {
 
 std::uint64_t now_unix_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 std::string CheckpointKey::describe() const {
@@ -19,8 +19,7 @@ std::string CheckpointKey::describe() const {
 
 boost::system::error_code CheckpointKey::validate() const {
   if (stream.empty() || consumer.empty()) return errc::invalid_key;
-  if (stream.size() > k_max_name_bytes || group.size() > k_max_name_bytes ||
-      consumer.size() > k_max_name_bytes)
+  if (stream.size() > k_max_name_bytes || group.size() > k_max_name_bytes || consumer.size() > k_max_name_bytes)
     return errc::invalid_key;
   return {};
 }
@@ -48,8 +47,7 @@ class Reader {
   bool read_le(int n, std::uint64_t& value) {
     if (bytes_.size() < static_cast<std::size_t>(n)) return false;
     value = 0;
-    for (int i = 0; i < n; ++i)
-      value |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes_[i])) << (8 * i);
+    for (int i = 0; i < n; ++i) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(bytes_[i])) << (8 * i);
     bytes_.remove_prefix(n);
     return true;
   }
@@ -93,8 +91,7 @@ std::uint32_t crc32c(std::string_view bytes) {
 
 std::string encode(const Checkpoint& c) {
   std::string out;
-  out.reserve(k_min_bytes + c.key.stream.size() + c.key.group.size() + c.key.consumer.size() +
-              c.metadata.size());
+  out.reserve(k_min_bytes + c.key.stream.size() + c.key.group.size() + c.key.consumer.size() + c.metadata.size());
   out.push_back(static_cast<char>(k_version));
   write_key(out, c.key);
   put_le(out, c.id.ms(), 8);
@@ -121,8 +118,8 @@ Result<Checkpoint> decode(std::string_view bytes) noexcept {
     Reader in(body.substr(1));
     Checkpoint c;
     std::uint64_t ms = 0, seq = 0;
-    if (!read_key(in, c.key) || !in.read_le(8, ms) || !in.read_le(8, seq) ||
-        !in.read_le(8, c.epoch) || !in.read_le(8, c.updated_ms) || !in.read_le(8, c.entries_seen) ||
+    if (!read_key(in, c.key) || !in.read_le(8, ms) || !in.read_le(8, seq) || !in.read_le(8, c.epoch) ||
+        !in.read_le(8, c.updated_ms) || !in.read_le(8, c.entries_seen) ||
         !in.read_string(Checkpoint::k_max_metadata_bytes, c.metadata) || !in.empty())
       return errc::record_malformed;
     c.id = StreamId{ms, seq};

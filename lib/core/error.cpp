@@ -11,34 +11,62 @@ class Category final : public boost::system::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::invalid_stream_id: return "invalid stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)";
-      case errc::invalid_key: return "invalid checkpoint key";
-      case errc::record_truncated: return "checkpoint record is truncated";
-      case errc::record_oversize: return "checkpoint record is larger than any valid record";
-      case errc::record_bad_crc: return "checkpoint record fails its CRC-32C check";
-      case errc::record_unknown_version: return "checkpoint record has an unknown version";
-      case errc::record_malformed: return "checkpoint record is malformed";
-      case errc::record_key_mismatch: return "checkpoint record belongs to another key";
-      case errc::metadata_too_large: return "checkpoint metadata is larger than 1024 bytes";
-      case errc::store_locked: return "data directory is held by another process";
-      case errc::store_io: return "local checkpoint store I/O error";
-      case errc::store_corruption: return "local checkpoint store is corrupted";
-      case errc::store_closed: return "local checkpoint store is closed";
-      case errc::invalid_url: return "invalid Redis URL";
-      case errc::connect_failed: return "cannot connect to Redis";
-      case errc::connection_closed: return "Redis connection closed";
-      case errc::outcome_unknown: return "Redis connection lost; outcome of the command unknown";
-      case errc::command_timeout: return "Redis command timed out; outcome unknown";
-      case errc::protocol_error: return "Redis protocol error";
-      case errc::auth_failed: return "Redis authentication failed";
-      case errc::redis_error: return "Redis returned an error";
-      case errc::wrong_type: return "the key holds a value that is not a stream";
-      case errc::no_group: return "the consumer group does not exist";
-      case errc::checkpoint_hash_invalid: return "the Redis checkpoint hash is invalid";
-      case errc::no_valid_checkpoint: return "no valid checkpoint and the start policy is 'fail'";
-      case errc::stream_regressed: return "the stream went backwards and the policy is 'fail'";
-      case errc::lease_held: return "another live instance holds this consumer's lease";
-      case errc::stopped: return "consumer stopped";
+      case errc::invalid_stream_id:
+        return "invalid stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)";
+      case errc::invalid_key:
+        return "invalid checkpoint key";
+      case errc::record_truncated:
+        return "checkpoint record is truncated";
+      case errc::record_oversize:
+        return "checkpoint record is larger than any valid record";
+      case errc::record_bad_crc:
+        return "checkpoint record fails its CRC-32C check";
+      case errc::record_unknown_version:
+        return "checkpoint record has an unknown version";
+      case errc::record_malformed:
+        return "checkpoint record is malformed";
+      case errc::record_key_mismatch:
+        return "checkpoint record belongs to another key";
+      case errc::metadata_too_large:
+        return "checkpoint metadata is larger than 1024 bytes";
+      case errc::store_locked:
+        return "data directory is held by another process";
+      case errc::store_io:
+        return "local checkpoint store I/O error";
+      case errc::store_corruption:
+        return "local checkpoint store is corrupted";
+      case errc::store_closed:
+        return "local checkpoint store is closed";
+      case errc::invalid_url:
+        return "invalid Redis URL";
+      case errc::connect_failed:
+        return "cannot connect to Redis";
+      case errc::connection_closed:
+        return "Redis connection closed";
+      case errc::outcome_unknown:
+        return "Redis connection lost; outcome of the command unknown";
+      case errc::command_timeout:
+        return "Redis command timed out; outcome unknown";
+      case errc::protocol_error:
+        return "Redis protocol error";
+      case errc::auth_failed:
+        return "Redis authentication failed";
+      case errc::redis_error:
+        return "Redis returned an error";
+      case errc::wrong_type:
+        return "the key holds a value that is not a stream";
+      case errc::no_group:
+        return "the consumer group does not exist";
+      case errc::checkpoint_hash_invalid:
+        return "the Redis checkpoint hash is invalid";
+      case errc::no_valid_checkpoint:
+        return "no valid checkpoint and the start policy is 'fail'";
+      case errc::stream_regressed:
+        return "the stream went backwards and the policy is 'fail'";
+      case errc::lease_held:
+        return "another live instance holds this consumer's lease";
+      case errc::stopped:
+        return "consumer stopped";
     }
     return "unknown streamckpt error";
   }

@@ -87,8 +87,7 @@ void Committer::run() {
     } else {
       // The write and its sync (and a reopen before it), once per write
       // however many jobs it carried.
-      const auto took =
-          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+      const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
       const auto took_us = static_cast<std::uint64_t>(took.count());
       {
         std::lock_guard lock(mutex_);

@@ -79,7 +79,7 @@ class Committer {
   std::uint64_t longest_write_us_ = 0;
   StallLimit stall_limit_;  // committer thread only: fed every successful write's time
   std::atomic<std::int64_t> stall_limit_us_{StallLimit::k_initial.count()};  // its limit, for stalled()
-  std::atomic<std::int64_t> write_started_ns_{0};  // steady_clock; 0 while not writing
+  std::atomic<std::int64_t> write_started_ns_{0};                            // steady_clock; 0 while not writing
   // Committer thread only: the last write failed, and no retry came yet.
   boost::system::error_code failure_;
   std::string failure_detail_;

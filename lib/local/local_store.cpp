@@ -31,8 +31,7 @@ void set_detail(std::string* detail, const rocksdb::Status& s) {
   if (detail) *detail = s.ToString();
 }
 
-rocksdb::ColumnFamilyOptions family_options(const LocalStoreOptions& o,
-                                            const std::shared_ptr<rocksdb::Cache>& cache) {
+rocksdb::ColumnFamilyOptions family_options(const LocalStoreOptions& o, const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
   cf.write_buffer_size = o.write_buffer_bytes;
   cf.max_write_buffer_number = 2;
@@ -71,8 +70,7 @@ LocalStore::LocalStore(LocalStoreOptions options) : options_(std::move(options))
 
 LocalStore::~LocalStore() { close_db(); }
 
-Result<std::unique_ptr<LocalStore>> LocalStore::open(const LocalStoreOptions& options,
-                                                     std::string* detail) {
+Result<std::unique_ptr<LocalStore>> LocalStore::open(const LocalStoreOptions& options, std::string* detail) {
   std::unique_ptr<LocalStore> store(new LocalStore(options));
   if (auto ec = store->open_db(detail)) return ec;
   return store;
@@ -101,8 +99,8 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
 
   const auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   const auto cf_options = family_options(options_, cache);
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, cf_options}, {k_checkpoints_cf, cf_options}};
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {{rocksdb::kDefaultColumnFamilyName, cf_options},
+                                                           {k_checkpoints_cf, cf_options}};
   for (const auto& name : options_.column_families) families.emplace_back(name, cf_options);
 
   // Column families created by an earlier run of the application but not
@@ -110,8 +108,7 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, options_.dir.string(), &existing).ok()) {
     for (const auto& name : existing) {
-      const bool known = std::any_of(families.begin(), families.end(),
-                                     [&](const auto& d) { return d.name == name; });
+      const bool known = std::any_of(families.begin(), families.end(), [&](const auto& d) { return d.name == name; });
       if (!known) families.emplace_back(name, cf_options);
     }
   }
@@ -133,9 +130,8 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
       checkpoints_ = std::move(owned[i]);
     else if (families[i].name != rocksdb::kDefaultColumnFamilyName) {
       if (!batch_handles_.count(families[i].name))
-        batch_handles_.emplace(families[i].name,
-                               std::make_unique<BatchHandle>(families[i].name, owned[i]->GetID(),
-                                                             owned[i]->GetComparator()));
+        batch_handles_.emplace(families[i].name, std::make_unique<BatchHandle>(families[i].name, owned[i]->GetID(),
+                                                                               owned[i]->GetComparator()));
       app_families_.emplace(families[i].name, std::move(owned[i]));
     }
   }

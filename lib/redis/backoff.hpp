@@ -10,8 +10,7 @@ namespace streamckpt::detail {
 
 class Backoff {
  public:
-  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap,
-          std::uint64_t seed = std::random_device{}())
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap, std::uint64_t seed = std::random_device{}())
       : initial_(initial), cap_(cap), rng_(seed) {}
 
   std::chrono::milliseconds next() {

@@ -1,7 +1,7 @@
 #include "redis/checkpoint_store.hpp"
 
-#include <boost/uuid/detail/sha1.hpp>
 #include <fmt/format.h>
+#include <boost/uuid/detail/sha1.hpp>
 
 #include <charconv>
 #include <map>
@@ -58,9 +58,8 @@ std::string checkpoint_hash_key(const CheckpointKey& key) {
 std::string lease_key(const CheckpointKey& key) { return checkpoint_hash_key(key) + ":lease"; }
 
 std::string checkpoint_crc(const Checkpoint& c) {
-  const auto text = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", c.key.stream.size(), c.key.stream,
-                                c.key.group, c.key.consumer, c.id.to_string(), c.epoch, c.updated_ms,
-                                c.entries_seen, c.metadata);
+  const auto text = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", c.key.stream.size(), c.key.stream, c.key.group,
+                                c.key.consumer, c.id.to_string(), c.epoch, c.updated_ms, c.entries_seen, c.metadata);
   // The names are length-prefixed where ambiguity could hide a different key.
   const auto framed = fmt::format("{}:{}:{}|{}", c.key.group.size(), c.key.consumer.size(), c.metadata.size(), text);
   return fmt::format("{:08x}", record::crc32c(framed));
@@ -81,17 +80,21 @@ CheckpointCopy parse_checkpoint_hash(const CheckpointKey& key, const Value& repl
   const auto id = StreamId::parse(f["id"]);
   if (!id) return CheckpointCopy::invalid(fmt::format("field id '{}' is not a stream ID", f["id"]));
   c.id = *id;
-  if (f["pos"] != id->to_padded()) return CheckpointCopy::invalid(fmt::format("field pos '{}' does not match id {}", f["pos"], f["id"]));
+  if (f["pos"] != id->to_padded())
+    return CheckpointCopy::invalid(fmt::format("field pos '{}' does not match id {}", f["pos"], f["id"]));
   const auto epoch = parse_u64(f["epoch"]);
   const auto updated = parse_u64(f["updated_ms"]);
   const auto seen = parse_u64(f["entries_seen"]);
-  if (!epoch || !updated || !seen) return CheckpointCopy::invalid("field epoch, updated_ms or entries_seen is not a number");
+  if (!epoch || !updated || !seen)
+    return CheckpointCopy::invalid("field epoch, updated_ms or entries_seen is not a number");
   c.epoch = *epoch;
   c.updated_ms = *updated;
   c.entries_seen = *seen;
   c.metadata = f["metadata"];
-  if (c.metadata.size() > Checkpoint::k_max_metadata_bytes) return CheckpointCopy::invalid("field metadata is larger than 1024 bytes");
-  if (f["crc"] != checkpoint_crc(c)) return CheckpointCopy::invalid("field crc does not match (corrupted, or copied from another key)");
+  if (c.metadata.size() > Checkpoint::k_max_metadata_bytes)
+    return CheckpointCopy::invalid("field metadata is larger than 1024 bytes");
+  if (f["crc"] != checkpoint_crc(c))
+    return CheckpointCopy::invalid("field crc does not match (corrupted, or copied from another key)");
   return CheckpointCopy::of(std::move(c));
 }
 
@@ -128,8 +131,8 @@ boost::asio::awaitable<Result<CheckpointCopy>> read_checkpoint(Connection& conn,
 }
 
 boost::asio::awaitable<Result<UpdateOutcome>> write_checkpoint(Connection& conn, const Checkpoint& c,
-                                                               const std::string& owner, bool force,
-                                                               bool fenced, std::string* detail) {
+                                                               const std::string& owner, bool force, bool fenced,
+                                                               std::string* detail) {
   auto commands = update_commands(c, owner, force, fenced);
   auto reply = co_await conn.exec_one(std::move(commands.evalsha));
   if (reply && reply->error_prefix() == std::string_view("NOSCRIPT"))

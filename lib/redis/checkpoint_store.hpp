@@ -45,7 +45,7 @@ boost::asio::awaitable<Result<CheckpointCopy>> read_checkpoint(Connection& conn,
                                                                std::string* detail);
 // Runs the update (EVALSHA, then EVAL on NOSCRIPT).
 boost::asio::awaitable<Result<UpdateOutcome>> write_checkpoint(Connection& conn, const Checkpoint& c,
-                                                               const std::string& owner, bool force,
-                                                               bool fenced, std::string* detail);
+                                                               const std::string& owner, bool force, bool fenced,
+                                                               std::string* detail);
 
 }  // namespace streamckpt::redis

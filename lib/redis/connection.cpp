@@ -54,7 +54,10 @@ using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 
 struct Connection::State : std::enable_shared_from_this<Connection::State> {
   State(asio::any_io_executor ex, Url u, ConnectionOptions o)
-      : executor(std::move(ex)), url(std::move(u)), options(std::move(o)), watchdog(executor),
+      : executor(std::move(ex)),
+        url(std::move(u)),
+        options(std::move(o)),
+        watchdog(executor),
         connect_done(executor, Clock::time_point::max()) {}
 
   asio::any_io_executor executor;
@@ -64,9 +67,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   // The stream of the current connection; monostate when closed.
   std::variant<std::monostate, asio::ip::tcp::socket, asio::local::stream_protocol::socket
 #ifdef STREAMCKPT_HAVE_TLS
-               , std::unique_ptr<TlsStream>
+               ,
+               std::unique_ptr<TlsStream>
 #endif
-               > stream;
+               >
+      stream;
 #ifdef STREAMCKPT_HAVE_TLS
   std::unique_ptr<asio::ssl::context> tls_context;
 #endif
@@ -274,8 +279,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         tls->set_verify_callback(asio::ssl::host_name_verification(url.host));
       }
       SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str());
-      co_await tls->async_handshake(asio::ssl::stream_base::client,
-                                    asio::redirect_error(asio::use_awaitable, ec));
+      co_await tls->async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (detail) *detail = fmt::format("TLS handshake with {}:{} failed: {}", url.host, url.port, ec.message());
         co_return errc::connect_failed;
@@ -329,8 +333,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     for (const auto& r : *replies) {
       if (!r.is_error()) continue;
       const auto prefix = r.error_prefix();
-      const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" ||
-                        r.str.find("AUTH") != std::string::npos || r.str.find("password") != std::string::npos;
+      const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" || r.str.find("AUTH") != std::string::npos ||
+                        r.str.find("password") != std::string::npos;
       if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
       co_return auth ? errc::auth_failed : errc::redis_error;
     }
@@ -347,7 +351,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         co_await connect_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       }
       if (detail) *detail = last_connect_detail;
-      co_return open ? error_code{} : (last_connect_error ? last_connect_error : make_error_code(errc::connection_closed));
+      co_return open ? error_code{}
+                     : (last_connect_error ? last_connect_error : make_error_code(errc::connection_closed));
     }
     connecting = true;
     std::string local;
@@ -367,11 +372,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
 
     asio::steady_timer timer(executor, options.connect_timeout);
     std::string local_detail;
-    auto result = co_await (open_stream(&local_detail) ||
-                            timer.async_wait(asio::use_awaitable));
+    auto result = co_await (open_stream(&local_detail) || timer.async_wait(asio::use_awaitable));
     if (result.index() == 1) {
-      if (detail) *detail = fmt::format("connecting to {} timed out after {} ms", url.redacted(),
-                                        options.connect_timeout.count());
+      if (detail)
+        *detail =
+            fmt::format("connecting to {} timed out after {} ms", url.redacted(), options.connect_timeout.count());
       fail_all(errc::connect_failed);
       co_return errc::connect_failed;
     }

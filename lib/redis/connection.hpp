@@ -53,12 +53,13 @@ class Connection {
   // Sends the commands in one write and returns their replies in order. Redis
   // error replies are values (Value::Type::error), not failures; a failure is
   // the connection's (closed, timeout, outcome unknown, protocol error).
-  boost::asio::awaitable<Result<std::vector<Value>>> exec(
-      std::vector<Command> commands, std::chrono::milliseconds block = std::chrono::milliseconds{0});
+  boost::asio::awaitable<Result<std::vector<Value>>> exec(std::vector<Command> commands,
+                                                          std::chrono::milliseconds block = std::chrono::milliseconds{
+                                                              0});
 
   // Convenience for a single command.
-  boost::asio::awaitable<Result<Value>> exec_one(
-      Command command, std::chrono::milliseconds block = std::chrono::milliseconds{0});
+  boost::asio::awaitable<Result<Value>> exec_one(Command command,
+                                                 std::chrono::milliseconds block = std::chrono::milliseconds{0});
 
   // Closes the socket; pending requests fail with errc::outcome_unknown.
   void close();

@@ -101,9 +101,7 @@ Decoder::Decoder() : reader_(redisReaderCreateWithFunctions(&k_value_functions))
   reader_->maxbuf = 0;  // let hiredis keep its buffer instead of shrinking it on every read
 }
 
-void Decoder::feed(std::string_view bytes) {
-  redisReaderFeed(reader_.get(), bytes.data(), bytes.size());
-}
+void Decoder::feed(std::string_view bytes) { redisReaderFeed(reader_.get(), bytes.data(), bytes.size()); }
 
 Result<std::optional<Value>> Decoder::next() {
   void* raw = nullptr;

@@ -22,8 +22,8 @@ struct Value {
   enum class Type { string, status, error, integer, nil, array };
 
   Type type = Type::nil;
-  std::string str;           // string, status, error
-  long long integer = 0;     // integer
+  std::string str;              // string, status, error
+  long long integer = 0;        // integer
   std::vector<Value> elements;  // array
 
   bool is_error() const noexcept { return type == Type::error; }

@@ -105,7 +105,8 @@ bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
 
 bool parse_unix(std::string_view rest, Url& url, std::string* why) {
   // unix:///path[?db=N]
-  if (rest.empty() || rest.front() != '/') return fail(why, "a unix:// URL needs an absolute path: unix:///path/to/redis.sock");
+  if (rest.empty() || rest.front() != '/')
+    return fail(why, "a unix:// URL needs an absolute path: unix:///path/to/redis.sock");
   const auto q = rest.find('?');
   url.path = rest.substr(0, q);
   if (q != std::string_view::npos) {
@@ -144,8 +145,8 @@ std::string Url::redacted() const {
     case Scheme::tcp:
     case Scheme::tls: {
       const bool v6 = host.find(':') != std::string::npos;
-      return fmt::format("{}://{}{}{}{}:{}{}", scheme == Scheme::tls ? "rediss" : "redis", auth,
-                         v6 ? "[" : "", host, v6 ? "]" : "", port, db ? fmt::format("/{}", db) : "");
+      return fmt::format("{}://{}{}{}{}:{}{}", scheme == Scheme::tls ? "rediss" : "redis", auth, v6 ? "[" : "", host,
+                         v6 ? "]" : "", port, db ? fmt::format("/{}", db) : "");
     }
   }
   return {};

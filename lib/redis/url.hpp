@@ -14,12 +14,12 @@ struct Url {
   enum class Scheme { tcp, tls, unix_socket };
 
   Scheme scheme = Scheme::tcp;
-  std::string host;       // tcp and tls; an IPv6 address without its brackets
+  std::string host;  // tcp and tls; an IPv6 address without its brackets
   std::uint16_t port = 6379;
-  std::string path;       // unix_socket
-  std::string user;       // empty: AUTH with the password only (or no AUTH)
-  std::string password;   // empty: no AUTH
-  std::uint32_t db = 0;   // SELECT when non-zero
+  std::string path;      // unix_socket
+  std::string user;      // empty: AUTH with the password only (or no AUTH)
+  std::string password;  // empty: no AUTH
+  std::uint32_t db = 0;  // SELECT when non-zero
 
   // Strict: an unknown scheme, an empty host, a port outside 1..65535, a db
   // that is not a number, or a stray character is an error; `why` says which.

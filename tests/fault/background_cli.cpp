@@ -44,12 +44,8 @@ BackgroundCli::~BackgroundCli() {
   }
 }
 
-std::string BackgroundCli::out() const {
-  return read_file(out_);
-}
-std::string BackgroundCli::err() const {
-  return read_file(err_);
-}
+std::string BackgroundCli::out() const { return read_file(out_); }
+std::string BackgroundCli::err() const { return read_file(err_); }
 
 bool BackgroundCli::running() {
   if (exited_) return false;

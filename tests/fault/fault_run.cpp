@@ -17,9 +17,7 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
   return true;
 }
 
-std::string port_of(FaultRun& run) {
-  return std::to_string(run.proxy().port());
-}
+std::string port_of(FaultRun& run) { return std::to_string(run.proxy().port()); }
 
 void wait_for_more(FaultRun& run, const std::string& needle, int more) {
   const int before = occurrences(run.cli().err(), needle);
@@ -82,9 +80,7 @@ void FaultRun::finish_producing() {
   ids_.insert(ids_.end(), ids.begin(), ids.end());
 }
 
-std::size_t FaultRun::handled_so_far() const {
-  return handled_numbers(cli_->out()).size();
-}
+std::size_t FaultRun::handled_so_far() const { return handled_numbers(cli_->out()).size(); }
 
 void FaultRun::wait_all_handled() {
   finish_producing();

@@ -43,8 +43,11 @@ class Producer {
 };
 
 std::vector<std::string> args_for(const RedisServer& redis, const TempDir& dir, bool group, const std::string& sink) {
-  std::vector<std::string> a = {"consume", "--redis", redis.url(), "--stream", "orders", "--consumer", "edge-7",
-                                "--data-dir", (dir.path() / "ckpt").string(), "--sink", sink, "--batch", "20"};
+  std::vector<std::string> a = {"consume",  "--redis",    redis.url(),
+                                "--stream", "orders",     "--consumer",
+                                "edge-7",   "--data-dir", (dir.path() / "ckpt").string(),
+                                "--sink",   sink,         "--batch",
+                                "20"};
   if (group) a.insert(a.end(), {"--group", "billing"});
   return a;
 }

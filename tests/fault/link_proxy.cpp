@@ -33,9 +33,7 @@ namespace {
 
 constexpr std::size_t k_sample_bytes = 64 * 1024;
 
-constexpr std::size_t index_of(Direction d) {
-  return d == Direction::client_to_server ? 0 : 1;
-}
+constexpr std::size_t index_of(Direction d) { return d == Direction::client_to_server ? 0 : 1; }
 
 // Bytes read from one side, waiting until they are due at the other.
 struct Chunk {
@@ -72,9 +70,7 @@ struct Link {
 // Child processes (the CLI) must not inherit the proxy's sockets: a listening
 // socket held by a child would keep accepting into its backlog after the
 // proxy closed it.
-void no_inherit(int fd) {
-  ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
-}
+void no_inherit(int fd) { ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC); }
 
 void abort_socket(tcp::socket& s) {
   error_code ignored;
@@ -350,9 +346,7 @@ LinkProxy::~LinkProxy() {
   state_->thread.join();
 }
 
-std::string LinkProxy::url() const {
-  return "redis://127.0.0.1:" + std::to_string(port_);
-}
+std::string LinkProxy::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
 void LinkProxy::set(Direction direction, const DirectionFaults& faults) {
   state_->run([s = state_.get(), direction, faults] { s->faults[index_of(direction)] = faults; });

@@ -27,8 +27,10 @@ bool eventually(const std::function<bool()>& done, int seconds = 30) {
 
 std::vector<std::string> args_for(const RedisServer& redis, const TempDir& dir, bool group,
                                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"consume", "--redis", redis.url(), "--stream", "orders", "--consumer", "edge-7",
-                                "--data-dir", (dir.path() / "ckpt").string(), "--block-ms", "200"};
+  std::vector<std::string> a = {"consume",    "--redis",    redis.url(),
+                                "--stream",   "orders",     "--consumer",
+                                "edge-7",     "--data-dir", (dir.path() / "ckpt").string(),
+                                "--block-ms", "200"};
   if (group) a.insert(a.end(), {"--group", "billing"});
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
@@ -45,7 +47,8 @@ void produce_low(Client& c, int first, int count) {
 
 }  // namespace
 
-TEST_CASE("Redis restarted without persistence: the consumer reconnects, recreates its group, and handles what comes next") {
+TEST_CASE(
+    "Redis restarted without persistence: the consumer reconnects, recreates its group, and handles what comes next") {
   RedisServer redis;
   TempDir dir;
   CliProcess p(args_for(redis, dir, true), dir.path());
@@ -76,7 +79,8 @@ TEST_CASE("Redis restarted without persistence: the consumer reconnects, recreat
   CHECK(handled_numbers(r.out) == expected);
 }
 
-TEST_CASE("Redis restarted empty and refilled below the checkpoint: reported as regressed, resumed from the first entry") {
+TEST_CASE(
+    "Redis restarted empty and refilled below the checkpoint: reported as regressed, resumed from the first entry") {
   for (const bool group : {true, false}) {
     CAPTURE(group);
     RedisServer redis;
@@ -112,7 +116,8 @@ TEST_CASE("FLUSHALL mid-run is detected while idle and reported; --on-regressed 
   c.run({"FLUSHALL"});
   const auto r = p.wait();  // the idle check finds the stream gone
   CHECK(r.exit_code == 1);
-  CHECK(contains(r.err, "streamckpt: error: stream 'orders' went backwards while running: it is gone (last-generated-id 0-0)"));
+  CHECK(contains(
+      r.err, "streamckpt: error: stream 'orders' went backwards while running: it is gone (last-generated-id 0-0)"));
 }
 
 TEST_CASE("the stream deleted mid-run in group mode: reported, the group is recreated, new entries are handled") {

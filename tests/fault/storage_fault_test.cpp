@@ -454,7 +454,8 @@ TEST_CASE("a stalled sync pauses next() long before max_in_flight, idle ticks st
     Consumer consumer(io.get_executor(), options);
     // Destroyed before the consumer, also when the test fails or times out:
     // closing the consumer waits for a held sync.
-    const std::unique_ptr<FaultyFs, void (*)(FaultyFs*)> release(rig.fs.get(), [](FaultyFs* fs) { fs->release_syncs(); });
+    const std::unique_ptr<FaultyFs, void (*)(FaultyFs*)> release(rig.fs.get(),
+                                                                 [](FaultyFs* fs) { fs->release_syncs(); });
     run(io, stall_mid_run(rig, consumer, app), 180s);
   }
 }
@@ -467,7 +468,7 @@ TEST_CASE("what was reported durable survives a power loss") {
     asio::io_context io;
     Consumer consumer(io.get_executor(), rig.options({"app"}));
     run(io, ack_then_lose_power(rig, consumer, app, reported));
-  }  // destroyed without stop()
+  }                              // destroyed without stop()
   rig.fs->drop_unsynced_data();  // that this really drops data is the FaultyFs control test's job
 
   auto store = open_store(rig.data_dir(), {"app"});

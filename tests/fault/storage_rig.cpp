@@ -52,9 +52,7 @@ std::string ledger(const std::vector<int>& handled, int first, int last) {
 // ---------------------------------------------------------------------------
 // The rig.
 
-std::string Rig::hash_key() const {
-  return std::string("streamckpt:{orders}:") + (group ? "billing" : "") + ":edge-7";
-}
+std::string Rig::hash_key() const { return std::string("streamckpt:{orders}:") + (group ? "billing" : "") + ":edge-7"; }
 
 ConsumerOptions Rig::options(std::vector<std::string> families) {
   ConsumerOptions o;
@@ -197,9 +195,7 @@ int number_of(const Event& e) {
   return -1;
 }
 
-std::string effect_key(const Event& e) {
-  return "event/" + e.id.to_padded();
-}
+std::string effect_key(const Event& e) { return "event/" + e.id.to_padded(); }
 
 namespace {
 

@@ -44,8 +44,8 @@ std::vector<std::string> written_hash(const Checkpoint& c) {
   const auto commands = streamckpt::redis::update_commands(c, "owner", false, false);
   const auto argv = [&](std::size_t i) { return commands.evalsha.at(4 + i); };
   FUZZ_CHECK(commands.evalsha.at(3) == streamckpt::redis::checkpoint_hash_key(c.key));
-  return {"id",       argv(2), "pos",      argv(1), "epoch",        argv(3), "updated_ms", argv(4),
-          "owner",    argv(5), "metadata", argv(6), "entries_seen", argv(7), "crc",        argv(8)};
+  return {"id",    argv(2), "pos",      argv(1), "epoch",        argv(3), "updated_ms", argv(4),
+          "owner", argv(5), "metadata", argv(6), "entries_seen", argv(7), "crc",        argv(8)};
 }
 
 // Splits the input at every '\0'.

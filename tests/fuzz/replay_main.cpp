@@ -111,8 +111,8 @@ class Mutator {
 
   char interesting_byte() {
     // Bytes that parsers of this project treat specially.
-    static constexpr char k_bytes[] = {'\0', '\r', '\n', '-', '+', '*', '$', ':', '/', '@', '[', ']',
-                                       '%',  '?',  '0',  '9', '\x7f', '\x80', '\xff', ' '};
+    static constexpr char k_bytes[] = {'\0', '\r', '\n', '-', '+', '*', '$',    ':',    '/',    '@',
+                                       '[',  ']',  '%',  '?', '0', '9', '\x7f', '\x80', '\xff', ' '};
     return k_bytes[below(sizeof k_bytes)];
   }
 

@@ -24,18 +24,18 @@ TEST_CASE("usage errors exit 2 with the message and the usage on stderr") {
   CHECK(missing.exit_code == 2);
   CHECK(starts_with(missing.err, "streamckpt: --redis is required\n"));
 
-  const auto bad_number = run_cli({"consume", "--redis", "redis://h", "--stream", "s", "--consumer", "c",
-                                   "--data-dir", "/x", "--batch", "ten"});
+  const auto bad_number = run_cli(
+      {"consume", "--redis", "redis://h", "--stream", "s", "--consumer", "c", "--data-dir", "/x", "--batch", "ten"});
   CHECK(bad_number.exit_code == 2);
   CHECK(bad_number.err.find("--batch must be a whole number") != std::string::npos);
 
-  const auto bad_start = run_cli({"consume", "--redis", "redis://h", "--stream", "s", "--consumer", "c",
-                                  "--data-dir", "/x", "--start", "middle"});
+  const auto bad_start = run_cli(
+      {"consume", "--redis", "redis://h", "--stream", "s", "--consumer", "c", "--data-dir", "/x", "--start", "middle"});
   CHECK(bad_start.exit_code == 2);
   CHECK(bad_start.err.find("--start must be one of earliest|latest|fail, not 'middle'") != std::string::npos);
 
-  const auto cert_alone = run_cli({"consume", "--redis", "rediss://h", "--stream", "s", "--consumer", "c",
-                                   "--data-dir", "/x", "--tls-cert", "c.pem"});
+  const auto cert_alone = run_cli({"consume", "--redis", "rediss://h", "--stream", "s", "--consumer", "c", "--data-dir",
+                                   "/x", "--tls-cert", "c.pem"});
   CHECK(cert_alone.exit_code == 2);
   CHECK(starts_with(cert_alone.err, "streamckpt: --tls-cert and --tls-key go together\n"));
 
@@ -58,10 +58,11 @@ TEST_CASE("--help prints the usage and exits 0") {
 
 TEST_CASE("a malformed URL exits 1 with one error line naming the URL") {
   TempDir dir;
-  const auto r = run_cli({"consume", "--redis", "redis://host:99999", "--stream", "s", "--consumer", "c",
-                          "--data-dir", (dir.path() / "d").string()});
+  const auto r = run_cli({"consume", "--redis", "redis://host:99999", "--stream", "s", "--consumer", "c", "--data-dir",
+                          (dir.path() / "d").string()});
   CHECK(r.exit_code == 1);
-  CHECK(r.err == "streamckpt: error: invalid Redis URL 'redis://host:99999': port '99999' is not a number from 1 to 65535\n");
+  CHECK(r.err ==
+        "streamckpt: error: invalid Redis URL 'redis://host:99999': port '99999' is not a number from 1 to 65535\n");
 }
 
 TEST_CASE("an unreachable server exits 1 with an error line saying so when --startup-timeout-ms is 0") {
@@ -80,8 +81,8 @@ TEST_CASE("an unreachable server exits 1 with an error line saying so when --sta
 TEST_CASE("a wrong password exits 1 with Redis's refusal") {
   RedisServer redis({"--requirepass", "right"});
   TempDir dir;
-  const auto r = run_cli({"consume", "--redis", "redis://:wrong@127.0.0.1:" + std::to_string(redis.port()),
-                          "--stream", "s", "--consumer", "c", "--data-dir", (dir.path() / "d").string()});
+  const auto r = run_cli({"consume", "--redis", "redis://:wrong@127.0.0.1:" + std::to_string(redis.port()), "--stream",
+                          "s", "--consumer", "c", "--data-dir", (dir.path() / "d").string()});
   CHECK(r.exit_code == 1);
   CHECK(starts_with(r.err, "streamckpt: error: redis://:***@127.0.0.1:"));
   CHECK(r.err.find("refused: WRONGPASS") != std::string::npos);
@@ -94,13 +95,15 @@ TEST_CASE("a key that is not a stream exits 1 with WRONGTYPE explained") {
   client.run({"SET", "s", "x"});
   TempDir dir;
   for (const bool group : {false, true}) {
-    std::vector<std::string> args = {"consume", "--redis", redis.url(), "--stream", "s", "--consumer", "c",
-                                     "--data-dir", (dir.path() / (group ? "g" : "p")).string()};
+    std::vector<std::string> args = {"consume",  "--redis",    redis.url(),
+                                     "--stream", "s",          "--consumer",
+                                     "c",        "--data-dir", (dir.path() / (group ? "g" : "p")).string()};
     if (group) args.insert(args.end(), {"--group", "g"});
     const auto r = run_cli(args);
     CHECK(r.exit_code == 1);
-    CHECK(r.err.find("streamckpt: error: key 's' holds a string, not a stream (WRONGTYPE); choose another --stream\n") !=
-          std::string::npos);
+    CHECK(
+        r.err.find("streamckpt: error: key 's' holds a string, not a stream (WRONGTYPE); choose another --stream\n") !=
+        std::string::npos);
   }
 }
 
@@ -114,8 +117,8 @@ TEST_CASE("a second consumer on the same data directory fails with an error nami
   for (int i = 0; i < 200 && !std::filesystem::exists(dir.path() / "ckpt" / "LOCK"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const auto second = run_cli({"consume", "--redis", redis.url(), "--stream", "s", "--consumer", "c2",
-                               "--data-dir", data_dir});
+  const auto second =
+      run_cli({"consume", "--redis", redis.url(), "--stream", "s", "--consumer", "c2", "--data-dir", data_dir});
   CHECK(second.exit_code == 1);
   CHECK(second.err == "streamckpt: error: data directory " + data_dir +
                           " is held by another process; stop it or use another data directory\n");
@@ -129,11 +132,11 @@ TEST_CASE("checkpoint show --json reports the local copy and the effective posit
   TempDir dir;
   const auto ids = client.produce("s", 1, 5);
   const auto data_dir = (dir.path() / "ckpt").string();
-  const auto consumed = run_cli({"consume", "--redis", redis.url(), "--stream", "s", "--group", "g", "--consumer",
-                                 "c", "--data-dir", data_dir, "--max-events", "3"});
+  const auto consumed = run_cli({"consume", "--redis", redis.url(), "--stream", "s", "--group", "g", "--consumer", "c",
+                                 "--data-dir", data_dir, "--max-events", "3"});
   REQUIRE(consumed.exit_code == 0);
-  const auto shown = run_cli({"checkpoint", "show", "--data-dir", data_dir, "--stream", "s", "--group", "g",
-                              "--consumer", "c", "--json"});
+  const auto shown = run_cli(
+      {"checkpoint", "show", "--data-dir", data_dir, "--stream", "s", "--group", "g", "--consumer", "c", "--json"});
   CHECK(shown.exit_code == 0);
   CHECK(starts_with(shown.out, R"({"local":{"id":")" + ids[2] + R"(","valid":true,"reason":null,)"));
   CHECK(shown.out.find(R"("redis":null,"effective":")" + ids[2] + "\"}") != std::string::npos);
@@ -142,8 +145,8 @@ TEST_CASE("checkpoint show --json reports the local copy and the effective posit
                               "--consumer", "nobody", "--json"});
   CHECK(other.out == "{\"local\":null,\"redis\":null,\"effective\":null}\n");
 
-  const auto missing = run_cli({"checkpoint", "show", "--data-dir", (dir.path() / "none").string(), "--stream", "s",
-                                "--consumer", "c"});
+  const auto missing =
+      run_cli({"checkpoint", "show", "--data-dir", (dir.path() / "none").string(), "--stream", "s", "--consumer", "c"});
   CHECK(missing.exit_code == 1);
   CHECK(starts_with(missing.err, "streamckpt: error: no checkpoint store in "));
 }

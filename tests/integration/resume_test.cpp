@@ -17,8 +17,9 @@ namespace {
 constexpr int k_entries = 10000;
 
 std::vector<std::string> consume_args(const RedisServer& redis, const TempDir& dir, bool group) {
-  std::vector<std::string> args = {"consume", "--redis", redis.url(), "--stream", "orders", "--consumer", "edge-7",
-                                   "--data-dir", (dir.path() / "ckpt").string()};
+  std::vector<std::string> args = {"consume",  "--redis",    redis.url(),
+                                   "--stream", "orders",     "--consumer",
+                                   "edge-7",   "--data-dir", (dir.path() / "ckpt").string()};
   if (group) {
     args.push_back("--group");
     args.push_back("billing");

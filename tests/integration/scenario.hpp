@@ -35,8 +35,8 @@ class Scenario {
   int produced() const { return next_ - 1; }
 
   std::vector<std::string> identity_args() const {
-    std::vector<std::string> a = {"--redis", redis_.url(), "--stream", "orders", "--consumer", "edge-7",
-                                  "--data-dir", data_dir().string()};
+    std::vector<std::string> a = {"--redis",    redis_.url(), "--stream",   "orders",
+                                  "--consumer", "edge-7",     "--data-dir", data_dir().string()};
     if (group_) a.insert(a.end(), {"--group", "billing"});
     return a;
   }

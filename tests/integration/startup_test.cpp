@@ -81,7 +81,8 @@ TEST_CASE("both copies, local higher: the local copy wins") {
   restore(s, old_hash);  // Redis lost its last write-through
   const auto r = s.consume_rest();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(contains(r.err, "resume after " + ids[5] + " (source: local); local copy: " + ids[5] + "; redis copy: " + ids[2]));
+  CHECK(contains(r.err,
+                 "resume after " + ids[5] + " (source: local); local copy: " + ids[5] + "; redis copy: " + ids[2]));
   CHECK(s.handled() == Scenario::range(1, 10));
 }
 
@@ -94,7 +95,8 @@ TEST_CASE("both copies, Redis higher: the Redis copy wins") {
   copy_dir(s.dir().path() / "old", s.data_dir());  // the disk went back in time
   const auto r = s.consume_rest();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(contains(r.err, "resume after " + ids[5] + " (source: redis); local copy: " + ids[2] + "; redis copy: " + ids[5]));
+  CHECK(contains(r.err,
+                 "resume after " + ids[5] + " (source: redis); local copy: " + ids[2] + "; redis copy: " + ids[5]));
   CHECK(contains(r.err, "local copy re-seeded"));
   CHECK(s.handled() == Scenario::range(1, 10));
 }
@@ -105,7 +107,8 @@ TEST_CASE("a local record with a flipped bit is reported invalid and the Redis c
   REQUIRE(s.consume_n(5).exit_code == 0);
   flip_bit_in_record(s.data_dir(), s.key());
   const auto shown = s.checkpoint("show", {"--json"});
-  CHECK(contains(shown.out, R"("local":{"id":null,"valid":false,"reason":"checkpoint record fails its CRC-32C check"})"));
+  CHECK(
+      contains(shown.out, R"("local":{"id":null,"valid":false,"reason":"checkpoint record fails its CRC-32C check"})"));
   CHECK(contains(shown.out, R"("effective":")" + ids[4] + "\""));
   const auto r = s.consume_rest();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -120,11 +123,21 @@ TEST_CASE("garbage in the Redis hash is reported invalid and the local copy is u
     const char* reason;
   };
   const std::vector<Case> cases = {
-      {"wrong type", [](Scenario& s) { s.redis().run({"DEL", s.hash_key()}); s.redis().run({"SET", s.hash_key(), "x"}); },
+      {"wrong type",
+       [](Scenario& s) {
+         s.redis().run({"DEL", s.hash_key()});
+         s.redis().run({"SET", s.hash_key(), "x"});
+       },
        "redis copy: invalid (the key holds a value that is not a hash)"},
-      {"unparsable id", [](Scenario& s) { s.redis().run({"HSET", s.hash_key(), "id", "12-x"}); },
+      {"unparsable id",
+       [](Scenario& s) {
+         s.redis().run({"HSET", s.hash_key(), "id", "12-x"});
+       },
        "redis copy: invalid (field id '12-x' is not a stream ID)"},
-      {"bad crc", [](Scenario& s) { s.redis().run({"HSET", s.hash_key(), "epoch", "7"}); },
+      {"bad crc",
+       [](Scenario& s) {
+         s.redis().run({"HSET", s.hash_key(), "epoch", "7"});
+       },
        "redis copy: invalid (field crc does not match (corrupted, or copied from another key))"},
       {"id beyond the stream's end", [](Scenario& s) { force_redis_copy(s, StreamId(UINT64_MAX - 1, 0)); },
        "redis copy: invalid (checkpoint 18446744073709551614-0 is beyond the stream's last-generated-id"},
@@ -242,13 +255,25 @@ TEST_CASE("a second live instance with the same identity refuses to start; --wai
   REQUIRE(s.redis().run({"EXISTS", s.hash_key() + ":lease"})->integer == 1);
 
   // Same identity, another host (another data directory).
-  std::vector<std::string> second_args = {"consume", "--redis", s.server().url(), "--stream", "orders", "--group",
-                                          "billing", "--consumer", "edge-7", "--data-dir",
-                                          (s.dir().path() / "other").string(), "--idle-exit-ms", "300"};
+  std::vector<std::string> second_args = {"consume",
+                                          "--redis",
+                                          s.server().url(),
+                                          "--stream",
+                                          "orders",
+                                          "--group",
+                                          "billing",
+                                          "--consumer",
+                                          "edge-7",
+                                          "--data-dir",
+                                          (s.dir().path() / "other").string(),
+                                          "--idle-exit-ms",
+                                          "300"};
   const auto refused = run_cli(second_args);
   CHECK(refused.exit_code == 1);
   CHECK(contains(refused.err, "streamckpt: error: another instance ("));
-  CHECK(contains(refused.err, "its lease streamckpt:{orders}:billing:edge-7:lease is live; stop it first, or wait with --wait-lease\n"));
+  CHECK(contains(
+      refused.err,
+      "its lease streamckpt:{orders}:billing:edge-7:lease is live; stop it first, or wait with --wait-lease\n"));
 
   second_args.push_back("--wait-lease");
   CliProcess waiting(second_args, s.dir().path());
@@ -275,8 +300,8 @@ TEST_CASE("the Redis hash read by any client matches checkpoint show") {
   CHECK(fields["epoch"] == "0");
   CHECK(fields["entries_seen"] == "7");
   const auto shown = s.checkpoint("show", {"--json"});
-  CHECK(contains(shown.out, R"("redis":{"id":")" + fields["id"] + R"(","valid":true,"reason":null,"epoch":0,"updated_ms":)" +
-                                fields["updated_ms"]));
+  CHECK(contains(shown.out, R"("redis":{"id":")" + fields["id"] +
+                                R"(","valid":true,"reason":null,"epoch":0,"updated_ms":)" + fields["updated_ms"]));
   CHECK(contains(shown.out, R"("effective":")" + ids[6] + "\"}"));
 }
 
@@ -298,7 +323,7 @@ TEST_CASE("the Redis copy never moves backwards, whoever writes it") {
   CHECK(write(StreamId(2, 0), false, false, 1) == 1);  // a new epoch (checkpoint set --force)
   CHECK(s.hash_field("id") == "2-0");
   s.redis().run({"HSET", s.hash_key(), "pos", "zzz"});
-  CHECK(write(StreamId(1, 0), false, false, 1) == 1);  // garbage is overwritten
+  CHECK(write(StreamId(1, 0), false, false, 1) == 1);   // garbage is overwritten
   CHECK(write(StreamId(20, 0), false, true, 1) == -1);  // fenced, and we do not hold the lease
   s.redis().run({"SET", s.hash_key() + ":lease", "me"});
   CHECK(write(StreamId(20, 0), false, true, 1) == 1);

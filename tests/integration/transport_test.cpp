@@ -15,8 +15,19 @@ namespace {
 bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
 std::vector<std::string> consume(const std::string& url, const TempDir& dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"consume", "--redis", url, "--stream", "orders", "--group", "billing", "--consumer",
-                                "edge-7", "--data-dir", (dir.path() / "ckpt").string(), "--idle-exit-ms", "300"};
+  std::vector<std::string> a = {"consume",
+                                "--redis",
+                                url,
+                                "--stream",
+                                "orders",
+                                "--group",
+                                "billing",
+                                "--consumer",
+                                "edge-7",
+                                "--data-dir",
+                                (dir.path() / "ckpt").string(),
+                                "--idle-exit-ms",
+                                "300"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -95,7 +106,8 @@ TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails 
   TempDir dir2;
   const auto refused = run_cli(consume(url, dir2, {"--tls-ca", other, "--startup-timeout-ms", "0"}));
   CHECK(refused.exit_code == 1);
-  CHECK(contains(refused.err, "streamckpt: error: TLS handshake with 127.0.0.1:" + std::to_string(tls_port) + " failed"));
+  CHECK(
+      contains(refused.err, "streamckpt: error: TLS handshake with 127.0.0.1:" + std::to_string(tls_port) + " failed"));
 
   TempDir dir3;
   const auto insecure = run_cli(consume(url, dir3, {"--tls-ca", other, "--tls-insecure"}));
@@ -132,8 +144,9 @@ TEST_CASE("a server that requires client certificates accepts --tls-cert/--tls-k
   }
 
   TempDir mismatched;
-  const auto bad_key = run_cli(consume(url, mismatched, {"--tls-ca", server, "--tls-cert", client, "--tls-key",
-                                                          stranger_key, "--startup-timeout-ms", "0"}));
+  const auto bad_key = run_cli(
+      consume(url, mismatched,
+              {"--tls-ca", server, "--tls-cert", client, "--tls-key", stranger_key, "--startup-timeout-ms", "0"}));
   CHECK(bad_key.exit_code == 1);
   CHECK(contains(bad_key.err, "streamckpt: error: cannot load TLS files: "));
 }

@@ -10,7 +10,7 @@ namespace streamckpt::test {
 std::string read_file(const std::filesystem::path& path);
 
 struct CliResult {
-  int exit_code = -1;   // -signal when killed by a signal
+  int exit_code = -1;  // -signal when killed by a signal
   std::string out;
   std::string err;
 };

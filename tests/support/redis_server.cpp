@@ -1,13 +1,13 @@
 #include "redis_server.hpp"
 
 #include <arpa/inet.h>
-#include <csignal>
 #include <netinet/in.h>
-#include <stdexcept>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
 
 namespace streamckpt::test {
 namespace {
@@ -67,9 +67,19 @@ RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std:
 }
 
 bool RedisServer::launch() {
-  std::vector<std::string> args = {"redis-server", "--bind", "127.0.0.1", "--port", std::to_string(port_),
-                                   "--dir", dir_.string(), "--save", "", "--appendonly", "no",
-                                   "--logfile", (dir_ / "redis.log").string()};
+  std::vector<std::string> args = {"redis-server",
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--dir",
+                                   dir_.string(),
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--logfile",
+                                   (dir_ / "redis.log").string()};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   const pid_t pid = ::fork();
   if (pid == 0) {

@@ -90,9 +90,9 @@ TEST_CASE("acking an event twice is a duplicate and changes nothing") {
 
 TEST_CASE("acking an event that was never delivered is unknown") {
   auto t = delivered({2, 4});
-  CHECK(t.ack(id(3)) == AckResult::unknown);   // between delivered IDs
-  CHECK(t.ack(id(1)) == AckResult::unknown);   // below them
-  CHECK(t.ack(id(5)) == AckResult::unknown);   // beyond them
+  CHECK(t.ack(id(3)) == AckResult::unknown);  // between delivered IDs
+  CHECK(t.ack(id(1)) == AckResult::unknown);  // below them
+  CHECK(t.ack(id(5)) == AckResult::unknown);  // beyond them
   CHECK(t.ack(StreamId(2, 1)) == AckResult::unknown);
   CHECK_FALSE(t.take_advance().has_value());
   AckTracker empty;
@@ -112,7 +112,7 @@ TEST_CASE("effects are returned only once covered, in event order") {
   const auto e1 = effect("e1");
   const auto e3 = effect("e3");
   CHECK(t.ack(id(3), e3) == AckResult::accepted);
-  CHECK_FALSE(t.take_advance().has_value());  // not covered yet: nothing handed out
+  CHECK_FALSE(t.take_advance().has_value());   // not covered yet: nothing handed out
   CHECK(t.ack(id(2)) == AckResult::accepted);  // no effects
   CHECK_FALSE(t.take_advance().has_value());
   CHECK(t.ack(id(1), e1) == AckResult::accepted);

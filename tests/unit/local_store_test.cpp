@@ -9,10 +9,10 @@
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
 
-#include <csignal>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <cstdio>
@@ -285,8 +285,8 @@ TEST_CASE("list() returns every stored key and skips undecodable keys") {
   REQUIRE(listed.size() == all.size());
   for (const auto& want : all) {
     CAPTURE(want.key.describe());
-    const auto it = std::find_if(listed.begin(), listed.end(),
-                                 [&](const LocalStore::Listed& l) { return l.key == want.key; });
+    const auto it =
+        std::find_if(listed.begin(), listed.end(), [&](const LocalStore::Listed& l) { return l.key == want.key; });
     REQUIRE(it != listed.end());
     REQUIRE(it->copy.valid());
     check_same(*it->copy.checkpoint, want);

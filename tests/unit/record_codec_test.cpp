@@ -1,8 +1,8 @@
 // The checkpoint record codec: round trips, and every kind of damage detected.
 #include <streamckpt/checkpoint.hpp>
 
-#include <boost/crc.hpp>
 #include <doctest/doctest.h>
+#include <boost/crc.hpp>
 
 #include <cstdint>
 #include <string>
@@ -122,8 +122,7 @@ TEST_CASE("a record round-trips 1024 bytes of metadata and 1024-byte names") {
   c.key.group = std::string(CheckpointKey::k_max_name_bytes, 'g');
   c.key.consumer = std::string(CheckpointKey::k_max_name_bytes, 'c');
   c.metadata.clear();
-  for (std::size_t i = 0; i < Checkpoint::k_max_metadata_bytes; ++i)
-    c.metadata.push_back(static_cast<char>(i * 37));
+  for (std::size_t i = 0; i < Checkpoint::k_max_metadata_bytes; ++i) c.metadata.push_back(static_cast<char>(i * 37));
   const auto bytes = record::encode(c);
   CHECK(bytes.size() <= record::k_max_bytes);
   const auto decoded = record::decode(bytes);
@@ -256,7 +255,9 @@ TEST_CASE("a well-sealed record with an invalid key (empty stream) is malformed"
 TEST_CASE("a key round-trips through encode_key and decode_key") {
   const CheckpointKey key{"orders", "", "c1"};
   const auto bytes = record::encode_key(key);
-  CHECK(bytes == std::string("\x06\x00orders\x00\x00\x02\x00" "c1", 14));
+  CHECK(bytes == std::string("\x06\x00orders\x00\x00\x02\x00"
+                             "c1",
+                             14));
   const auto decoded = record::decode_key(bytes);
   REQUIRE(decoded.has_value());
   CHECK(*decoded == key);

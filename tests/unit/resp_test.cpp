@@ -10,10 +10,10 @@
 
 using streamckpt::errc;
 using streamckpt::redis::Command;
-using streamckpt::redis::Decoder;
-using streamckpt::redis::Value;
 using streamckpt::redis::command;
+using streamckpt::redis::Decoder;
 using streamckpt::redis::encode;
+using streamckpt::redis::Value;
 
 namespace {
 

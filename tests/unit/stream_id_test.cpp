@@ -21,11 +21,32 @@ StreamId must_parse(std::string_view text) {
 
 TEST_CASE("parse rejects every malformed, special or incomplete form") {
   const char* const rejected[] = {
-      "",        "1-",     "-1-0",  "1-*",   "007-1", "+1-0",
-      " 1-0",    "1--05",  "18446744073709551616-0",  "0-18446744073709551616",
-      "1-0 ",    "1",      "-",     "+",     "$",     ">",
-      "*",       "1-01",   "01-0",  "1-0-0", "1-a",   "0x1-0",
-      "1-+0",    "1-\t0",  "-0",    "1_0",
+      "",
+      "1-",
+      "-1-0",
+      "1-*",
+      "007-1",
+      "+1-0",
+      " 1-0",
+      "1--05",
+      "18446744073709551616-0",
+      "0-18446744073709551616",
+      "1-0 ",
+      "1",
+      "-",
+      "+",
+      "$",
+      ">",
+      "*",
+      "1-01",
+      "01-0",
+      "1-0-0",
+      "1-a",
+      "0x1-0",
+      "1-+0",
+      "1-\t0",
+      "-0",
+      "1_0",
   };
   for (const char* text : rejected) {
     CAPTURE(text);
@@ -84,8 +105,7 @@ TEST_CASE("next() is the smallest greater ID, carrying into ms") {
 }
 
 TEST_CASE("to_string round-trips through parse") {
-  const StreamId ids[] = {StreamId(0, 0), StreamId(1, 0), StreamId(1700000000000ULL, 7),
-                          StreamId::max()};
+  const StreamId ids[] = {StreamId(0, 0), StreamId(1, 0), StreamId(1700000000000ULL, 7), StreamId::max()};
   for (const auto& id : ids) {
     const auto text = id.to_string();
     CAPTURE(text);

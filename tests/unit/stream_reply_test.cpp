@@ -57,9 +57,8 @@ Value array(std::vector<Value> elements) {
 
 TEST_CASE("an XREAD reply yields its entries with their fields in order") {
   // XREAD COUNT 10 STREAMS orders 0 → [[orders, [[1-0, [a, 1, b, 2]], [1-1, [c, 3]]]]]
-  const auto reply = decode(arr(1) + arr(2) + bulk("orders") + arr(2) +
-                            arr(2) + bulk("1-0") + arr(4) + bulk("a") + bulk("1") + bulk("b") + bulk("2") +
-                            arr(2) + bulk("1-1") + arr(2) + bulk("c") + bulk("3"));
+  const auto reply = decode(arr(1) + arr(2) + bulk("orders") + arr(2) + arr(2) + bulk("1-0") + arr(4) + bulk("a") +
+                            bulk("1") + bulk("b") + bulk("2") + arr(2) + bulk("1-1") + arr(2) + bulk("c") + bulk("3"));
   const auto entries = parse_read_reply(reply);
   REQUIRE(entries.has_value());
   REQUIRE(entries->size() == 2);
@@ -75,8 +74,8 @@ TEST_CASE("an XREAD reply yields its entries with their fields in order") {
 
 TEST_CASE("binary field values survive parsing") {
   const std::string value("x\r\n\0y", 5);
-  const auto reply = decode(arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("7-3") + arr(2) +
-                            bulk("k") + bulk(value));
+  const auto reply =
+      decode(arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("7-3") + arr(2) + bulk("k") + bulk(value));
   const auto entries = parse_read_reply(reply);
   REQUIRE(entries.has_value());
   REQUIRE(entries->size() == 1);
@@ -101,9 +100,8 @@ TEST_CASE("a stream with no entries in the reply yields none") {
 
 TEST_CASE("a pending entry with a nil payload is reported deleted") {
   // XREADGROUP … STREAMS s 0 after the entry 2-0 was XDELed while pending.
-  const auto reply = decode(arr(1) + arr(2) + bulk("s") + arr(2) +
-                            arr(2) + bulk("2-0") + nil_array +
-                            arr(2) + bulk("3-0") + arr(2) + bulk("f") + bulk("v"));
+  const auto reply = decode(arr(1) + arr(2) + bulk("s") + arr(2) + arr(2) + bulk("2-0") + nil_array + arr(2) +
+                            bulk("3-0") + arr(2) + bulk("f") + bulk("v"));
   const auto entries = parse_read_reply(reply);
   REQUIRE(entries.has_value());
   REQUIRE(entries->size() == 2);
@@ -127,14 +125,14 @@ TEST_CASE("a hand-built read reply parses like a decoded one") {
 
 TEST_CASE("a malformed read reply is a protocol error") {
   const std::string cases[] = {
-      num(1),                                                                     // not an array
-      arr(1) + bulk("s"),                                                         // stream not an array
-      arr(1) + arr(1) + bulk("s"),                                                // no entry list
-      arr(1) + arr(2) + bulk("s") + num(3),                                       // entries not an array
-      arr(1) + arr(2) + bulk("s") + arr(1) + arr(1) + bulk("1-0"),                // entry without payload
-      arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("x") + arr(0),         // bad ID
+      num(1),                                                                            // not an array
+      arr(1) + bulk("s"),                                                                // stream not an array
+      arr(1) + arr(1) + bulk("s"),                                                       // no entry list
+      arr(1) + arr(2) + bulk("s") + num(3),                                              // entries not an array
+      arr(1) + arr(2) + bulk("s") + arr(1) + arr(1) + bulk("1-0"),                       // entry without payload
+      arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("x") + arr(0),                // bad ID
       arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("1-0") + arr(1) + bulk("f"),  // odd fields
-      arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("1-0") + num(5),       // payload not an array
+      arr(1) + arr(2) + bulk("s") + arr(1) + arr(2) + bulk("1-0") + num(5),              // payload not an array
   };
   for (const auto& resp : cases) {
     CAPTURE(resp);
@@ -145,15 +143,10 @@ TEST_CASE("a malformed read reply is a protocol error") {
 }
 
 TEST_CASE("XINFO STREAM (RESP2 flat array) yields the stream's state") {
-  const auto reply = decode(arr(20) +
-                            bulk("length") + num(2) +
-                            bulk("radix-tree-keys") + num(1) +
-                            bulk("radix-tree-nodes") + num(2) +
-                            bulk("last-generated-id") + bulk("1700000000005-3") +
-                            bulk("max-deleted-entry-id") + bulk("1700000000001-0") +
-                            bulk("entries-added") + num(7) +
-                            bulk("recorded-first-entry-id") + bulk("1700000000004-0") +
-                            bulk("groups") + num(1) +
+  const auto reply = decode(arr(20) + bulk("length") + num(2) + bulk("radix-tree-keys") + num(1) +
+                            bulk("radix-tree-nodes") + num(2) + bulk("last-generated-id") + bulk("1700000000005-3") +
+                            bulk("max-deleted-entry-id") + bulk("1700000000001-0") + bulk("entries-added") + num(7) +
+                            bulk("recorded-first-entry-id") + bulk("1700000000004-0") + bulk("groups") + num(1) +
                             bulk("first-entry") + arr(2) + bulk("1700000000004-0") + arr(2) + bulk("f") + bulk("v") +
                             bulk("last-entry") + arr(2) + bulk("1700000000005-3") + arr(2) + bulk("g") + bulk("w"));
   const auto s = parse_xinfo_stream(reply);
@@ -168,11 +161,8 @@ TEST_CASE("XINFO STREAM (RESP2 flat array) yields the stream's state") {
 }
 
 TEST_CASE("XINFO STREAM of an empty stream has no first entry") {
-  const auto reply = decode(arr(10) +
-                            bulk("length") + num(0) +
-                            bulk("last-generated-id") + bulk("5-0") +
-                            bulk("max-deleted-entry-id") + bulk("5-0") +
-                            bulk("entries-added") + num(5) +
+  const auto reply = decode(arr(10) + bulk("length") + num(0) + bulk("last-generated-id") + bulk("5-0") +
+                            bulk("max-deleted-entry-id") + bulk("5-0") + bulk("entries-added") + num(5) +
                             bulk("first-entry") + nil_array);
   const auto s = parse_xinfo_stream(reply);
   REQUIRE(s.has_value());
@@ -238,7 +228,7 @@ TEST_CASE("XINFO GROUPS of a stream without groups is an empty list") {
 TEST_CASE("a malformed XINFO GROUPS reply is a protocol error") {
   const std::string cases[] = {
       num(1),
-      arr(1) + arr(2) + bulk("name") + bulk("g"),                                           // no last-delivered-id
+      arr(1) + arr(2) + bulk("name") + bulk("g"),                                          // no last-delivered-id
       arr(1) + arr(4) + bulk("name") + bulk("g") + bulk("last-delivered-id") + bulk("x"),  // bad ID
       arr(1) + arr(4) + bulk("name") + num(1) + bulk("last-delivered-id") + bulk("1-0"),   // name not a string
   };

@@ -31,7 +31,8 @@ CheckpointKey parse_key(const Args& args) {
 
 std::string copy_json(const CheckpointCopy& c) {
   switch (c.state) {
-    case CheckpointCopy::State::absent: return "null";
+    case CheckpointCopy::State::absent:
+      return "null";
     case CheckpointCopy::State::valid:
       return fmt::format(R"({{"id":"{}","valid":true,"reason":null,"epoch":{},"updated_ms":{},"metadata":{}}})",
                          c.checkpoint->id.to_string(), c.checkpoint->epoch, c.checkpoint->updated_ms,
@@ -44,9 +45,12 @@ std::string copy_json(const CheckpointCopy& c) {
 
 std::string copy_text(const CheckpointCopy& c) {
   switch (c.state) {
-    case CheckpointCopy::State::absent: return "absent";
-    case CheckpointCopy::State::valid: return fmt::format("{} (valid, epoch {})", c.checkpoint->id.to_string(), c.checkpoint->epoch);
-    case CheckpointCopy::State::invalid: return fmt::format("invalid: {}", c.reason);
+    case CheckpointCopy::State::absent:
+      return "absent";
+    case CheckpointCopy::State::valid:
+      return fmt::format("{} (valid, epoch {})", c.checkpoint->id.to_string(), c.checkpoint->epoch);
+    case CheckpointCopy::State::invalid:
+      return fmt::format("invalid: {}", c.reason);
   }
   return {};
 }
@@ -209,7 +213,8 @@ int set(const std::vector<std::string>& argv) {
   const auto key = parse_key(args);
   const auto id_text = args.required("id");
   const auto id = StreamId::parse(id_text);
-  if (!id) throw UsageError(fmt::format("--id '{}' is not a stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)", id_text));
+  if (!id)
+    throw UsageError(fmt::format("--id '{}' is not a stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)", id_text));
   Writable w;
   if (auto error = open_writable(args, w); !error.empty()) return fail(error);
   std::string detail;
@@ -226,9 +231,10 @@ int set(const std::vector<std::string>& argv) {
       current = c->checkpoint;
   const bool backwards = current && *id < current->id;
   if (backwards && !args.has("force"))
-    return fail(fmt::format("refusing to move the checkpoint backwards from {} to {}: entries in between would be "
-                            "handled again; pass --force to do it anyway",
-                            current->id.to_string(), id->to_string()));
+    return fail(
+        fmt::format("refusing to move the checkpoint backwards from {} to {}: entries in between would be "
+                    "handled again; pass --force to do it anyway",
+                    current->id.to_string(), id->to_string()));
 
   Checkpoint c;
   c.key = key;
@@ -238,8 +244,10 @@ int set(const std::vector<std::string>& argv) {
   c.metadata = current ? current->metadata : std::string{};
   c.entries_seen = current ? current->entries_seen : 0;
   auto written = run_sync(*w.io, redis::write_checkpoint(*w.conn, c, "streamckpt-cli", true, false, &detail));
-  if (!written) return fail(fmt::format("writing the Redis copy failed: {}", detail.empty() ? written.error().message() : detail));
-  if (auto ec = w.store->commit({c}, nullptr, &detail)) return fail(fmt::format("writing the local copy failed: {}", detail));
+  if (!written)
+    return fail(fmt::format("writing the Redis copy failed: {}", detail.empty() ? written.error().message() : detail));
+  if (auto ec = w.store->commit({c}, nullptr, &detail))
+    return fail(fmt::format("writing the local copy failed: {}", detail));
   if (!key.group.empty()) {
     // The group must deliver again, in order, what lies after the new
     // position: drop this consumer's pending entries (they would be replayed

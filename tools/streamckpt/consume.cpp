@@ -15,11 +15,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <unistd.h>
 
 namespace streamckpt::cli {
 namespace {
@@ -39,10 +39,28 @@ struct ConsumeSettings {
 
 ConsumeSettings parse(const std::vector<std::string>& argv) {
   const Args args(argv,
-                  {"redis", "stream", "group", "consumer", "data-dir", "sink", "start", "batch", "max-events",
-                   "idle-exit-ms", "block-ms", "max-in-flight", "startup-timeout-ms", "command-timeout-ms",
-                   "connect-timeout-ms", "on-regressed", "flush-ms", "lease-ttl-ms", "metrics-interval-ms",
-                   "tls-ca", "tls-cert", "tls-key"},
+                  {"redis",
+                   "stream",
+                   "group",
+                   "consumer",
+                   "data-dir",
+                   "sink",
+                   "start",
+                   "batch",
+                   "max-events",
+                   "idle-exit-ms",
+                   "block-ms",
+                   "max-in-flight",
+                   "startup-timeout-ms",
+                   "command-timeout-ms",
+                   "connect-timeout-ms",
+                   "on-regressed",
+                   "flush-ms",
+                   "lease-ttl-ms",
+                   "metrics-interval-ms",
+                   "tls-ca",
+                   "tls-cert",
+                   "tls-key"},
                   {"metrics", "wait-lease", "no-lease", "tls-insecure"});
   ConsumeSettings s;
   auto& o = s.options;
@@ -53,7 +71,8 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   o.key.consumer = args.required("consumer");
   o.data_dir = args.required("data-dir");
   s.sink_spec = args.get_or("sink", "stdout");
-  if (!make_sink(s.sink_spec)) throw UsageError(fmt::format("--sink must be stdout or file:PATH, not '{}'", s.sink_spec));
+  if (!make_sink(s.sink_spec))
+    throw UsageError(fmt::format("--sink must be stdout or file:PATH, not '{}'", s.sink_spec));
   const auto start = args.choice_or("start", {"earliest", "latest", "fail"}, "earliest");
   o.start = start == "latest" ? StartPolicy::latest : start == "fail" ? StartPolicy::fail : StartPolicy::earliest;
   const auto regressed = args.choice_or("on-regressed", {"first", "head", "fail"}, "first");
@@ -68,8 +87,7 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   s.max_events = args.number_or("max-events", 0, 1);
   s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1);
   o.block = milliseconds(args.number_or("block-ms", 1000, 1, 3600000));
-  if (s.idle_exit_ms && !args.has("block-ms"))
-    o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
+  if (s.idle_exit_ms && !args.has("block-ms")) o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
   // Room to read ahead: at least three batches (see ConsumerOptions).
   const auto in_flight_default = std::max<std::uint64_t>(ConsumerOptions{}.max_in_flight, 3 * o.batch);
   o.max_in_flight = args.number_or("max-in-flight", in_flight_default, 1, 10000000);
@@ -110,7 +128,10 @@ std::optional<std::string> resumed_metadata(const ResumeReport& r) {
 class ConsumeRun {
  public:
   ConsumeRun(asio::io_context& io, ConsumeSettings settings)
-      : io_(io), settings_(std::move(settings)), signals_(io, SIGINT, SIGTERM), metrics_timer_(io),
+      : io_(io),
+        settings_(std::move(settings)),
+        signals_(io, SIGINT, SIGTERM),
+        metrics_timer_(io),
         sink_(make_sink(settings_.sink_spec)) {}
 
   int exit_code() const { return exit_code_; }
@@ -181,8 +202,9 @@ class ConsumeRun {
     }
     const auto metadata = resumed_metadata(report);
     if (settings_.sink_spec != "stdout" && !metadata) {
-      exit_code_ = fail("no valid checkpoint records the sink file's length (see the resume line above); "
-                        "reset the checkpoint or move the file away");
+      exit_code_ = fail(
+          "no valid checkpoint records the sink file's length (see the resume line above); "
+          "reset the checkpoint or move the file away");
       co_return false;
     }
     if (auto error = sink_->open(metadata.value_or("")); !error.empty()) {
@@ -203,8 +225,7 @@ class ConsumeRun {
         break;
       }
       if (batch.empty()) {
-        if (settings_.idle_exit_ms &&
-            Clock::now() - last_event >= std::chrono::milliseconds(settings_.idle_exit_ms))
+        if (settings_.idle_exit_ms && Clock::now() - last_event >= std::chrono::milliseconds(settings_.idle_exit_ms))
           break;
         continue;
       }

@@ -4,13 +4,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace streamckpt::cli {
 
@@ -79,12 +79,16 @@ class FileSink final : public Sink {
       const auto* begin = metadata->data();
       const auto [end, ec] = std::from_chars(begin, begin + metadata->size(), recorded);
       if (ec != std::errc{} || end != begin + metadata->size())
-        return fmt::format("the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?", *metadata);
+        return fmt::format(
+            "the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?",
+            *metadata);
     }
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size < recorded)
-      return fmt::format("sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset the checkpoint",
-                         path_, size, recorded);
+      return fmt::format(
+          "sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset "
+          "the checkpoint",
+          path_, size, recorded);
     if (size > recorded && ::ftruncate(fd_, static_cast<off_t>(recorded)) != 0)
       return fmt::format("cannot truncate {}: {}", path_, std::strerror(errno));
     if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)

@@ -33,10 +33,10 @@ struct Checkpoint {
   static constexpr std::size_t k_max_metadata_bytes = 1024;
 
   CheckpointKey key;
-  StreamId id;                  // the last handled entry: every entry <= id was handled
-  std::uint64_t epoch = 0;      // bumped when the checkpoint is forced backwards
-  std::uint64_t updated_ms = 0; // wall-clock time of the commit, ms since the Unix epoch
-  std::string metadata;         // small application state, at most k_max_metadata_bytes
+  StreamId id;                   // the last handled entry: every entry <= id was handled
+  std::uint64_t epoch = 0;       // bumped when the checkpoint is forced backwards
+  std::uint64_t updated_ms = 0;  // wall-clock time of the commit, ms since the Unix epoch
+  std::string metadata;          // small application state, at most k_max_metadata_bytes
   // How many entries the stream had received up to and including `id`, as far
   // as this consumer knows (exact in plain mode and for a group's only
   // consumer). With XINFO's entries-added it counts the entries lost to a

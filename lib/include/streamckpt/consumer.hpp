@@ -104,8 +104,7 @@ class Consumer {
   // not have, or metadata over 1 KiB. A commit that failed may still have
   // reached the disk and is retried: effects must be safe to apply twice
   // (Put and Delete are; Merge and SingleDelete are not).
-  bool ack(const Event& event, rocksdb::WriteBatch effects,
-           std::optional<std::string> metadata = std::nullopt);
+  bool ack(const Event& event, rocksdb::WriteBatch effects, std::optional<std::string> metadata = std::nullopt);
 
   // Completes once every event <= id is durable locally. Handler:
   // void(error_code); errc::stopped if the consumer stops first.

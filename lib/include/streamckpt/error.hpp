@@ -46,9 +46,7 @@ enum class errc {
 
 const boost::system::error_category& category() noexcept;
 
-inline boost::system::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), category()};
-}
+inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
 // A value or the error that prevented it.
 template <class T>

@@ -112,8 +112,7 @@ class LocalStore {
   // Appends every operation of `src` to `dst` (RocksDB has no public
   // WriteBatch::Append). Operations on column families this store does not
   // know fail with errc::store_io.
-  [[nodiscard]] boost::system::error_code append(rocksdb::WriteBatch& dst,
-                                                 const rocksdb::WriteBatch& src) const;
+  [[nodiscard]] boost::system::error_code append(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const;
 
  private:
   explicit LocalStore(LocalStoreOptions options);

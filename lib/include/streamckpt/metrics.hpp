@@ -7,16 +7,16 @@
 namespace streamckpt {
 
 struct Metrics {
-  std::uint64_t events = 0;           // events handed to the application
-  std::uint64_t acks = 0;             // acks received
-  std::uint64_t commits = 0;          // durable local commits of this consumer
-  std::uint64_t fsyncs = 0;           // synced writes by the committer (group commits)
-  std::uint64_t xacks = 0;            // entry IDs XACKed
-  std::uint64_t redis_flushes = 0;    // successful write-throughs of the Redis copy
+  std::uint64_t events = 0;         // events handed to the application
+  std::uint64_t acks = 0;           // acks received
+  std::uint64_t commits = 0;        // durable local commits of this consumer
+  std::uint64_t fsyncs = 0;         // synced writes by the committer (group commits)
+  std::uint64_t xacks = 0;          // entry IDs XACKed
+  std::uint64_t redis_flushes = 0;  // successful write-throughs of the Redis copy
   std::uint64_t flush_failures = 0;
   std::uint64_t reconnects = 0;
-  std::uint64_t storage_errors = 0;   // failed local commits (each retried)
-  std::uint64_t gaps = 0;             // gaps detected (trimmed before handled)
+  std::uint64_t storage_errors = 0;  // failed local commits (each retried)
+  std::uint64_t gaps = 0;            // gaps detected (trimmed before handled)
   std::uint64_t gap_entries = 0;
   std::uint64_t regressions = 0;      // streams found behind a checkpoint
   std::uint64_t deleted_pending = 0;  // pending entries whose payload was deleted
@@ -30,7 +30,7 @@ struct Metrics {
   std::uint64_t sync_p50_us = 0;
   std::uint64_t sync_p99_us = 0;
   std::uint64_t sync_max_us = 0;
-  std::uint64_t redis_lag_events = 0; // how far the Redis copy trails the local one
+  std::uint64_t redis_lag_events = 0;  // how far the Redis copy trails the local one
   std::uint64_t redis_lag_ms = 0;
 
   std::string to_json() const;

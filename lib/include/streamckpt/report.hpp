@@ -13,10 +13,10 @@ namespace streamckpt {
 struct StreamState {
   bool exists = false;
   std::uint64_t length = 0;
-  StreamId last_generated;                 // last-generated-id
-  std::optional<StreamId> first_entry;     // none when empty
-  StreamId max_deleted;                    // max-deleted-entry-id
-  std::uint64_t entries_added = 0;         // entries-added
+  StreamId last_generated;              // last-generated-id
+  std::optional<StreamId> first_entry;  // none when empty
+  StreamId max_deleted;                 // max-deleted-entry-id
+  std::uint64_t entries_added = 0;      // entries-added
 };
 
 struct ResumeReport {
@@ -33,15 +33,15 @@ struct ResumeReport {
   // Resume after this ID: every entry <= position counts as handled.
   StreamId position;
   Source source = Source::start_policy;
-  bool regressed = false;            // a copy was beyond the stream's last-generated-id
+  bool regressed = false;  // a copy was beyond the stream's last-generated-id
   // The highest copy that was beyond the stream's end: its metadata (the
   // application's state) carries over to the new position.
   std::optional<Checkpoint> regressed_from;
   std::optional<std::uint64_t> gap;  // entries deleted before they were handled
   bool group_created = false;
-  bool group_moved = false;          // XGROUP SETID moved it forward to the position
-  bool local_reseeded = false;       // the local copy was behind and was rewritten
-  bool redis_reseeded = false;       // the Redis copy was behind and was rewritten
+  bool group_moved = false;     // XGROUP SETID moved it forward to the position
+  bool local_reseeded = false;  // the local copy was behind and was rewritten
+  bool redis_reseeded = false;  // the Redis copy was behind and was rewritten
 
   // One line for logs: "resuming stream 'orders' … after 5-0 (source: local) …".
   std::string describe() const;
