@@ -30,8 +30,13 @@ asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection
     std::string detail;
     const auto ec = co_await c.connect(&detail);
     if (!ec) co_return ec;
-    if (ec == errc::auth_failed || (ec == errc::redis_error && at_startup)) {
-      error_detail = detail;
+    if (ec == errc::auth_failed || ec == errc::tls_setup || (ec == errc::redis_error && at_startup)) {
+      // Retrying cannot help. Mid-run the consumer stops with this error, so
+      // that a supervisor sees a failure and not a clean stop.
+      if (at_startup)
+        error_detail = detail;
+      else
+        fail(ec, detail);
       co_return ec;
     }
     if (at_startup && Clock::now() >= startup_deadline) {

@@ -300,15 +300,26 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     if (tls_context) return {};
     auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
     error_code ec;
-    if (!options.tls_ca.empty())
+    // A file that cannot be loaded is a configuration error: retrying the
+    // connection would only repeat it.
+    const auto failed = [&](const std::string& what) {
+      if (detail) *detail = fmt::format("cannot load {}: {}", what, ec.message());
+      return make_error_code(errc::tls_setup);
+    };
+    if (!options.tls_ca.empty()) {
       ctx->load_verify_file(options.tls_ca, ec);
-    else
+      if (ec) return failed(fmt::format("the TLS CA file '{}'", options.tls_ca));
+    } else {
       ctx->set_default_verify_paths(ec);
-    if (!ec && !options.tls_cert.empty()) ctx->use_certificate_chain_file(options.tls_cert, ec);
-    if (!ec && !options.tls_key.empty()) ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
-    if (ec) {
-      if (detail) *detail = fmt::format("cannot load TLS files: {}", ec.message());
-      return errc::connect_failed;
+      if (ec) return failed("the system's default TLS CA paths");
+    }
+    if (!options.tls_cert.empty()) {
+      ctx->use_certificate_chain_file(options.tls_cert, ec);
+      if (ec) return failed(fmt::format("the TLS certificate '{}'", options.tls_cert));
+    }
+    if (!options.tls_key.empty()) {
+      ctx->use_private_key_file(options.tls_key, asio::ssl::context::pem, ec);
+      if (ec) return failed(fmt::format("the TLS private key '{}'", options.tls_key));
     }
     tls_context = std::move(ctx);
     return {};

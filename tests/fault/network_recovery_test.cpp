@@ -158,3 +158,37 @@ TEST_CASE("plain mode: the reconnect line does not mention a pending list") {
   for (const auto& line : lines)
     CHECK_MESSAGE(!mentions(line, "pending list"), line, " (plain mode has no pending list)");
 }
+
+TEST_CASE("a password set on Redis while running: the reconnect is refused, and the run ends with exit 1 and why") {
+  for (const bool group : k_modes) {
+    FaultRun run(group, 71);
+    CAPTURE(run.mode());
+    run.produce(40);
+    run.start();
+    run.wait_started();
+    run.wait_all_handled();
+    // The test's own connection stays authenticated; the consumer's are cut
+    // and must authenticate again, without a password.
+    run.redis().run({"CONFIG", "SET", "requirepass", "rotated"});
+    run.proxy().reset();
+    const auto r = run.cli().wait_for(std::chrono::seconds(30));
+    REQUIRE_MESSAGE(r, "the run went on retrying a connection that Redis refuses; stderr: ", run.cli().err());
+    INFO("stderr: ", r->err);
+    CHECK(r->exit_code == 1);
+    CHECK(mentions(r->err, "streamckpt: error: redis://127.0.0.1:"));
+    CHECK(mentions(r->err, " refused: NOAUTH Authentication required."));
+    auto handled = handled_numbers(r->out);
+    CHECK(handled.size() == 40);
+    // With the password gone again, the next run resumes after what the first
+    // one handled: over both runs, every entry exactly once.
+    run.redis().run({"CONFIG", "SET", "requirepass", ""});
+    run.produce(10);
+    run.start();
+    run.wait_started();
+    run.wait_all_handled();
+    const auto second = run.stop();
+    const auto more = handled_numbers(second.out);
+    handled.insert(handled.end(), more.begin(), more.end());
+    CHECK(exactly_once_in_order(handled, 50) == "each of the 50 entries " + std::string(k_exactly_once));
+  }
+}

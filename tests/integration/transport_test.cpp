@@ -148,7 +148,21 @@ TEST_CASE("a server that requires client certificates accepts --tls-cert/--tls-k
       consume(url, mismatched,
               {"--tls-ca", server, "--tls-cert", client, "--tls-key", stranger_key, "--startup-timeout-ms", "0"}));
   CHECK(bad_key.exit_code == 1);
-  CHECK(contains(bad_key.err, "streamckpt: error: cannot load TLS files: "));
+  CHECK(contains(bad_key.err, "streamckpt: error: cannot load the TLS private key '" + stranger_key + "': "));
+}
+
+TEST_CASE("a TLS file that cannot be loaded is named, and start-up fails at once instead of retrying") {
+  TempDir dir;
+  const auto [cert, key] = make_certificate(dir, "cert", "127.0.0.1");
+  const TlsRedis server(cert, key, cert, false);
+  const auto missing = (dir.path() / "no-such-ca.pem").string();
+  // A start-up timeout far beyond the test's patience: a retry loop would
+  // show as "retrying" lines and this timeout, not as a quick exit.
+  const auto r = run_cli(consume(server.url, dir, {"--tls-ca", missing, "--startup-timeout-ms", "20000"}));
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "streamckpt: error: cannot load the TLS CA file '" + missing + "': "));
+  CHECK(!contains(r.err, "retrying"));
+  CHECK(handled_numbers(r.out).empty());
 }
 
 TEST_CASE("--metrics prints one JSON line of counters at exit") {

@@ -42,6 +42,7 @@ enum class errc {
   stream_regressed,
   lease_held,
   stopped,
+  tls_setup,  // a TLS file cannot be loaded (redis)
 };
 
 const boost::system::error_category& category() noexcept;
