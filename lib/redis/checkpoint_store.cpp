@@ -49,10 +49,28 @@ std::optional<std::uint64_t> parse_u64(const std::string& s) {
   return v;
 }
 
+// The group and consumer parts of a key, with '%', ':', '{' and '}'
+// percent-encoded: a name that contains ':' cannot pass for two parts, so no
+// two identities share a hash or a lease. Most names have none of them and
+// appear as they are.
+std::string key_part(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (const char c : name) {
+    if (c == '%' || c == ':' || c == '{' || c == '}')
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    else
+      out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
+// The stream is the text between the first "{" and the "}:" before the last
+// two ':'-separated parts, which hold no ':': the key names one identity.
 std::string checkpoint_hash_key(const CheckpointKey& key) {
-  return fmt::format("streamckpt:{{{}}}:{}:{}", key.stream, key.group, key.consumer);
+  return fmt::format("streamckpt:{{{}}}:{}:{}", key.stream, key_part(key.group), key_part(key.consumer));
 }
 
 std::string lease_key(const CheckpointKey& key) { return checkpoint_hash_key(key) + ":lease"; }

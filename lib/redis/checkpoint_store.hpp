@@ -1,7 +1,8 @@
 // The Redis copy of a checkpoint: a HASH any client can read, at
 //   streamckpt:{<stream>}:<group>:<consumer>
 // (the {<stream>} hash tag keeps it in the stream's cluster slot; <group> is
-// empty in plain mode), with fields
+// empty in plain mode; '%', ':', '{' and '}' in <group> and <consumer> are
+// percent-encoded, so that every identity has its own key), with fields
 //   id            canonical entry ID, "<ms>-<seq>"
 //   pos           the ID as "%020llu-%020llu": byte order equals ID order, so
 //                 Lua compares strings and never rounds 64-bit numbers
