@@ -77,6 +77,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   void mark_redis_dirty(const Checkpoint& c);
   boost::asio::awaitable<void> flush_loop();
   boost::asio::awaitable<bool> flush_once();
+  boost::asio::awaitable<bool> settle_not_newer(const Checkpoint& c);
 
   void log(std::string_view line) const;
   void fail(boost::system::error_code ec, std::string detail);
@@ -141,7 +142,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // The Redis copy: only the latest durable checkpoint waits to be written.
   std::optional<Checkpoint> redis_dirty;
   Clock::time_point dirty_since;
-  std::uint64_t redis_entries_seen = 0;  // of the last checkpoint Redis holds
+  std::uint64_t redis_entries_seen = 0;          // of the last checkpoint Redis holds
+  std::optional<StreamId> redis_ahead_reported;  // a valid Redis copy ahead of ours, already logged
   bool flusher_running = false;
   bool flusher_stop = false;
   boost::asio::steady_timer flush_timer;  // cancelled to flush at once

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <tuple>
+
 namespace streamckpt {
 
 namespace asio = boost::asio;
@@ -232,9 +234,43 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
     fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}", key));
     co_return false;
   }
+  if (*r == redis::UpdateOutcome::not_newer && !co_await settle_not_newer(c)) {
+    ++metrics.flush_failures;
+    co_return false;
+  }
   ++metrics.redis_flushes;
   redis_entries_seen = c.entries_seen;
   if (redis_dirty && redis_dirty->id == c.id) redis_dirty.reset();
+  co_return true;
+}
+
+// The update script refused `c` as not newer. It compares only `epoch` and
+// `pos` (Lua has no CRC-32C), so read the copy back: the same checkpoint (a
+// retried write whose reply was lost) is done; garbage that merely looks
+// ahead, such as a bad epoch, is overwritten; a valid copy ahead of ours was
+// written by someone else and is left alone, with a log line. True when the
+// Redis copy now holds `c`, or one that may stay.
+asio::awaitable<bool> Consumer::Impl::settle_not_newer(const Checkpoint& c) {
+  auto self = shared_from_this();
+  auto copy = co_await redis::read_checkpoint(*cmds, opt.key, nullptr);
+  if (!copy) co_return false;
+  if (copy->valid()) {
+    const auto& theirs = *copy->checkpoint;
+    if (std::tie(theirs.epoch, theirs.id) != std::tie(c.epoch, c.id) && redis_ahead_reported != theirs.id) {
+      redis_ahead_reported = theirs.id;  // once per copy, not at every flush
+      log(
+          fmt::format("the Redis copy {} (epoch {}) is ahead of the durable checkpoint {} (epoch {}); it was "
+                      "written by another writer and is left as it is",
+                      theirs.id.to_string(), theirs.epoch, c.id.to_string(), c.epoch));
+    }
+    co_return true;
+  }
+  const auto why = copy->state == CheckpointCopy::State::absent ? std::string("it is gone") : copy->reason;
+  std::string detail;
+  auto w = co_await redis::write_checkpoint(*cmds, c, owner, true, fenced, &detail);
+  if (!w || *w != redis::UpdateOutcome::written) co_return false;
+  log(fmt::format("the Redis copy refused the write-through but is not valid ({}); overwrote it with {}", why,
+                  c.id.to_string()));
   co_return true;
 }
 

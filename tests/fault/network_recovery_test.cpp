@@ -192,3 +192,29 @@ TEST_CASE("a password set on Redis while running: the reconnect is refused, and 
     CHECK(exactly_once_in_order(handled, 50) == "each of the 50 entries " + std::string(k_exactly_once));
   }
 }
+
+TEST_CASE("garbage that looks ahead in the Redis copy while running is overwritten by the next write-through") {
+  for (const bool group : k_modes) {
+    FaultRun run(group, 73);
+    CAPTURE(run.mode());
+    run.produce(30);
+    run.start();  // --flush-ms 20
+    run.wait_started();
+    run.wait_all_handled();
+    REQUIRE(eventually([&] { return run.hash_field("id") == run.ids().back(); }, std::chrono::seconds(10)));
+    // A higher epoch makes the update script refuse every write as "not
+    // newer"; the CRC no longer matches, so the copy is invalid.
+    run.redis().run({"HSET", run.hash_key(), "epoch", "99"});
+    run.produce(20);
+    run.wait_all_handled();
+    {
+      INFO("stderr: ", run.cli().err());
+      CHECK_MESSAGE(eventually([&] { return run.hash_field("id") == run.ids().back(); }, std::chrono::seconds(10)),
+                    "the write-through stopped at the garbage");
+    }
+    CHECK(run.hash_field("epoch") == "0");
+    const auto r = run.stop();
+    run.check_clean_ledger(r);
+    CHECK(mentions(r.err, "the Redis copy refused the write-through but is not valid (field crc does not match"));
+  }
+}
