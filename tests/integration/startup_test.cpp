@@ -359,6 +359,71 @@ TEST_CASE("checkpoint set refuses to move backwards without --force, list shows 
   CHECK(s.checkpoint("show", {"--json"}).out == "{\"local\":null,\"redis\":null,\"effective\":null}\n");
 }
 
+TEST_CASE("checkpoint set checks the stream first: beyond its last entry, missing, or not a stream, nothing changes") {
+  for (const bool group : {true, false}) {
+    Scenario s(group);
+    CAPTURE(group);
+    const auto ids = s.produce(10);
+    REQUIRE(s.consume_n(6).exit_code == 0);
+    const auto unchanged = [&] {
+      CHECK(s.hash_field("id") == ids[5]);
+      CHECK(contains(s.checkpoint("show").out, "local:     " + ids[5] + " (valid, epoch 0)\n"));
+    };
+
+    const auto beyond = s.checkpoint("set", {"--id", "99999999999999-0"});
+    CHECK(beyond.exit_code == 1);
+    CHECK(beyond.err == "streamckpt: error: --id 99999999999999-0 is beyond the last entry ID of stream 'orders' (" +
+                            ids[9] + "): entries added later up to it would be skipped; nothing was changed\n");
+    unchanged();
+    // At the last entry ID it is allowed.
+    const auto at_end = s.checkpoint("set", {"--id", ids[9]});
+    CHECK_MESSAGE(at_end.exit_code == 0, at_end.err);
+    CHECK(s.hash_field("id") == ids[9]);
+    REQUIRE(s.checkpoint("set", {"--id", ids[5], "--force"}).exit_code == 0);
+
+    s.redis().run({"RENAME", "orders", "orders-elsewhere"});
+    const auto missing = s.checkpoint("set", {"--id", ids[7]});
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.err == "streamckpt: error: stream 'orders' does not exist; nothing was changed\n");
+    CHECK(s.hash_field("id") == ids[5]);
+
+    s.redis().run({"SET", "orders", "not a stream"});
+    const auto wrong = s.checkpoint("set", {"--id", ids[7]});
+    CHECK(wrong.exit_code == 1);
+    CHECK(wrong.err ==
+          "streamckpt: error: key 'orders' holds a string, not a stream (WRONGTYPE); nothing was changed\n");
+    CHECK(s.hash_field("id") == ids[5]);
+  }
+}
+
+TEST_CASE("checkpoint reset refuses a --data-dir without a store; --force deletes the Redis copy alone") {
+  Scenario s;
+  const auto ids = s.produce(5);
+  REQUIRE(s.consume_rest().exit_code == 0);
+  REQUIRE(s.hash_field("id") == ids[4]);
+  const auto typo = (s.dir().path() / "cktp").string();
+  std::vector<std::string> args = {"checkpoint", "reset",   "--redis",    s.server().url(), "--stream",   "orders",
+                                   "--group",    "billing", "--consumer", "edge-7",         "--data-dir", typo};
+  const auto refused = run_cli(args);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err == "streamckpt: error: no checkpoint store in " + typo +
+                           "; nothing was deleted. Check --data-dir, or pass --force to delete the Redis copy alone\n");
+  CHECK(s.hash_field("id") == ids[4]);
+  CHECK(!std::filesystem::exists(typo));
+
+  args.push_back("--force");
+  const auto forced = run_cli(args);
+  REQUIRE_MESSAGE(forced.exit_code == 0, forced.err);
+  CHECK(forced.out ==
+        "checkpoint of stream 'orders', group 'billing', consumer 'edge-7' deleted from the Redis copy "
+        "(no store in " +
+            typo + ")\n");
+  CHECK(s.hash_field("id").empty());
+  CHECK(!std::filesystem::exists(typo));
+  // The real store was not touched.
+  CHECK(contains(s.checkpoint("show").out, "local:     " + ids[4] + " (valid, epoch 0)\n"));
+}
+
 TEST_CASE("the Redis copy trails while running and is flushed by a clean stop") {
   Scenario s;
   const auto ids = s.produce(200);

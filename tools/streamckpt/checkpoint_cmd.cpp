@@ -179,11 +179,15 @@ struct Writable {
   std::unique_ptr<redis::Connection> conn;
 };
 
-std::string open_writable(const Args& args, Writable& w) {
+// Without `with_store`, only Redis (w.store stays null).
+std::string open_writable(const Args& args, Writable& w, bool with_store = true) {
   const std::filesystem::path dir = args.required("data-dir");
   std::string why;
   auto url = redis::Url::parse(args.required("redis"), &why);
   if (!url) return fmt::format("invalid Redis URL '{}': {}", args.required("redis"), why);
+  w.io.emplace();
+  w.conn = std::make_unique<redis::Connection>(w.io->get_executor(), *url, redis::ConnectionOptions{});
+  if (!with_store) return {};
   LocalStoreOptions options;
   options.dir = dir;
   std::string detail;
@@ -193,8 +197,6 @@ std::string open_writable(const Args& args, Writable& w) {
                ? fmt::format("data directory {} is held by another process; stop the consumer first", dir.string())
                : fmt::format("cannot open {}: {}", dir.string(), detail);
   w.store = std::move(*store);
-  w.io.emplace();
-  w.conn = std::make_unique<redis::Connection>(w.io->get_executor(), *url, redis::ConnectionOptions{});
   return {};
 }
 
@@ -208,6 +210,30 @@ T run_sync(asio::io_context& io, asio::awaitable<T> op) {
   return done.get();
 }
 
+// The stream must exist and hold `id`'s position: a checkpoint beyond its
+// last entry ID would skip the entries added later up to it, and one on a
+// missing stream reads as the stream having gone backwards. An error message,
+// or "".
+std::string check_stream(Writable& w, const CheckpointKey& key, StreamId id) {
+  auto type = run_sync(*w.io, w.conn->exec_one(redis::command("TYPE", key.stream)));
+  if (!type) return fmt::format("TYPE {} failed: {}", key.stream, type.error().message());
+  if (type->is_error()) return fmt::format("TYPE {} failed: {}", key.stream, type->str);
+  if (type->str == "none") return fmt::format("stream '{}' does not exist; nothing was changed", key.stream);
+  if (type->str != "stream")
+    return fmt::format("key '{}' holds a {}, not a stream (WRONGTYPE); nothing was changed", key.stream, type->str);
+  auto info = run_sync(*w.io, w.conn->exec_one(redis::command("XINFO", "STREAM", key.stream)));
+  if (!info) return fmt::format("XINFO STREAM {} failed: {}", key.stream, info.error().message());
+  if (info->is_error()) return fmt::format("XINFO STREAM {} failed: {}", key.stream, info->str);
+  const auto state = detail::parse_xinfo_stream(*info);
+  if (!state) return fmt::format("unexpected XINFO STREAM {} reply", key.stream);
+  if (state->last_generated < id)
+    return fmt::format(
+        "--id {} is beyond the last entry ID of stream '{}' ({}): entries added later up to it would be "
+        "skipped; nothing was changed",
+        id.to_string(), key.stream, state->last_generated.to_string());
+  return {};
+}
+
 int set(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "id"}, {"force"});
   const auto key = parse_key(args);
@@ -219,6 +245,7 @@ int set(const std::vector<std::string>& argv) {
   if (auto error = open_writable(args, w); !error.empty()) return fail(error);
   std::string detail;
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
+  if (auto error = check_stream(w, key, *id); !error.empty()) return fail(error);
 
   const auto local = w.store->read(key);
   const auto remote_read = run_sync(*w.io, redis::read_checkpoint(*w.conn, key, &detail));
@@ -265,14 +292,27 @@ int set(const std::vector<std::string>& argv) {
 }
 
 int reset(const std::vector<std::string>& argv) {
-  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {});
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"force"});
   const auto key = parse_key(args);
+  // A mistyped --data-dir would otherwise get a new, empty store, and only the
+  // Redis copy would go: the real local copy would win at the next start.
+  const std::filesystem::path dir = args.required("data-dir");
+  const bool has_store = std::filesystem::exists(dir / "CURRENT");
+  if (!has_store && !args.has("force"))
+    return fail(
+        fmt::format("no checkpoint store in {}; nothing was deleted. Check --data-dir, or pass --force to delete "
+                    "the Redis copy alone",
+                    dir.string()));
   Writable w;
-  if (auto error = open_writable(args, w); !error.empty()) return fail(error);
+  if (auto error = open_writable(args, w, has_store); !error.empty()) return fail(error);
   std::string detail;
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
   auto deleted = run_sync(*w.io, w.conn->exec_one(redis::command("DEL", redis::checkpoint_hash_key(key))));
   if (!deleted || deleted->is_error()) return fail("deleting the Redis copy failed");
+  if (!w.store) {
+    fmt::print("checkpoint of {} deleted from the Redis copy (no store in {})\n", key.describe(), dir.string());
+    return 0;
+  }
   if (auto ec = w.store->remove(key)) return fail(fmt::format("deleting the local copy failed: {}", ec.message()));
   fmt::print("checkpoint of {} deleted from both copies\n", key.describe());
   return 0;
