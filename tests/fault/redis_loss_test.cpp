@@ -138,3 +138,32 @@ TEST_CASE("the stream deleted mid-run in group mode: reported, the group is recr
   const auto handled = handled_numbers(r.out);
   CHECK(std::vector<int>(handled.begin() + 10, handled.end()) == std::vector<int>{2001, 2002, 2003});
 }
+
+TEST_CASE("file sink: after Redis restarted empty and refilled, the file keeps its lines and the new ones follow") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    RedisServer redis;
+    TempDir dir;
+    const auto file = dir.path() / "out.jsonl";
+    CliProcess p(args_for(redis, dir, group, {"--sink", "file:" + file.string()}), dir.path());
+    {
+      Client c(redis.port());
+      c.produce("orders", 1, 20);
+    }
+    REQUIRE(eventually([&] { return handled_numbers(read_file(file)).size() == 20; }));
+    redis.restart();
+    Client c(redis.port());
+    produce_low(c, 1001, 5);
+    const bool all = eventually([&] { return handled_numbers(read_file(file)).size() == 25; });
+    p.signal(SIGTERM);
+    const auto r = p.wait();
+    INFO("stderr: ", r.err);
+    CHECK(all);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.err, "restarting to apply --on-regressed"));
+    std::vector<int> expected;
+    for (int i = 1; i <= 20; ++i) expected.push_back(i);
+    for (int i = 1001; i <= 1005; ++i) expected.push_back(i);
+    CHECK(handled_numbers(read_file(file)) == expected);
+  }
+}

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <fstream>
 #include <numeric>
 #include <random>
 #include <thread>
@@ -144,4 +145,32 @@ TEST_CASE("group mode: pending entries at or below the checkpoint are XACKed, no
   REQUIRE_MESSAGE(second.exit_code == 0, second.err);
   CHECK(handled_numbers(second.out) == std::vector<int>{11, 12, 13, 14, 15, 16, 17, 18, 19, 20});
   CHECK(client.run({"XPENDING", "orders", "billing"})->element[0]->integer == 0);
+}
+
+TEST_CASE("switching from the stdout sink to a file that already holds lines is refused, and the file is kept") {
+  RedisServer redis;
+  TempDir dir;
+  Client(redis.port()).produce("orders", 1, 10);
+  auto args = consume_args(redis, dir, true);
+  args.insert(args.end(), {"--max-events", "5"});
+  const auto first = run_cli(args);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  // The user kept the stdout lines in a file, then points the file sink at it.
+  const auto file = dir.path() / "out.jsonl";
+  { std::ofstream(file) << first.out; }
+  auto with_file = consume_args(redis, dir, true);
+  with_file.insert(with_file.end(), {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
+  const auto refused = run_cli(with_file);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("streamckpt: error: sink file " + file.string() + " has " + std::to_string(first.out.size()) +
+                         " bytes, but the checkpoint records no file length (it was made with the stdout sink), so "
+                         "they are not this sink's output; move the file away or choose another file\n") !=
+        std::string::npos);
+  CHECK(read_file(file) == first.out);
+
+  // Moved away: the sink starts the file empty and writes the rest.
+  std::filesystem::rename(file, dir.path() / "kept.jsonl");
+  const auto rest = run_cli(with_file);
+  REQUIRE_MESSAGE(rest.exit_code == 0, rest.err);
+  CHECK(handled_numbers(read_file(file)) == std::vector<int>{6, 7, 8, 9, 10});
 }

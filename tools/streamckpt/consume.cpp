@@ -112,17 +112,28 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   return s;
 }
 
-// The metadata the resumed checkpoint recorded for the sink: the winner's; ""
-// (start from empty) when no copy exists at all; nullopt when copies exist but
-// none is valid, which a file sink refuses.
-std::optional<std::string> resumed_metadata(const ResumeReport& r) {
+// What the resumed checkpoint recorded for the sink.
+struct SinkResume {
+  enum class Kind {
+    fresh,     // no copy exists at all: the sink starts from empty
+    recorded,  // `metadata` is what the checkpoint recorded ("" for none)
+    unknown,   // copies exist but none is valid: a file sink refuses
+  };
+  Kind kind = Kind::fresh;
+  std::string metadata;
+};
+
+SinkResume sink_resume(const ResumeReport& r) {
   const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
                                  : r.source == ResumeReport::Source::redis ? &r.redis
                                                                            : nullptr;
-  if (winner && winner->valid()) return winner->checkpoint->metadata;
-  if (r.local.state == CheckpointCopy::State::absent && r.redis.state == CheckpointCopy::State::absent)
-    return std::string{};
-  return std::nullopt;
+  if (winner && winner->valid()) return {SinkResume::Kind::recorded, winner->checkpoint->metadata};
+  // The stream went backwards: the copies are beyond its end and --on-regressed
+  // chose the position, but the higher copy still records how much of the
+  // file its checkpoint covers.
+  if (r.regressed_from) return {SinkResume::Kind::recorded, r.regressed_from->metadata};
+  if (r.local.state == CheckpointCopy::State::absent && r.redis.state == CheckpointCopy::State::absent) return {};
+  return {SinkResume::Kind::unknown, {}};
 }
 
 class ConsumeRun {
@@ -200,14 +211,16 @@ class ConsumeRun {
       exit_code_ = fail(describe_start_error(ec));
       co_return false;
     }
-    const auto metadata = resumed_metadata(report);
-    if (settings_.sink_spec != "stdout" && !metadata) {
+    const auto resumed = sink_resume(report);
+    if (settings_.sink_spec != "stdout" && resumed.kind == SinkResume::Kind::unknown) {
       exit_code_ = fail(
-          "no valid checkpoint records the sink file's length (see the resume line above); "
-          "reset the checkpoint or move the file away");
+          "no valid checkpoint records the sink file's length (see the resume line above), so the file cannot be "
+          "cut back to what was handled; move the file away (the run then starts it empty) and run again");
       co_return false;
     }
-    if (auto error = sink_->open(metadata.value_or("")); !error.empty()) {
+    const auto metadata =
+        resumed.kind == SinkResume::Kind::fresh ? std::nullopt : std::optional<std::string>(resumed.metadata);
+    if (auto error = sink_->open(metadata); !error.empty()) {
       exit_code_ = fail(error);
       co_return false;
     }

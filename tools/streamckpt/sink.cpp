@@ -74,6 +74,16 @@ class FileSink final : public Sink {
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    // A checkpoint that records no length was made by the stdout sink: what
+    // the file holds is not this sink's output, and cutting it back to 0 would
+    // destroy it. (With no checkpoint at all the file belongs to the sink, and
+    // lines from a run that crashed before its first commit are cut off.)
+    if (metadata && metadata->empty() && size > 0)
+      return fmt::format(
+          "sink file {} has {} bytes, but the checkpoint records no file length (it was made with the stdout "
+          "sink), so they are not this sink's output; move the file away or choose another file",
+          path_, size);
     std::uint64_t recorded = 0;
     if (metadata && !metadata->empty()) {
       const auto* begin = metadata->data();
@@ -83,7 +93,6 @@ class FileSink final : public Sink {
             "the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?",
             *metadata);
     }
-    const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size < recorded)
       return fmt::format(
           "sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset "

@@ -16,7 +16,8 @@ class Sink {
  public:
   virtual ~Sink() = default;
   // Prepares for resuming; `metadata` is what the resumed checkpoint
-  // recorded. Returns an error message, or "" on success.
+  // recorded ("" for nothing), nullopt when no checkpoint exists at all.
+  // Returns an error message, or "" on success.
   virtual std::string open(const std::optional<std::string>& metadata) = 0;
   // Appends the event's line (buffered). `metadata` receives what to store
   // with this event's ack (nullopt: nothing). Returns an error message or "".
