@@ -48,7 +48,13 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     auto holder = co_await cmds->exec_one(std::move(get));
     if (!holder) co_return holder.error();  // the link failed: start-up retries
     if (holder->is_nil()) continue;         // it expired meanwhile: try SET NX again
-    const std::string who = holder->is_string() ? holder->str : std::string("unknown");
+    if (!holder->is_string()) {
+      error_detail =
+          fmt::format("key {} is not a lease ({}); it was not made by streamckpt: delete it if nothing else uses it",
+                      key, holder->is_error() ? holder->str : std::string("unexpected reply to GET"));
+      co_return errc::redis_error;
+    }
+    const std::string who = holder->str;
     if (who == owner) {
       // Our own lease, left by a run of this instance that crashed (or by an
       // interrupted start-up attempt of this one): renew it now.
@@ -57,6 +63,17 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
       if (!renewed) co_return renewed.error();
       log(fmt::format("took over the lease {} held by this instance's earlier run", key));
       break;
+    }
+    // streamckpt always sets an expiry: a lease without one would never be
+    // released, and --wait-lease would wait forever.
+    auto pttl = co_await cmds->exec_one(redis::command("PTTL", key));
+    if (!pttl) co_return pttl.error();
+    if (pttl->type == redis::Value::Type::integer && pttl->integer == -1) {
+      error_detail = fmt::format(
+          "the lease {} (held by '{}') has no expiry, so it is never released; it was not made by streamckpt, "
+          "or its TTL was removed. Delete it if that instance is not running",
+          key, who);
+      co_return errc::lease_held;
     }
     if (!opt.wait_lease) {
       error_detail = fmt::format(

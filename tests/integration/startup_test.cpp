@@ -286,6 +286,28 @@ TEST_CASE("a second live instance with the same identity refuses to start; --wai
   CHECK(s.redis().run({"EXISTS", s.hash_key() + ":lease"})->integer == 0);  // released at stop
 }
 
+TEST_CASE("a lease key that is not a lease, or that never expires, is named as such; --wait-lease does not wait") {
+  Scenario s;
+  s.produce(5);
+  const auto lease = s.hash_key() + ":lease";
+  s.redis().run({"HSET", lease, "x", "1"});
+  const auto not_lease = s.consume_rest();
+  CHECK(not_lease.exit_code == 1);
+  CHECK(contains(not_lease.err, "streamckpt: error: key " + lease +
+                                    " is not a lease (WRONGTYPE Operation against a key holding the wrong kind of "
+                                    "value); it was not made by streamckpt: delete it if nothing else uses it\n"));
+
+  s.redis().run({"DEL", lease});
+  s.redis().run({"SET", lease, "someone"});  // no expiry
+  const auto forever = s.consume({"--idle-exit-ms", "300", "--wait-lease"});
+  CHECK(forever.exit_code == 1);
+  CHECK(contains(forever.err, "streamckpt: error: the lease " + lease +
+                                  " (held by 'someone') has no expiry, so it is never released; it was not made by "
+                                  "streamckpt, or its TTL was removed. Delete it if that instance is not running\n"));
+  CHECK(s.handled().empty());
+  CHECK(s.redis().run({"GET", lease})->str == std::string("someone"));  // left as it was
+}
+
 TEST_CASE("the Redis hash read by any client matches checkpoint show") {
   Scenario s;
   const auto ids = s.produce(10);
