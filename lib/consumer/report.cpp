@@ -48,6 +48,10 @@ std::string ResumeReport::describe() const {
   if (gap) line += fmt::format("; GAP: {} entries were deleted before they were handled", *gap);
   if (group_created) line += "; group created";
   if (group_moved) line += "; group moved forward";
+  if (group_ahead)
+    line += fmt::format(
+        "; the group had delivered up to {}: this consumer's pending entries come first, then the entries after it",
+        group_ahead->to_string());
   if (local_reseeded) line += "; local copy re-seeded";
   if (redis_reseeded) line += "; redis copy re-seeded";
   return line;

@@ -99,7 +99,11 @@ asio::awaitable<error_code> Consumer::Impl::prepare_group(ResumeReport& report) 
   if (groups->is_error()) co_return error_code{};
   auto parsed = detail::parse_xinfo_groups(*groups);
   if (!parsed) co_return parsed.error();
+  const bool from_policy =
+      report.source == ResumeReport::Source::start_policy || report.source == ResumeReport::Source::regressed_policy;
   for (const auto& g : *parsed) {
+    if (g.name == opt.key.group && from_policy && report.position < g.last_delivered)
+      report.group_ahead = g.last_delivered;
     if (g.name != opt.key.group || !(g.last_delivered < report.position)) continue;
     auto moved = co_await cmds->exec_one(redis::command("XGROUP", "SETID", opt.key.stream, opt.key.group, position));
     if (!moved) co_return moved.error();

@@ -308,6 +308,23 @@ TEST_CASE("a lease key that is not a lease, or that never expires, is named as s
   CHECK(s.redis().run({"GET", lease})->str == std::string("someone"));  // left as it was
 }
 
+TEST_CASE(
+    "group mode, no checkpoint but a group that delivered entries: the resume line says reading goes on after it") {
+  Scenario s;
+  const auto ids = s.produce(10);
+  REQUIRE(s.consume_n(6).exit_code == 0);
+  REQUIRE(s.checkpoint("reset").exit_code == 0);
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  INFO(r.err);
+  CHECK(contains(r.err, "resume after 0-0 (source: start-policy)"));
+  // The first run read all ten in one batch and handled six: the group
+  // delivered up to the tenth, and 7..10 wait in this consumer's pending list.
+  CHECK(contains(r.err, "; the group had delivered up to " + ids[9] +
+                            ": this consumer's pending entries come first, then the entries after it\n"));
+  CHECK(handled_numbers(r.out) == Scenario::range(7, 10));
+}
+
 TEST_CASE("the Redis hash read by any client matches checkpoint show") {
   Scenario s;
   const auto ids = s.produce(10);

@@ -39,7 +39,12 @@ struct ResumeReport {
   std::optional<Checkpoint> regressed_from;
   std::optional<std::uint64_t> gap;  // entries deleted before they were handled
   bool group_created = false;
-  bool group_moved = false;     // XGROUP SETID moved it forward to the position
+  bool group_moved = false;  // XGROUP SETID moved it forward to the position
+  // The position came from a policy, and the existing group had delivered
+  // beyond it: reading continues after the group's last-delivered-id (the
+  // group is shared; moving it back would hand its other consumers' entries
+  // out again).
+  std::optional<StreamId> group_ahead;
   bool local_reseeded = false;  // the local copy was behind and was rewritten
   bool redis_reseeded = false;  // the Redis copy was behind and was rewritten
 
