@@ -203,11 +203,18 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   std::string detail;
   auto opened = LocalStore::open(store_options, &detail);
   if (!opened) {
-    error_detail =
-        opened.error() == errc::store_locked
-            ? fmt::format("data directory {} is held by another process; stop it or use another data directory",
-                          opt.data_dir.string())
-            : fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
+    if (opened.error() == errc::store_locked)
+      error_detail = fmt::format("data directory {} is held by another process; stop it or use another data directory",
+                                 opt.data_dir.string());
+    else if (opened.error() == errc::store_corruption)
+      // Not repaired automatically: the store may also hold the application's
+      // column families, and only its owner can judge what a repair lost.
+      error_detail = fmt::format(
+          "cannot open data directory {}: {}. Move the directory away to resume from the Redis copy, as after a lost "
+          "disk (the application's column families in it are then lost too), or repair it with 'ldb repair --db={}'",
+          opt.data_dir.string(), detail, opt.data_dir.string());
+    else
+      error_detail = fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
     co_return opened.error();
   }
   store = std::move(*opened);

@@ -6,6 +6,7 @@
 #include "redis/checkpoint_store.hpp"
 
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <thread>
@@ -323,6 +324,27 @@ TEST_CASE(
   CHECK(contains(r.err, "; the group had delivered up to " + ids[9] +
                             ": this consumer's pending entries come first, then the entries after it\n"));
   CHECK(handled_numbers(r.out) == Scenario::range(7, 10));
+}
+
+TEST_CASE("a store that RocksDB finds corrupt: exit 1 with what to do; moved away, the Redis copy resumes") {
+  Scenario s;
+  s.produce(5);
+  REQUIRE(s.consume_rest().exit_code == 0);
+  { std::ofstream(s.data_dir() / "CURRENT", std::ios::trunc) << "garbage\n"; }
+  const auto r = s.consume_rest();
+  CHECK(r.exit_code == 1);
+  const auto dir = s.data_dir().string();
+  CHECK(contains(r.err, "streamckpt: error: cannot open data directory " + dir + ": Corruption: "));
+  CHECK(contains(r.err,
+                 ". Move the directory away to resume from the Redis copy, as after a lost disk (the "
+                 "application's column families in it are then lost too), or repair it with 'ldb repair --db=" +
+                     dir + "'\n"));
+  std::filesystem::rename(s.data_dir(), s.dir().path() / "corrupt");
+  s.produce(3);
+  const auto resumed = s.consume_rest();
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  CHECK(contains(resumed.err, "(source: redis)"));
+  CHECK(s.handled() == Scenario::range(1, 8));
 }
 
 TEST_CASE("the Redis hash read by any client matches checkpoint show") {
