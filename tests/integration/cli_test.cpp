@@ -12,6 +12,9 @@ using namespace streamckpt::test;
 namespace {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 }  // namespace
 
@@ -54,6 +57,48 @@ TEST_CASE("--help prints the usage and exits 0") {
   const auto help = run_cli({"--help"});
   CHECK(help.exit_code == 0);
   CHECK(help.out.find("streamckpt consume --redis URL") != std::string::npos);
+}
+
+TEST_CASE("-h or --help anywhere in a subcommand's arguments prints its help on stdout and exits 0") {
+  const std::string exit_status =
+      "exit status: 0 success, 1 failure (one line on stderr: \"streamckpt: error: ...\"),\n2 usage error.\n";
+  const std::vector<std::string> subcommands = {"show", "list", "set", "reset"};
+
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"consume", "--help"}, {"consume", "-h"}, {"consume", "--redis", "redis://h", "--stream", "s", "--help"}}) {
+    CAPTURE(args.back());
+    const auto r = run_cli(args);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err == "");
+    CHECK(starts_with(r.out,
+                      "usage:\n  streamckpt consume --redis URL --stream NAME [--group NAME] --consumer NAME "
+                      "--data-dir DIR\n"));
+    CHECK(r.out.find("\n  --batch N ") != std::string::npos);
+    CHECK(r.out.find("streamckpt checkpoint") == std::string::npos);
+    CHECK(ends_with(r.out, exit_status));
+  }
+
+  const auto all = run_cli({"checkpoint", "--help"});
+  CHECK(all.exit_code == 0);
+  CHECK(all.err == "");
+  CHECK(starts_with(all.out, "usage:\n  streamckpt checkpoint show --data-dir DIR"));
+  for (const auto& sub : subcommands) CHECK(all.out.find("  streamckpt checkpoint " + sub + " ") != std::string::npos);
+  CHECK(all.out.find("streamckpt consume") == std::string::npos);
+  CHECK(ends_with(all.out, exit_status));
+
+  for (const auto& sub : subcommands) {
+    for (const std::string help : {"--help", "-h"}) {
+      CAPTURE(sub);
+      CAPTURE(help);
+      const auto r = run_cli({"checkpoint", sub, "--data-dir", "/nonexistent", help});
+      CHECK(r.exit_code == 0);
+      CHECK(r.err == "");
+      CHECK(starts_with(r.out, "usage:\n  streamckpt checkpoint " + sub + " --data-dir DIR"));
+      for (const auto& other : subcommands)
+        if (other != sub) CHECK(r.out.find("streamckpt checkpoint " + other) == std::string::npos);
+      CHECK(ends_with(r.out, exit_status));
+    }
+  }
 }
 
 TEST_CASE("a malformed URL exits 1 with one error line naming the URL") {
