@@ -67,6 +67,8 @@ class Category final : public boost::system::error_category {
         return "another live instance holds this consumer's lease";
       case errc::stopped:
         return "consumer stopped";
+      case errc::invalid_options:
+        return "invalid consumer options";
     }
     return "unknown streamckpt error";
   }

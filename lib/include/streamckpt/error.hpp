@@ -42,6 +42,7 @@ enum class errc {
   stream_regressed,
   lease_held,
   stopped,
+  invalid_options,
 };
 
 const boost::system::error_category& category() noexcept;
