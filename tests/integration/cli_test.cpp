@@ -53,6 +53,49 @@ TEST_CASE("usage errors exit 2 with the message and the usage on stderr") {
   CHECK(starts_with(unknown.err, "streamckpt: unknown option --frobnicate\n"));
 }
 
+TEST_CASE("every millisecond option refuses a value over its bound with a usage error naming the range") {
+  struct Bound {
+    std::string option;
+    std::string min, max, over;
+  };
+  const Bound bounds[] = {
+      {"--flush-ms", "0", "3600000", "3600001"},
+      {"--lease-ttl-ms", "300", "3600000", "3600001"},
+      {"--idle-exit-ms", "1", "31536000000", "31536000001"},
+      {"--block-ms", "1", "3600000", "3600001"},
+      {"--startup-timeout-ms", "0", "31536000000", "31536000001"},
+      {"--metrics-interval-ms", "0", "3600000", "3600001"},
+      {"--command-timeout-ms", "1", "3600000", "3600001"},
+      {"--connect-timeout-ms", "1", "3600000", "3600001"},
+  };
+  TempDir dir;
+  const std::vector<std::string> base = {"consume",  "--redis",    "unix:///nonexistent/redis.sock",
+                                         "--stream", "s",          "--consumer",
+                                         "c",        "--data-dir", (dir.path() / "d").string()};
+  for (const auto& b : bounds) {
+    for (const auto& value : {b.over, std::string("10000000000000"), std::string("18446744073709551615")}) {
+      CAPTURE(b.option);
+      CAPTURE(value);
+      auto args = base;
+      args.insert(args.end(), {b.option, value});
+      // Were the value taken, the run would fail at once instead of retrying.
+      if (b.option != "--startup-timeout-ms") args.insert(args.end(), {"--startup-timeout-ms", "0"});
+      const auto r = run_cli(args);
+      CHECK(r.exit_code == 2);
+      CHECK(starts_with(r.err, "streamckpt: " + b.option + " must be a whole number from " + b.min + " to " + b.max +
+                                   ", not '" + value + "'\nusage:\n"));
+    }
+    if (b.option == "--startup-timeout-ms") continue;  // below, it makes the run fail at once
+    // The bound itself is taken: the run goes on to fail on the missing socket.
+    auto args = base;
+    args.insert(args.end(), {b.option, b.max, "--startup-timeout-ms", "0"});
+    const auto r = run_cli(args);
+    CAPTURE(b.option);
+    CHECK(r.exit_code == 1);
+    CHECK(starts_with(r.err, "streamckpt: error: cannot connect to "));
+  }
+}
+
 TEST_CASE("--help prints the usage and exits 0") {
   const auto help = run_cli({"--help"});
   CHECK(help.exit_code == 0);

@@ -28,6 +28,11 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
 
+// Upper bounds of the millisecond options: far beyond any sensible setting,
+// and small enough that no deadline computed from them overflows the clock.
+constexpr std::uint64_t k_hour_ms = 3600 * 1000;
+constexpr std::uint64_t k_year_ms = 365ULL * 24 * k_hour_ms;
+
 struct ConsumeSettings {
   ConsumerOptions options;
   std::string sink_spec;
@@ -79,14 +84,14 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   o.on_regressed = regressed == "head"   ? RegressedPolicy::head
                    : regressed == "fail" ? RegressedPolicy::fail
                                          : RegressedPolicy::first;
-  o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, 3600000));
-  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, 300, 3600000));
+  o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, k_hour_ms));
+  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, 300, k_hour_ms));
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
   o.batch = args.number_or("batch", 100, 1, 100000);
   s.max_events = args.number_or("max-events", 0, 1);
-  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1);
-  o.block = milliseconds(args.number_or("block-ms", 1000, 1, 3600000));
+  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_year_ms);
+  o.block = milliseconds(args.number_or("block-ms", 1000, 1, k_hour_ms));
   if (s.idle_exit_ms && !args.has("block-ms")) o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
   // Room to read ahead: at least three batches (see ConsumerOptions).
   const auto in_flight_default = std::max<std::uint64_t>(ConsumerOptions{}.max_in_flight, 3 * o.batch);
@@ -94,7 +99,7 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   // Default: keep retrying an unreachable Redis (edge links drop), logging
   // each attempt; --startup-timeout-ms gives up after that long (0: at once).
   o.startup_timeout = args.has("startup-timeout-ms")
-                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, 365ULL * 24 * 3600 * 1000))
+                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, k_year_ms))
                           : milliseconds::max();
   o.tls_ca = args.get_or("tls-ca", "");
   o.tls_cert = args.get_or("tls-cert", "");
@@ -104,10 +109,10 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   const bool tls_option = !o.tls_ca.empty() || !o.tls_cert.empty() || o.tls_insecure;
   if (tls_option && o.redis_url.rfind("rediss://", 0) != 0)
     throw UsageError("--tls-ca, --tls-cert, --tls-key and --tls-insecure need a rediss:// URL");
-  s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, 3600000);
+  s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, k_hour_ms);
   s.metrics = args.has("metrics") || s.metrics_interval_ms > 0;
-  o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1));
-  o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1));
+  o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1, k_hour_ms));
+  o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1, k_hour_ms));
   o.log = [](std::string_view line) { fmt::print(stderr, "streamckpt: {}\n", line); };
   return s;
 }

@@ -55,15 +55,17 @@ stops it cleanly: in-flight events are finished and acknowledged, exit status 0.
   --lease-ttl-ms N      lease lifetime, renewed every third of it (default 10000)
   --batch N             entries per read (default 100)
   --max-events N        handle N events, then stop cleanly
-  --idle-exit-ms N      stop cleanly once no event has arrived for N ms
+  --idle-exit-ms N      stop cleanly once no event has arrived for N ms (at most 31536000000,
+                        365 days)
   --block-ms N          BLOCK time of each read (default 1000)
   --max-in-flight N     events between read and durable ack, at most (default 1000,
                         or 3 x --batch when that is more)
   --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms (0: at
                         once); by default it keeps retrying, logging each attempt
-  --command-timeout-ms N  deadline of every Redis request (default 2000; a read's BLOCK
-                        time is not counted); a missed deadline drops the connection
-  --connect-timeout-ms N  deadline of connect + AUTH + SELECT (default 2000)
+  --command-timeout-ms N  deadline of every Redis request, 1 to 3600000 (default 2000; a
+                        read's BLOCK time is not counted); a missed deadline drops the
+                        connection
+  --connect-timeout-ms N  deadline of connect + AUTH + SELECT, 1 to 3600000 (default 2000)
   --tls-ca FILE         rediss://: CA bundle to verify the server (default: system CAs)
   --tls-cert FILE, --tls-key FILE  rediss://: client certificate and key
   --tls-insecure        rediss://: do not verify the server's certificate
