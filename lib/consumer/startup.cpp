@@ -211,7 +211,7 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   std::string why;
   auto url = redis::Url::parse(opt.redis_url, &why);
   if (!url) {
-    error_detail = fmt::format("invalid Redis URL '{}': {}", opt.redis_url, why);
+    error_detail = fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(opt.redis_url), why);
     co_return url.error();
   }
 

@@ -153,6 +153,37 @@ TEST_CASE("a malformed URL exits 1 with one error line naming the URL") {
         "streamckpt: error: invalid Redis URL 'redis://host:99999': port '99999' is not a number from 1 to 65535\n");
 }
 
+TEST_CASE("a malformed URL's password is never printed, whichever command reads it") {
+  TempDir dir;
+  const std::string url = "redis://:s3cr:t@/x@127.0.0.1:6379";
+  const std::string expected =
+      "streamckpt: error: invalid Redis URL 'redis://***@127.0.0.1:6379': '@' after the first '/' (write a '/' in the "
+      "user or password as %2F)\n";
+  const auto data_dir = (dir.path() / "d").string();
+  const std::vector<std::string> identity = {"--stream", "s", "--consumer", "c", "--data-dir", data_dir};
+  const auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), identity.begin(), identity.end());
+    return args;
+  };
+  const auto consumed = run_cli(with({"consume", "--redis", url}));
+  CHECK(consumed.exit_code == 1);
+  CHECK(consumed.err == expected);
+  // show reads Redis only once the store exists: a run against a missing
+  // server creates it.
+  REQUIRE(
+      run_cli(with({"consume", "--redis", "unix:///nonexistent/redis.sock", "--startup-timeout-ms", "0"})).exit_code ==
+      1);
+  const auto shown = run_cli(with({"checkpoint", "show", "--redis", url}));
+  CHECK(shown.exit_code == 1);
+  CHECK(shown.err == expected);
+  const auto set = run_cli(with({"checkpoint", "set", "--redis", url, "--id", "1-0"}));
+  CHECK(set.exit_code == 1);
+  CHECK(set.err == expected);
+  const auto reset = run_cli(with({"checkpoint", "reset", "--redis", url}));
+  CHECK(reset.exit_code == 1);
+  CHECK(reset.err == expected);
+}
+
 TEST_CASE("an unreachable server exits 1 with an error line saying so when --startup-timeout-ms is 0") {
   TempDir dir;
   int port = 0;

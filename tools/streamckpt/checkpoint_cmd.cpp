@@ -64,7 +64,7 @@ struct RedisView {
 asio::awaitable<std::string> read_redis(const std::string& url_text, const CheckpointKey& key, RedisView& out) {
   std::string why;
   auto url = redis::Url::parse(url_text, &why);
-  if (!url) co_return fmt::format("invalid Redis URL '{}': {}", url_text, why);
+  if (!url) co_return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why);
   auto ex = co_await asio::this_coro::executor;
   redis::Connection conn(ex, *url, {});
   std::string detail;
@@ -183,7 +183,7 @@ std::string open_writable(const Args& args, Writable& w) {
   const std::filesystem::path dir = args.required("data-dir");
   std::string why;
   auto url = redis::Url::parse(args.required("redis"), &why);
-  if (!url) return fmt::format("invalid Redis URL '{}': {}", args.required("redis"), why);
+  if (!url) return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(args.required("redis")), why);
   LocalStoreOptions options;
   options.dir = dir;
   std::string detail;
