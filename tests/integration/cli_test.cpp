@@ -12,6 +12,14 @@ using namespace streamckpt::test;
 namespace {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+// Waits up to 10 s for `text` on the process's stderr.
+bool err_mentions(const CliProcess& p, const std::string& text) {
+  for (int i = 0; i < 1000; ++i) {
+    if (p.err_so_far().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -243,6 +251,55 @@ TEST_CASE("a second consumer on the same data directory fails with an error nami
                           " is held by another process; stop it or use another data directory\n");
   first.signal(SIGTERM);
   CHECK(first.wait().exit_code == 0);
+}
+
+TEST_CASE("SIGTERM during start-up exits 0 naming the checkpoint the local store holds") {
+  RedisServer redis;
+  Client client(redis.port());
+  TempDir dir;
+  const auto ids = client.produce("s", 1, 5);
+  const auto consume = [&](const std::string& data_dir, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"consume", "--redis", redis.url(), "--stream", "s", "--group", "g"};
+    args.insert(args.end(), {"--consumer", "c", "--data-dir", data_dir});
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  const auto data_dir = (dir.path() / "ckpt").string();
+  REQUIRE(run_cli(consume(data_dir, {"--max-events", "3"})).exit_code == 0);
+  const std::string stopped =
+      "streamckpt: stopped after 0 events, before start-up completed; local checkpoint " + ids[2] + "\n";
+
+  // Another instance holds the lease, and --wait-lease waits for it.
+  client.run({"SET", "streamckpt:{s}:g:c:lease", "elsewhere:1", "PX", "60000"});
+  {
+    CliProcess waiting(consume(data_dir, {"--wait-lease"}), dir.path());
+    REQUIRE(err_mentions(waiting, "waiting for the lease held by elsewhere:1"));
+    waiting.signal(SIGTERM);
+    const auto r = waiting.wait();
+    CHECK(r.exit_code == 0);
+    CHECK(ends_with(r.err, stopped));
+  }
+
+  // Redis is down, and start-up keeps retrying.
+  redis.kill();
+  {
+    CliProcess retrying(consume(data_dir, {}), dir.path());
+    REQUIRE(err_mentions(retrying, "; retrying in "));
+    retrying.signal(SIGTERM);
+    const auto r = retrying.wait();
+    CHECK(r.exit_code == 0);
+    CHECK(ends_with(r.err, stopped));
+  }
+
+  // A data directory that holds no checkpoint for this consumer says so.
+  {
+    CliProcess fresh(consume((dir.path() / "fresh").string(), {}), dir.path());
+    REQUIRE(err_mentions(fresh, "; retrying in "));
+    fresh.signal(SIGTERM);
+    const auto r = fresh.wait();
+    CHECK(r.exit_code == 0);
+    CHECK(ends_with(r.err, "streamckpt: stopped after 0 events, before start-up completed; no local checkpoint\n"));
+  }
 }
 
 TEST_CASE("checkpoint show --json reports the local copy and the effective position") {

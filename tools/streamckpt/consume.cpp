@@ -4,6 +4,7 @@
 #include "sink.hpp"
 
 #include <streamckpt/consumer.hpp>
+#include <streamckpt/local_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 namespace streamckpt::cli {
 namespace {
@@ -130,6 +132,30 @@ std::optional<std::string> resumed_metadata(const ResumeReport& r) {
   return std::nullopt;
 }
 
+// What the local store holds for the consumer's key, read afresh: for the
+// stop line when start-up did not complete, when the consumer knows no
+// position of its own. The consumer has closed the store by then.
+std::string local_checkpoint_text(const ConsumerOptions& o) {
+  // Read-only RocksDB needs an existing store; none means no checkpoint.
+  if (!std::filesystem::exists(o.data_dir / "CURRENT")) return "no local checkpoint";
+  LocalStoreOptions options;
+  options.dir = o.data_dir;
+  options.read_only = true;
+  std::string detail;
+  auto store = LocalStore::open(options, &detail);
+  if (!store) return fmt::format("local checkpoint unknown ({})", detail.empty() ? store.error().message() : detail);
+  const auto copy = (*store)->read(o.key);
+  switch (copy.state) {
+    case CheckpointCopy::State::absent:
+      return "no local checkpoint";
+    case CheckpointCopy::State::valid:
+      return fmt::format("local checkpoint {}", copy.checkpoint->id.to_string());
+    case CheckpointCopy::State::invalid:
+      return fmt::format("local checkpoint invalid ({})", copy.reason);
+  }
+  return {};
+}
+
 class ConsumeRun {
  public:
   ConsumeRun(asio::io_context& io, ConsumeSettings settings)
@@ -187,13 +213,20 @@ class ConsumeRun {
     bool again = true;
     while (again && !stop_requested_) {
       consumer_ = std::make_unique<Consumer>(io_.get_executor(), settings_.options);
+      started_ = false;
       again = co_await run_one();
       co_await finish();
     }
     if (settings_.metrics && consumer_) fmt::print(stderr, "{}\n", consumer_->metrics().to_json());
-    if (exit_code_ == 0)
+    if (exit_code_ != 0) co_return;
+    // Before start-up completes the consumer's durable_id() is no checkpoint
+    // at all: name what the store holds instead.
+    if (started_)
       fmt::print(stderr, "streamckpt: stopped after {} events; checkpoint {}\n", handled_,
-                 consumer_ ? consumer_->durable_id().to_string() : std::string("none"));
+                 consumer_->durable_id().to_string());
+    else
+      fmt::print(stderr, "streamckpt: stopped after {} events, before start-up completed; {}\n", handled_,
+                 local_checkpoint_text(settings_.options));
   }
 
   // One consumer's life; true to start another one (the stream regressed).
@@ -205,6 +238,7 @@ class ConsumeRun {
       exit_code_ = fail(describe_start_error(ec));
       co_return false;
     }
+    started_ = true;
     const auto metadata = resumed_metadata(report);
     if (settings_.sink_spec != "stdout" && !metadata) {
       exit_code_ = fail(
@@ -280,6 +314,7 @@ class ConsumeRun {
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<Sink> sink_;
   bool stop_requested_ = false;
+  bool started_ = false;  // the current consumer's start() succeeded
   std::uint64_t handled_ = 0;
   int exit_code_ = 0;
 };
