@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <map>
 #include <thread>
 
 using namespace streamckpt::test;
@@ -101,6 +102,40 @@ TEST_CASE("every millisecond option refuses a value over its bound with a usage 
     CAPTURE(b.option);
     CHECK(r.exit_code == 1);
     CHECK(starts_with(r.err, "streamckpt: error: cannot connect to "));
+  }
+}
+
+TEST_CASE("a stream, group or consumer name over 1024 bytes is a usage error naming the option") {
+  TempDir dir;
+  const std::string url = "unix:///nonexistent/redis.sock";
+  const std::vector<std::vector<std::string>> commands = {
+      {"consume", "--redis", url, "--startup-timeout-ms", "0"},
+      {"checkpoint", "show"},
+      {"checkpoint", "set", "--redis", url, "--id", "1-0"},
+      {"checkpoint", "reset", "--redis", url},
+  };
+  for (const auto& command : commands) {
+    for (const std::string option : {"stream", "group", "consumer"}) {
+      CAPTURE(command[1]);
+      CAPTURE(option);
+      const auto with_name = [&](std::size_t length) {
+        std::map<std::string, std::string> names = {{"stream", "s"}, {"group", "g"}, {"consumer", "c"}};
+        names[option] = std::string(length, 'n');
+        auto args = command;
+        for (const auto& [name, value] : names) args.insert(args.end(), {"--" + name, value});
+        args.insert(args.end(), {"--data-dir", (dir.path() / command[1]).string()});
+        return run_cli(args);
+      };
+      const auto too_long = with_name(1025);
+      CHECK(too_long.exit_code == 2);
+      CHECK(starts_with(too_long.err, "streamckpt: --" + option + " must be at most 1024 bytes, not 1025\nusage:\n"));
+      // 1024 bytes are taken: the command goes on to fail on the missing
+      // socket (show: on the missing store).
+      const auto longest = with_name(1024);
+      CHECK(longest.exit_code == 1);
+      CHECK(starts_with(longest.err, command[1] == "show" ? "streamckpt: error: no checkpoint store in "
+                                                          : "streamckpt: error: cannot connect to "));
+    }
   }
 }
 

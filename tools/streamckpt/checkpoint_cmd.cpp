@@ -22,10 +22,9 @@ namespace asio = boost::asio;
 
 CheckpointKey parse_key(const Args& args) {
   CheckpointKey key;
-  key.stream = args.required("stream");
-  key.group = args.get_or("group", "");
-  if (args.has("group") && key.group.empty()) throw UsageError("--group must not be empty");
-  key.consumer = args.required("consumer");
+  key.stream = args.name("stream");
+  key.group = args.name("group");
+  key.consumer = args.name("consumer");
   return key;
 }
 

@@ -72,10 +72,9 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   ConsumeSettings s;
   auto& o = s.options;
   o.redis_url = args.required("redis");
-  o.key.stream = args.required("stream");
-  o.key.group = args.get_or("group", "");
-  if (args.has("group") && o.key.group.empty()) throw UsageError("--group must not be empty");
-  o.key.consumer = args.required("consumer");
+  o.key.stream = args.name("stream");
+  o.key.group = args.name("group");
+  o.key.consumer = args.name("consumer");
   o.data_dir = args.required("data-dir");
   s.sink_spec = args.get_or("sink", "stdout");
   if (!make_sink(s.sink_spec))
