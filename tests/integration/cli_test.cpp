@@ -6,6 +6,9 @@
 
 #include <csignal>
 #include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 using namespace streamckpt::test;
@@ -23,6 +26,43 @@ bool err_mentions(const CliProcess& p, const std::string& text) {
 }
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A help text's option entries: "  --name ARG, --other ARG  description",
+// continued on lines indented to the description's column; the description
+// joined into one line, under each name.
+std::map<std::string, std::string> option_entries(const std::string& help) {
+  static const std::regex entry(R"(^  ((?:--[a-z-]+(?: [A-Z]+)?)(?:, --[a-z-]+(?: [A-Z]+)?)*)  +(\S.*)$)");
+  static const std::regex name("--[a-z-]+");
+  std::map<std::string, std::string> entries;
+  std::vector<std::string> current;
+  std::istringstream lines(help);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, entry)) {
+      current.clear();
+      const std::string names = m[1];
+      for (std::sregex_iterator it(names.begin(), names.end(), name), end; it != end; ++it) {
+        current.push_back(it->str());
+        entries[it->str()] = m[2];
+      }
+    } else if (!current.empty() && line.rfind(std::string(24, ' '), 0) == 0 && line.size() > 24 && line[24] != ' ') {
+      for (const auto& n : current) entries[n] += " " + line.substr(24);
+    } else {
+      current.clear();
+    }
+  }
+  return entries;
+}
+
+// The options named in a help text's synopsis (from "usage:" to the first
+// blank line).
+std::set<std::string> synopsis_options(const std::string& help) {
+  static const std::regex name("--[a-z-]+");
+  const auto synopsis = help.substr(0, help.find("\n\n"));
+  std::set<std::string> names;
+  for (std::sregex_iterator it(synopsis.begin(), synopsis.end(), name), end; it != end; ++it) names.insert(it->str());
+  return names;
 }
 
 }  // namespace
@@ -184,6 +224,64 @@ TEST_CASE("-h or --help anywhere in a subcommand's arguments prints its help on 
         if (other != sub) CHECK(r.out.find("streamckpt checkpoint " + other) == std::string::npos);
       CHECK(ends_with(r.out, exit_status));
     }
+  }
+}
+
+TEST_CASE("each command's help describes every option of its synopsis, with the bounds the parser applies") {
+  const std::vector<std::vector<std::string>> commands = {
+      {"consume"}, {"checkpoint", "show"}, {"checkpoint", "list"}, {"checkpoint", "set"}, {"checkpoint", "reset"}};
+  for (auto command : commands) {
+    CAPTURE(command.back());
+    command.push_back("--help");
+    const auto help = run_cli(command).out;
+    const auto entries = option_entries(help);
+    const auto listed = synopsis_options(help);
+    REQUIRE_FALSE(listed.empty());
+    for (const auto& option : listed) {
+      CAPTURE(option);
+      CHECK(entries.count(option) == 1);
+    }
+    for (const auto& [option, text] : entries) {
+      CAPTURE(option);
+      CHECK(listed.count(option) == 1);
+      if (option == "--stream" || option == "--consumer") CHECK(text.find("1 to 1024 bytes") != std::string::npos);
+    }
+  }
+
+  const auto consume = option_entries(run_cli({"consume", "--help"}).out);
+  CHECK(consume.at("--block-ms") ==
+        "BLOCK time of each read, 1 to 3600000 (default 1000, or --idle-exit-ms when that is less and --block-ms is "
+        "not given)");
+  CHECK(consume.at("--lease-ttl-ms") ==
+        "group mode: the lease's lifetime, renewed every third of it; 300 to 3600000 (default 10000)");
+  CHECK(consume.at("--group").find("(1 to 1024 bytes)") != std::string::npos);
+  CHECK(consume.at("--group").find("The group is created when missing, at the position consume resumes from, with "
+                                   "MKSTREAM: a missing stream is created empty.") != std::string::npos);
+
+  // Every "N" option's stated range is the parser's: one past its end is
+  // refused with the same range.
+  static const std::regex range(R"((\d+) to (\d+))");
+  const std::set<std::string> numeric = {"--batch",
+                                         "--idle-exit-ms",
+                                         "--block-ms",
+                                         "--max-in-flight",
+                                         "--flush-ms",
+                                         "--lease-ttl-ms",
+                                         "--startup-timeout-ms",
+                                         "--command-timeout-ms",
+                                         "--connect-timeout-ms",
+                                         "--metrics-interval-ms"};
+  for (const auto& option : numeric) {
+    CAPTURE(option);
+    std::smatch m;
+    const auto& text = consume.at(option);
+    REQUIRE(std::regex_search(text, m, range));
+    const auto over = std::to_string(std::stoull(m[2]) + 1);
+    const auto r = run_cli(
+        {"consume", "--redis", "redis://h", "--stream", "s", "--consumer", "c", "--data-dir", "/x", option, over});
+    CHECK(r.exit_code == 2);
+    CHECK(starts_with(r.err, "streamckpt: " + option + " must be a whole number from " + m[1].str() + " to " +
+                                 m[2].str() + ", not '" + over + "'\n"));
   }
 }
 
