@@ -28,7 +28,7 @@ namespace {
 void check_url(const std::string& url) {
   std::string why;
   auto parsed = redis::Url::parse(url, &why);
-  if (!parsed) throw UsageError(fmt::format("--redis: invalid URL '{}': {}", url, why));
+  if (!parsed) throw UsageError(fmt::format("--redis: invalid URL '{}': {}", redis::Url::redact(url), why));
   // The baselines and the producer use synchronous hiredis without TLS.
   if (parsed->scheme == redis::Url::Scheme::tls)
     throw UsageError("--redis: rediss:// is not supported by the benchmark (its baselines use plain hiredis)");

@@ -11,7 +11,7 @@ namespace streamckpt::bench {
 SyncRedis::SyncRedis(const std::string& url_text, std::chrono::milliseconds timeout) {
   std::string why;
   auto url = redis::Url::parse(url_text, &why);
-  if (!url) throw std::runtime_error(fmt::format("invalid Redis URL '{}': {}", url_text, why));
+  if (!url) throw std::runtime_error(fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why));
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   const timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   switch (url->scheme) {

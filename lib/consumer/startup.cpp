@@ -19,6 +19,30 @@ namespace streamckpt {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
+namespace {
+
+// A sentence naming the first duration outside 0 to k_max_option_duration;
+// "" when all are within.
+std::string out_of_range_duration(const ConsumerOptions& o) {
+  const std::pair<const char*, milliseconds> durations[] = {
+      {"block", o.block},
+      {"flush_interval", o.flush_interval},
+      {"connect_timeout", o.connect_timeout},
+      {"command_timeout", o.command_timeout},
+      {"reconnect_initial", o.reconnect_initial},
+      {"reconnect_max", o.reconnect_max},
+      {"startup_timeout", o.startup_timeout == milliseconds::max() ? milliseconds{0} : o.startup_timeout},
+      {"lease_ttl", o.lease_ttl},
+  };
+  for (const auto& [name, value] : durations)
+    if (value < milliseconds{0} || value > k_max_option_duration)
+      return fmt::format("ConsumerOptions::{} must be from 0 to {} ms, not {} ms", name, k_max_option_duration.count(),
+                         value.count());
+  return {};
+}
+
+}  // namespace
+
 // Connects, retrying with backoff. At start-up it gives up at
 // startup_deadline (start() sets it once from opt.startup_timeout); later it
 // retries until it succeeds or the consumer stops. Wrong credentials are never
@@ -189,10 +213,14 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
     error_detail = "stream and consumer names must be 1 to 1024 bytes";
     co_return ec;
   }
+  if (auto bad = out_of_range_duration(opt); !bad.empty()) {
+    error_detail = std::move(bad);
+    co_return errc::invalid_options;
+  }
   std::string why;
   auto url = redis::Url::parse(opt.redis_url, &why);
   if (!url) {
-    error_detail = fmt::format("invalid Redis URL '{}': {}", opt.redis_url, why);
+    error_detail = fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(opt.redis_url), why);
     co_return url.error();
   }
 

@@ -69,6 +69,8 @@ class Category final : public boost::system::error_category {
         return "consumer stopped";
       case errc::tls_setup:
         return "cannot load a TLS file";
+      case errc::invalid_options:
+        return "invalid consumer options";
     }
     return "unknown streamckpt error";
   }

@@ -12,6 +12,24 @@ bool fail(std::string* why, std::string message) {
   return false;
 }
 
+// A reason quotes a part of the text only when it lies after the text's last
+// '@': a password, even in a malformed URL, always comes before one.
+class Quoter {
+ public:
+  explicit Quoter(std::string_view text) : text_(text), last_at_(text.rfind('@')) {}
+
+  // `part` is a view into the text.
+  std::string operator()(std::string_view part) const {
+    const auto offset = static_cast<std::size_t>(part.data() - text_.data());
+    if (last_at_ != std::string_view::npos && offset <= last_at_) return "'***'";
+    return fmt::format("'{}'", part);
+  }
+
+ private:
+  std::string_view text_;
+  std::size_t last_at_;
+};
+
 template <class Int>
 bool parse_number(std::string_view text, Int& out) {
   if (text.empty() || (text.size() > 1 && text.front() == '0')) return false;
@@ -43,15 +61,19 @@ bool percent_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-bool parse_db(std::string_view text, std::uint32_t& db, std::string* why) {
-  if (!parse_number(text, db)) return fail(why, fmt::format("database '{}' is not a non-negative integer", text));
+bool parse_db(std::string_view text, std::uint32_t& db, const Quoter& quote, std::string* why) {
+  if (!parse_number(text, db)) return fail(why, fmt::format("database {} is not a non-negative integer", quote(text)));
   return true;
 }
 
-bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
+bool parse_tcp(std::string_view rest, Url& url, const Quoter& quote, std::string* why) {
   // [user:password@]host[:port][/db]
   // The userinfo ends at the last '@' before the path; a '/' in a password
-  // must be percent-encoded.
+  // must be percent-encoded. An '@' after the first '/' is most likely a
+  // password's: refused before anything around it is parsed and quoted.
+  if (const auto slash = rest.find('/');
+      slash != std::string_view::npos && rest.find('@', slash) != std::string_view::npos)
+    return fail(why, "'@' after the first '/' (write a '/' in the user or password as %2F)");
   if (const auto at = rest.substr(0, rest.find('/')).rfind('@'); at != std::string_view::npos) {
     const auto userinfo = rest.substr(0, at);
     rest.remove_prefix(at + 1);
@@ -70,13 +92,13 @@ bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     hostport = rest.substr(0, slash);
     const auto db = rest.substr(slash + 1);
-    if (!db.empty() && !parse_db(db, url.db, why)) return false;
+    if (!db.empty() && !parse_db(db, url.db, quote, why)) return false;
   }
-  std::string_view port;
+  std::string_view host, port;
   if (!hostport.empty() && hostport.front() == '[') {
     const auto close = hostport.find(']');
     if (close == std::string_view::npos) return fail(why, "unterminated '[' in an IPv6 host");
-    url.host = hostport.substr(1, close - 1);
+    host = hostport.substr(1, close - 1);
     const auto after = hostport.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') return fail(why, "unexpected characters after the IPv6 host");
@@ -85,25 +107,26 @@ bool parse_tcp(std::string_view rest, Url& url, std::string* why) {
     }
   } else {
     const auto colon = hostport.find(':');
-    url.host = hostport.substr(0, colon);
+    host = hostport.substr(0, colon);
     if (colon != std::string_view::npos) {
       port = hostport.substr(colon + 1);
       if (port.empty()) return fail(why, "empty port");
     }
   }
-  if (url.host.empty()) return fail(why, "missing host");
-  if (url.host.find_first_of(" \t/?#@[]") != std::string::npos)
-    return fail(why, fmt::format("invalid host '{}'", url.host));
+  if (host.empty()) return fail(why, "missing host");
+  if (host.find_first_of(" \t/?#@[]") != std::string_view::npos)
+    return fail(why, fmt::format("invalid host {}", quote(host)));
+  url.host = host;
   if (!port.empty()) {
     std::uint32_t p = 0;
     if (!parse_number(port, p) || p == 0 || p > 65535)
-      return fail(why, fmt::format("port '{}' is not a number from 1 to 65535", port));
+      return fail(why, fmt::format("port {} is not a number from 1 to 65535", quote(port)));
     url.port = static_cast<std::uint16_t>(p);
   }
   return true;
 }
 
-bool parse_unix(std::string_view rest, Url& url, std::string* why) {
+bool parse_unix(std::string_view rest, Url& url, const Quoter& quote, std::string* why) {
   // unix:///path[?db=N]
   if (rest.empty() || rest.front() != '/')
     return fail(why, "a unix:// URL needs an absolute path: unix:///path/to/redis.sock");
@@ -111,8 +134,8 @@ bool parse_unix(std::string_view rest, Url& url, std::string* why) {
   url.path = rest.substr(0, q);
   if (q != std::string_view::npos) {
     const auto query = rest.substr(q + 1);
-    if (query.substr(0, 3) != "db=") return fail(why, fmt::format("unknown query '{}' (only db=N)", query));
-    if (!parse_db(query.substr(3), url.db, why)) return false;
+    if (query.substr(0, 3) != "db=") return fail(why, fmt::format("unknown query {} (only db=N)", quote(query)));
+    if (!parse_db(query.substr(3), url.db, quote, why)) return false;
   }
   return true;
 }
@@ -122,19 +145,31 @@ bool parse_unix(std::string_view rest, Url& url, std::string* why) {
 Result<Url> Url::parse(std::string_view text, std::string* why) {
   Url url;
   bool ok = false;
+  const Quoter quote(text);
   if (text.substr(0, 8) == "redis://") {
-    ok = parse_tcp(text.substr(8), url, why);
+    ok = parse_tcp(text.substr(8), url, quote, why);
   } else if (text.substr(0, 9) == "rediss://") {
     url.scheme = Scheme::tls;
-    ok = parse_tcp(text.substr(9), url, why);
+    ok = parse_tcp(text.substr(9), url, quote, why);
   } else if (text.substr(0, 7) == "unix://") {
     url.scheme = Scheme::unix_socket;
-    ok = parse_unix(text.substr(7), url, why);
+    ok = parse_unix(text.substr(7), url, quote, why);
   } else {
     ok = fail(why, "expected redis://, rediss:// or unix://");
   }
   if (!ok) return errc::invalid_url;
   return url;
+}
+
+std::string Url::redact(std::string_view text) {
+  const auto last_at = text.rfind('@');
+  if (last_at == std::string_view::npos) return std::string(text);
+  // Only a known scheme is kept: whatever else precedes the '@' may be a
+  // password's.
+  std::string_view scheme;
+  for (const std::string_view known : {"redis://", "rediss://", "unix://"})
+    if (text.substr(0, known.size()) == known) scheme = known;
+  return fmt::format("{}***{}", scheme, text.substr(last_at));
 }
 
 std::string Url::redacted() const {

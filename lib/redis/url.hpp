@@ -23,7 +23,14 @@ struct Url {
 
   // Strict: an unknown scheme, an empty host, a port outside 1..65535, a db
   // that is not a number, or a stray character is an error; `why` says which.
+  // `why` never quotes what precedes the text's last '@'.
   [[nodiscard]] static Result<Url> parse(std::string_view text, std::string* why = nullptr);
+
+  // Any text, parsed or not, for messages: everything before its last '@'
+  // (but a leading redis://, rediss:// or unix://) becomes "***". A password
+  // is the userinfo's, which ends at an '@': text without one is returned as
+  // it is.
+  static std::string redact(std::string_view text);
 
   // The URL with the password replaced by "***", for logs.
   std::string redacted() const;

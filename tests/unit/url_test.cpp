@@ -186,3 +186,47 @@ TEST_CASE("redacted() never contains the password") {
     CHECK(r.find(c.password) == std::string::npos);
   }
 }
+
+TEST_CASE("neither the reason nor redact() of a malformed URL contains its password") {
+  const std::string slash_in_password = "'@' after the first '/' (write a '/' in the user or password as %2F)";
+  struct Case {
+    const char* url;
+    const char* password;
+    const char* redacted;
+    std::string why;
+  };
+  const Case cases[] = {
+      {"redis://:s3cr:t@/x@127.0.0.1:6379", "s3cr:t@/x", "redis://***@127.0.0.1:6379", slash_in_password},
+      {"redis://user:pa/ss@h", "pa/ss", "redis://***@h", slash_in_password},
+      {"rediss://user:pa/ss@h:99999/x", "pa/ss", "rediss://***@h:99999/x", slash_in_password},
+      {"redis://:p@ss@h/x", "p@ss", "redis://***@h/x", "database 'x' is not a non-negative integer"},
+      {"redis://user:pw@h:abc", "pw", "redis://***@h:abc", "port 'abc' is not a number from 1 to 65535"},
+      {"redis://:sec@ret@h h", "sec@ret", "redis://***@h h", "invalid host 'h h'"},
+      {"redis://:pw%zz@h", "pw%zz", "redis://***@h", "bad percent-encoding in the user or password"},
+      {"rediss://u:secret@[::1", "secret", "rediss://***@[::1", "unterminated '[' in an IPv6 host"},
+      {"redis://:secret@", "secret", "redis://***@", "missing host"},
+      {"redis:/:secret@h", "secret", "***@h", "expected redis://, rediss:// or unix://"},
+      {"secret://:x@h", "secret", "***@h", "expected redis://, rediss:// or unix://"},
+      {"unix://:secret@/tmp/r.sock", "secret", "unix://***@/tmp/r.sock",
+       "a unix:// URL needs an absolute path: unix:///path/to/redis.sock"},
+      // No userinfo in a unix:// URL, but what precedes an '@' is never quoted.
+      {"unix:///tmp/r.sock?pw=secret@x", "secret", "unix://***@x", "unknown query '***' (only db=N)"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.url);
+    std::string why;
+    REQUIRE_FALSE(Url::parse(c.url, &why).has_value());
+    CHECK(why == c.why);
+    CHECK(why.find(c.password) == std::string::npos);
+    const auto redacted = Url::redact(c.url);
+    CHECK(redacted == c.redacted);
+    CHECK(redacted.find(c.password) == std::string::npos);
+  }
+}
+
+TEST_CASE("redact() hides the userinfo of a valid URL and leaves text without '@' as it is") {
+  CHECK(Url::redact("redis://user:pa%40ss@h:1/3") == "redis://***@h:1/3");
+  CHECK(Url::redact("redis://secret@h") == "redis://***@h");
+  CHECK(Url::redact("redis://host:99999") == "redis://host:99999");
+  CHECK(Url::redact("") == "");
+}

@@ -1,5 +1,7 @@
 #include "args.hpp"
 
+#include <streamckpt/checkpoint.hpp>
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -58,6 +60,15 @@ std::uint64_t Args::number_or(const std::string& name, std::uint64_t fallback, s
   const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (text->empty() || ec != std::errc{} || end != text->data() + text->size() || value < min || value > max)
     throw UsageError(fmt::format("--{} must be a whole number from {} to {}, not '{}'", name, min, max, *text));
+  return value;
+}
+
+std::string Args::name(const std::string& name) const {
+  const auto value = name == "group" ? get_or(name, "") : required(name);
+  if (has(name) && value.empty()) throw UsageError(fmt::format("--{} must not be empty", name));
+  if (value.size() > CheckpointKey::k_max_name_bytes)
+    throw UsageError(
+        fmt::format("--{} must be at most {} bytes, not {}", name, CheckpointKey::k_max_name_bytes, value.size()));
   return value;
 }
 

@@ -30,6 +30,9 @@ class Args {
   // A non-negative integer in [min, max]; usage error otherwise.
   std::uint64_t number_or(const std::string& name, std::uint64_t fallback, std::uint64_t min = 0,
                           std::uint64_t max = UINT64_MAX) const;
+  // A stream, group or consumer name: required (optional for "group"), not
+  // empty, at most CheckpointKey::k_max_name_bytes; usage error otherwise.
+  std::string name(const std::string& name) const;
   // One of `choices`; usage error otherwise.
   std::string choice_or(const std::string& name, const std::vector<std::string>& choices,
                         const std::string& fallback) const;

@@ -22,10 +22,9 @@ namespace asio = boost::asio;
 
 CheckpointKey parse_key(const Args& args) {
   CheckpointKey key;
-  key.stream = args.required("stream");
-  key.group = args.get_or("group", "");
-  if (args.has("group") && key.group.empty()) throw UsageError("--group must not be empty");
-  key.consumer = args.required("consumer");
+  key.stream = args.name("stream");
+  key.group = args.name("group");
+  key.consumer = args.name("consumer");
   return key;
 }
 
@@ -64,7 +63,7 @@ struct RedisView {
 asio::awaitable<std::string> read_redis(const std::string& url_text, const CheckpointKey& key, RedisView& out) {
   std::string why;
   auto url = redis::Url::parse(url_text, &why);
-  if (!url) co_return fmt::format("invalid Redis URL '{}': {}", url_text, why);
+  if (!url) co_return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why);
   auto ex = co_await asio::this_coro::executor;
   redis::Connection conn(ex, *url, {});
   std::string detail;
@@ -184,7 +183,7 @@ std::string open_writable(const Args& args, Writable& w, bool with_store = true)
   const std::filesystem::path dir = args.required("data-dir");
   std::string why;
   auto url = redis::Url::parse(args.required("redis"), &why);
-  if (!url) return fmt::format("invalid Redis URL '{}': {}", args.required("redis"), why);
+  if (!url) return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(args.required("redis")), why);
   w.io.emplace();
   w.conn = std::make_unique<redis::Connection>(w.io->get_executor(), *url, redis::ConnectionOptions{});
   if (!with_store) return {};

@@ -14,6 +14,4 @@ int run_checkpoint(const std::vector<std::string>& args);
 // Prints "streamckpt: error: <message>" on stderr and returns 1.
 int fail(const std::string& message);
 
-extern const char* const k_usage;
-
 }  // namespace streamckpt::cli

@@ -4,6 +4,7 @@
 #include "sink.hpp"
 
 #include <streamckpt/consumer.hpp>
+#include <streamckpt/local_store.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 
 namespace streamckpt::cli {
 namespace {
@@ -27,6 +29,11 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 constexpr auto k_tuple = asio::as_tuple(asio::use_awaitable);
+
+// Upper bounds of the millisecond options: far beyond any sensible setting,
+// and small enough that no deadline computed from them overflows the clock.
+constexpr std::uint64_t k_hour_ms = 3600 * 1000;
+constexpr std::uint64_t k_year_ms = 365ULL * 24 * k_hour_ms;
 
 struct ConsumeSettings {
   ConsumerOptions options;
@@ -65,10 +72,9 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   ConsumeSettings s;
   auto& o = s.options;
   o.redis_url = args.required("redis");
-  o.key.stream = args.required("stream");
-  o.key.group = args.get_or("group", "");
-  if (args.has("group") && o.key.group.empty()) throw UsageError("--group must not be empty");
-  o.key.consumer = args.required("consumer");
+  o.key.stream = args.name("stream");
+  o.key.group = args.name("group");
+  o.key.consumer = args.name("consumer");
   o.data_dir = args.required("data-dir");
   s.sink_spec = args.get_or("sink", "stdout");
   if (!make_sink(s.sink_spec))
@@ -79,14 +85,14 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   o.on_regressed = regressed == "head"   ? RegressedPolicy::head
                    : regressed == "fail" ? RegressedPolicy::fail
                                          : RegressedPolicy::first;
-  o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, 3600000));
-  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, 300, 3600000));
+  o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, k_hour_ms));
+  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, 300, k_hour_ms));
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
   o.batch = args.number_or("batch", 100, 1, 100000);
   s.max_events = args.number_or("max-events", 0, 1);
-  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1);
-  o.block = milliseconds(args.number_or("block-ms", 1000, 1, 3600000));
+  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_year_ms);
+  o.block = milliseconds(args.number_or("block-ms", 1000, 1, k_hour_ms));
   if (s.idle_exit_ms && !args.has("block-ms")) o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
   // Room to read ahead: at least three batches (see ConsumerOptions).
   const auto in_flight_default = std::max<std::uint64_t>(ConsumerOptions{}.max_in_flight, 3 * o.batch);
@@ -94,7 +100,7 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   // Default: keep retrying an unreachable Redis (edge links drop), logging
   // each attempt; --startup-timeout-ms gives up after that long (0: at once).
   o.startup_timeout = args.has("startup-timeout-ms")
-                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, 365ULL * 24 * 3600 * 1000))
+                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, k_year_ms))
                           : milliseconds::max();
   o.tls_ca = args.get_or("tls-ca", "");
   o.tls_cert = args.get_or("tls-cert", "");
@@ -104,10 +110,10 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
   const bool tls_option = !o.tls_ca.empty() || !o.tls_cert.empty() || o.tls_insecure;
   if (tls_option && o.redis_url.rfind("rediss://", 0) != 0)
     throw UsageError("--tls-ca, --tls-cert, --tls-key and --tls-insecure need a rediss:// URL");
-  s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, 3600000);
+  s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, k_hour_ms);
   s.metrics = args.has("metrics") || s.metrics_interval_ms > 0;
-  o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1));
-  o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1));
+  o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1, k_hour_ms));
+  o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1, k_hour_ms));
   o.log = [](std::string_view line) { fmt::print(stderr, "streamckpt: {}\n", line); };
   return s;
 }
@@ -134,6 +140,30 @@ SinkResume sink_resume(const ResumeReport& r) {
   if (r.regressed_from) return {SinkResume::Kind::recorded, r.regressed_from->metadata};
   if (r.local.state == CheckpointCopy::State::absent && r.redis.state == CheckpointCopy::State::absent) return {};
   return {SinkResume::Kind::unknown, {}};
+}
+
+// What the local store holds for the consumer's key, read afresh: for the
+// stop line when start-up did not complete, when the consumer knows no
+// position of its own. The consumer has closed the store by then.
+std::string local_checkpoint_text(const ConsumerOptions& o) {
+  // Read-only RocksDB needs an existing store; none means no checkpoint.
+  if (!std::filesystem::exists(o.data_dir / "CURRENT")) return "no local checkpoint";
+  LocalStoreOptions options;
+  options.dir = o.data_dir;
+  options.read_only = true;
+  std::string detail;
+  auto store = LocalStore::open(options, &detail);
+  if (!store) return fmt::format("local checkpoint unknown ({})", detail.empty() ? store.error().message() : detail);
+  const auto copy = (*store)->read(o.key);
+  switch (copy.state) {
+    case CheckpointCopy::State::absent:
+      return "no local checkpoint";
+    case CheckpointCopy::State::valid:
+      return fmt::format("local checkpoint {}", copy.checkpoint->id.to_string());
+    case CheckpointCopy::State::invalid:
+      return fmt::format("local checkpoint invalid ({})", copy.reason);
+  }
+  return {};
 }
 
 class ConsumeRun {
@@ -193,13 +223,20 @@ class ConsumeRun {
     bool again = true;
     while (again && !stop_requested_) {
       consumer_ = std::make_unique<Consumer>(io_.get_executor(), settings_.options);
+      started_ = false;
       again = co_await run_one();
       co_await finish();
     }
     if (settings_.metrics && consumer_) fmt::print(stderr, "{}\n", consumer_->metrics().to_json());
-    if (exit_code_ == 0)
+    if (exit_code_ != 0) co_return;
+    // Before start-up completes the consumer's durable_id() is no checkpoint
+    // at all: name what the store holds instead.
+    if (started_)
       fmt::print(stderr, "streamckpt: stopped after {} events; checkpoint {}\n", handled_,
-                 consumer_ ? consumer_->durable_id().to_string() : std::string("none"));
+                 consumer_->durable_id().to_string());
+    else
+      fmt::print(stderr, "streamckpt: stopped after {} events, before start-up completed; {}\n", handled_,
+                 local_checkpoint_text(settings_.options));
   }
 
   // One consumer's life; true to start another one (the stream regressed).
@@ -211,6 +248,7 @@ class ConsumeRun {
       exit_code_ = fail(describe_start_error(ec));
       co_return false;
     }
+    started_ = true;
     const auto resumed = sink_resume(report);
     if (settings_.sink_spec != "stdout" && resumed.kind == SinkResume::Kind::unknown) {
       exit_code_ = fail(
@@ -288,6 +326,7 @@ class ConsumeRun {
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<Sink> sink_;
   bool stop_requested_ = false;
+  bool started_ = false;  // the current consumer's start() succeeded
   std::uint64_t handled_ = 0;
   int exit_code_ = 0;
 };

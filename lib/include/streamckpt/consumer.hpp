@@ -61,7 +61,8 @@ class Consumer {
   // Opens the local store, connects, reads and validates both checkpoint
   // copies, decides where to resume, prepares the group (group mode) and
   // starts reading. Handler: void(error_code, ResumeReport). Errors:
-  // invalid_url, invalid_key, store_locked, store_io, connect_failed,
+  // invalid_url, invalid_key, invalid_options (a duration outside 0 to
+  // k_max_option_duration), store_locked, store_io, connect_failed,
   // auth_failed, wrong_type, no_valid_checkpoint, stream_regressed,
   // lease_held. REQUIRES: called once.
   template <class Token>

@@ -42,7 +42,8 @@ enum class errc {
   stream_regressed,
   lease_held,
   stopped,
-  tls_setup,  // a TLS file cannot be loaded (redis)
+  tls_setup,        // a TLS file cannot be loaded (redis)
+  invalid_options,  // ConsumerOptions out of range (consumer)
 };
 
 const boost::system::error_category& category() noexcept;

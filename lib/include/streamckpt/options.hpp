@@ -34,6 +34,12 @@ enum class RegressedPolicy {
   fail,   // refuse to start (errc::stream_regressed)
 };
 
+// The longest duration an option may hold: start() fails with
+// errc::invalid_options for a longer or a negative one, since a deadline
+// computed from it (now + timeout) would overflow the clock. startup_timeout
+// may also be milliseconds::max(): retry forever.
+inline constexpr milliseconds k_max_option_duration = std::chrono::hours(24 * 365);
+
 struct ConsumerOptions {
   // redis://[user:password@]host[:port][/db], rediss://…, unix:///path[?db=N].
   std::string redis_url = "redis://127.0.0.1:6379";

@@ -1,0 +1,192 @@
+#include "help.hpp"
+
+#include <algorithm>
+
+namespace streamckpt::cli {
+namespace {
+
+const char* const k_consume_synopsis =
+    R"(  streamckpt consume --redis URL --stream NAME [--group NAME] --consumer NAME --data-dir DIR
+                     [--sink stdout|file:PATH] [--start earliest|latest|fail] [--batch N]
+                     [--max-events N] [--idle-exit-ms N] [--block-ms N] [--max-in-flight N]
+                     [--on-regressed first|head|fail] [--flush-ms N] [--wait-lease] [--no-lease]
+                     [--lease-ttl-ms N] [--startup-timeout-ms N] [--command-timeout-ms N]
+                     [--connect-timeout-ms N] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]
+                     [--tls-insecure] [--metrics] [--metrics-interval-ms N]
+)";
+
+const char* const k_show_synopsis =
+    R"(  streamckpt checkpoint show --data-dir DIR --stream NAME [--group NAME] --consumer NAME
+                     [--redis URL] [--json]
+)";
+
+const char* const k_list_synopsis = R"(  streamckpt checkpoint list --data-dir DIR [--json]
+)";
+
+const char* const k_set_synopsis =
+    R"(  streamckpt checkpoint set --data-dir DIR --redis URL --stream NAME [--group NAME]
+                     --consumer NAME --id ID [--force]
+)";
+
+const char* const k_reset_synopsis =
+    R"(  streamckpt checkpoint reset --data-dir DIR --redis URL --stream NAME [--group NAME]
+                     --consumer NAME [--force]
+)";
+
+const char* const k_consume_text =
+    R"(consume reads the stream from where the consumer's checkpoint left off, writes each
+event to the sink as one JSON line, and makes the checkpoint durable after every
+acknowledged event. SIGTERM or SIGINT stops it cleanly: in-flight events are finished
+and acknowledged, exit status 0; a second signal exits at once with status 1.
+
+  --redis URL           redis://[user:password@]host[:port][/db], rediss://... (TLS) or
+                        unix:///path[?db=N]; a '/' or '%' in a password is written %2F,
+                        %25. AUTH and SELECT are sent on every (re)connect
+  --stream NAME         the stream's key, 1 to 1024 bytes
+  --group NAME          group mode: read with XREADGROUP as a member of this consumer
+                        group (1 to 1024 bytes). The group is created when missing, at
+                        the position consume resumes from, with MKSTREAM: a missing
+                        stream is created empty. Without --group: plain XREAD
+  --consumer NAME       the consumer's name, 1 to 1024 bytes: with the stream and the
+                        group it names the checkpoint; in group mode it is also the
+                        XREADGROUP consumer
+  --data-dir DIR        the local checkpoint store (RocksDB), created when missing; one
+                        consume at a time may use it
+  --sink SINK           stdout (default): one line per event, flushed before its ack;
+                        file:PATH: appended to PATH, exactly once across crashes (PATH is
+                        cut back to the length its checkpoint records on start)
+  --start POLICY        where to begin without a valid checkpoint: earliest (default),
+                        latest, or fail
+  --on-regressed POLICY  when a checkpoint is beyond the stream's end (Redis lost data):
+                        first (default: from the stream's first entry, lose nothing),
+                        head (skip to the end), or fail
+  --batch N             entries per read, 1 to 100000 (default 100)
+  --max-events N        handle N events (at least 1), then stop cleanly
+  --idle-exit-ms N      stop cleanly once no event has arrived for N ms, 1 to 31536000000
+                        (365 days); checked whenever a read returns nothing
+  --block-ms N          BLOCK time of each read, 1 to 3600000 (default 1000, or
+                        --idle-exit-ms when that is less and --block-ms is not given)
+  --max-in-flight N     events between read and durable ack, at most, 1 to 10000000
+                        (default 1000, or 3 x --batch when that is more)
+  --flush-ms N          write the checkpoint through to Redis within N ms of a commit,
+                        or as soon as it trails by 1000 events; 0 to 3600000 (default
+                        100; 0: after every commit)
+  --wait-lease          group mode: wait while another instance holds this consumer's
+                        lease, instead of failing
+  --no-lease            group mode: do not take the lease (no fencing)
+  --lease-ttl-ms N      group mode: the lease's lifetime, renewed every third of it;
+                        300 to 3600000 (default 10000)
+  --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms, 0 to
+                        31536000000 (0: at the first failure); by default it keeps
+                        retrying, logging each attempt
+  --command-timeout-ms N  deadline of every Redis request, 1 to 3600000 (default 2000; a
+                        read's BLOCK time is added to it); a missed deadline drops the
+                        connection
+  --connect-timeout-ms N  time allowed to connect (resolve, connect, TLS handshake) and
+                        again for AUTH + SELECT, 1 to 3600000 (default 2000)
+  --tls-ca FILE         rediss://: CA bundle to verify the server (default: system CAs)
+  --tls-cert FILE, --tls-key FILE  rediss://: client certificate and key, both or neither
+  --tls-insecure        rediss://: do not verify the server's certificate
+  --metrics             print the consumer's counters as one JSON line on stderr at exit
+  --metrics-interval-ms N  ... and every N ms while running, 0 to 3600000 (0, the
+                        default: at exit only); implies --metrics
+)";
+
+// What show, set and reset take to name one consumer's checkpoint.
+const char* const k_key_options = R"(  --stream NAME         the stream's key, 1 to 1024 bytes
+  --group NAME          the consumer group, for a checkpoint consumed with --group
+  --consumer NAME       the consumer's name, 1 to 1024 bytes
+)";
+
+const char* const k_show_about = R"(checkpoint show prints the local copy (and, with --redis, the Redis copy) of one
+consumer's checkpoint, whether each is valid, and the effective position: the one
+consume would resume after. It opens the store read-only and works beside a running
+consumer.
+)";
+
+const char* const k_show_options = R"(  --data-dir DIR        the store consume wrote; it must exist
+  --redis URL           also read the Redis copy and check the stream (without it, the
+                        local copy is judged alone)
+  --json                print {"local":...,"redis":...,"effective":...} on one line
+                        instead of three lines of text
+)";
+
+const char* const k_list_text = R"(checkpoint list prints every checkpoint in a data directory, one per line: stream,
+group ("-" in plain mode), consumer and the copy's state, separated by tabs. It opens
+the store read-only and works beside a running consumer.
+
+  --data-dir DIR        the store consume wrote; it must exist
+  --json                print one JSON array of {"stream","group","consumer","id",
+                        "valid","reason"} objects instead
+)";
+
+const char* const k_set_about = R"(checkpoint set writes both copies of one consumer's checkpoint. In group mode it also
+deletes this consumer's pending entries and sets the group's last-delivered ID to ID,
+so that the entries after ID are delivered again, in order. It first checks the
+stream: it must exist, and ID must not be beyond its last entry ID; otherwise nothing
+is changed. It refuses while a consumer holds the data directory.
+)";
+
+const char* const k_set_options = R"(  --data-dir DIR        the local store, created when missing
+  --redis URL           where the Redis copy (and the group) is
+  --id ID               the new checkpoint, <ms>-<seq>: the last entry handled; consume
+                        resumes after it
+  --force               allow moving the checkpoint backwards (entries after ID are
+                        handled again); starts a new epoch
+)";
+
+const char* const k_reset_about =
+    R"(checkpoint reset deletes both copies of one consumer's checkpoint (the group is left
+as it is). It refuses while a consumer holds the data directory.
+)";
+
+const char* const k_reset_options = R"(  --data-dir DIR        the local store; it must exist (unless --force)
+  --redis URL           where the Redis copy is
+  --force               when --data-dir holds no store, delete the Redis copy alone
+)";
+
+const char* const k_exit_status = R"(exit status: 0 success, 1 failure (one line on stderr: "streamckpt: error: ..."),
+2 usage error.
+)";
+
+std::string checkpoint_synopses() {
+  return std::string(k_show_synopsis) + k_list_synopsis + k_set_synopsis + k_reset_synopsis;
+}
+
+// A command that names one consumer's checkpoint: its description, then
+// the options that name it, then its own.
+std::string keyed_text(const char* about, const char* options) {
+  return std::string(about) + "\n" + k_key_options + options;
+}
+
+std::string checkpoint_texts() {
+  return keyed_text(k_show_about, k_show_options) + "\n" + k_list_text + "\n" + keyed_text(k_set_about, k_set_options) +
+         "\n" + keyed_text(k_reset_about, k_reset_options);
+}
+
+std::string help(const std::string& synopses, const std::string& text) {
+  return "usage:\n" + synopses + "\n" + text + "\n" + k_exit_status;
+}
+
+}  // namespace
+
+std::string usage() {
+  return std::string("usage:\n") + k_consume_synopsis + checkpoint_synopses() + "  streamckpt --help\n";
+}
+
+std::string full_help() { return usage() + "\n" + k_consume_text + "\n" + checkpoint_texts() + "\n" + k_exit_status; }
+
+std::string help_for(const std::string& command) {
+  if (command == "consume") return help(k_consume_synopsis, k_consume_text);
+  if (command == "checkpoint show") return help(k_show_synopsis, keyed_text(k_show_about, k_show_options));
+  if (command == "checkpoint list") return help(k_list_synopsis, k_list_text);
+  if (command == "checkpoint set") return help(k_set_synopsis, keyed_text(k_set_about, k_set_options));
+  if (command == "checkpoint reset") return help(k_reset_synopsis, keyed_text(k_reset_about, k_reset_options));
+  return help(checkpoint_synopses(), checkpoint_texts());
+}
+
+bool asks_for_help(const std::vector<std::string>& args) {
+  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "-h" || a == "--help"; });
+}
+
+}  // namespace streamckpt::cli
