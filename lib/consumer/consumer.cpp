@@ -216,11 +216,13 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       }
     }
     std::vector<redis::Command> commands;
+    std::vector<std::size_t> ids_per_command;
     std::size_t taken = 0;
     while (taken < xack_queue.size()) {
       auto c = redis::command("XACK", opt.key.stream, opt.key.group);
       for (std::size_t i = 0; i < k_ids_per_command && taken < xack_queue.size(); ++i, ++taken)
         c.push_back(xack_queue[taken].to_string());
+      ids_per_command.push_back(c.size() - 3);
       commands.push_back(std::move(c));
     }
     auto replies = co_await cmds->exec(std::move(commands));
@@ -229,8 +231,23 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       if (stopping && ++attempts_while_stopping > 1) break;
       continue;
     }
+    // An error reply is Redis's answer, not a lost link: retrying would get
+    // the same. The entries stay pending, within the checkpoint, and the
+    // pending-list replay of the next start XACKs them.
+    for (std::size_t i = 0; i < replies->size(); ++i) {
+      const auto& reply = (*replies)[i];
+      if (!reply.is_error()) {
+        metrics.xacks += ids_per_command[i];
+        continue;
+      }
+      metrics.xack_failures += ids_per_command[i];
+      if (reply.str != last_xack_error) {  // once per distinct refusal, not per batch
+        last_xack_error = reply.str;
+        log(fmt::format("XACK refused by Redis ({}); the entries stay pending until a start that may XACK them",
+                        reply.str));
+      }
+    }
     xack_queue.erase(xack_queue.begin(), xack_queue.begin() + static_cast<std::ptrdiff_t>(taken));
-    metrics.xacks += taken;
   }
   xack_running = false;
   loop_signal.notify();

@@ -125,6 +125,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // XACK of durable entries (group mode).
   std::deque<StreamId> xack_queue;
   bool xack_running = false;
+  std::string last_xack_error;  // the last error reply to XACK, already logged
 
   // Reading.
   std::deque<Batch> ready;     // read ahead, not yet handed out; an empty batch is an idle tick

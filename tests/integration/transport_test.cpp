@@ -91,6 +91,22 @@ TEST_CASE("an ACL user and password authenticate; the database in the URL is sel
   CHECK(handled_numbers(r.out) == one_to(5));
 }
 
+TEST_CASE("an ACL user that may not XACK: the refusals are counted and logged once, the entries stay pending") {
+  RedisServer redis;
+  Client c(redis.port());
+  c.run({"ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-xack"});
+  c.produce("orders", 1, 30);
+  TempDir dir;
+  const auto r = run_cli(consume("redis://app:pw@127.0.0.1:" + std::to_string(redis.port()), dir, {"--metrics"}));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(handled_numbers(r.out) == one_to(30));
+  CHECK(contains(r.err, "\"xacks\":0,\"xack_failures\":30,"));
+  const auto refused = std::string("streamckpt: XACK refused by Redis (NOPERM");
+  CHECK(contains(r.err, refused));
+  CHECK(r.err.find(refused) == r.err.rfind(refused));  // logged once
+  CHECK(c.run({"XPENDING", "orders", "billing"})->element[0]->integer == 30);
+}
+
 TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails with a clear error") {
   TempDir dir;
   const auto [cert, key] = make_certificate(dir, "cert", "127.0.0.1");

@@ -7,11 +7,14 @@
 namespace streamckpt {
 
 struct Metrics {
-  std::uint64_t events = 0;         // events handed to the application
-  std::uint64_t acks = 0;           // acks received
-  std::uint64_t commits = 0;        // durable local commits of this consumer
-  std::uint64_t fsyncs = 0;         // synced writes by the committer (group commits)
-  std::uint64_t xacks = 0;          // entry IDs XACKed
+  std::uint64_t events = 0;   // events handed to the application
+  std::uint64_t acks = 0;     // acks received
+  std::uint64_t commits = 0;  // durable local commits of this consumer
+  std::uint64_t fsyncs = 0;   // synced writes by the committer (group commits)
+  std::uint64_t xacks = 0;    // entry IDs XACKed
+  // Entry IDs whose XACK Redis refused with an error reply (an ACL without
+  // XACK, say): they stay pending, and the next start XACKs them.
+  std::uint64_t xack_failures = 0;
   std::uint64_t redis_flushes = 0;  // successful write-throughs of the Redis copy
   std::uint64_t flush_failures = 0;
   std::uint64_t reconnects = 0;
