@@ -143,8 +143,9 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // The Redis copy: only the latest durable checkpoint waits to be written.
   std::optional<Checkpoint> redis_dirty;
   Clock::time_point dirty_since;
-  std::uint64_t redis_entries_seen = 0;          // of the last checkpoint Redis holds
-  std::optional<StreamId> redis_ahead_reported;  // a valid Redis copy ahead of ours, already logged
+  std::uint64_t redis_entries_seen = 0;                             // of the last checkpoint Redis holds
+  std::optional<StreamId> redis_ahead_reported;                     // a valid Redis copy ahead of ours, already logged
+  std::optional<std::pair<std::uint64_t, StreamId>> newest_forced;  // (epoch, id) of the newest forced write sent
   bool flusher_running = false;
   bool flusher_stop = false;
   boost::asio::steady_timer flush_timer;  // cancelled to flush at once

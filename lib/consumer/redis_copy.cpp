@@ -44,6 +44,10 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     auto r = co_await cmds->exec_one(std::move(set));
     if (!r) co_return r.error();
     if (r->is_string() && r->str == "OK") break;
+    if (r->is_error()) {  // OOM, READONLY, NOPERM: asking again gets the same answer
+      error_detail = fmt::format("SET {} (the lease) failed: {}", key, r->str);
+      co_return errc::redis_error;
+    }
     auto get = redis::command("GET", key);
     auto holder = co_await cmds->exec_one(std::move(get));
     if (!holder) co_return holder.error();  // the link failed: start-up retries
@@ -68,6 +72,7 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     // released, and --wait-lease would wait forever.
     auto pttl = co_await cmds->exec_one(redis::command("PTTL", key));
     if (!pttl) co_return pttl.error();
+    if (pttl->type == redis::Value::Type::integer && pttl->integer == -2) continue;  // expired since the GET
     if (pttl->type == redis::Value::Type::integer && pttl->integer == -1) {
       error_detail = fmt::format(
           "the lease {} (held by '{}') has no expiry, so it is never released; it was not made by streamckpt, "
@@ -221,8 +226,10 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
   if (!redis_dirty) co_return true;
   if (!cmds->is_open()) {
     std::string detail;
-    if (co_await cmds->connect(&detail)) {
+    if (auto ec = co_await cmds->connect(&detail)) {
       ++metrics.flush_failures;
+      // As for every connection: refused credentials end the run.
+      if (ec == errc::auth_failed || ec == errc::tls_setup) fail(ec, detail);
       co_return false;
     }
   }
@@ -248,6 +255,10 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
       co_return false;  // the flusher retries at once
     }
     if (!taken) co_return false;
+    if (taken->is_error()) {
+      log(fmt::format("taking the lease {} again failed: {}; will retry", key, taken->str));
+      co_return false;
+    }
     fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}", key));
     co_return false;
   }
@@ -283,6 +294,12 @@ asio::awaitable<bool> Consumer::Impl::settle_not_newer(const Checkpoint& c) {
     co_return true;
   }
   const auto why = copy->state == CheckpointCopy::State::absent ? std::string("it is gone") : copy->reason;
+  // A forced write may land after a newer one: the final flush of stop() can
+  // run beside the flusher's. Commands on the one connection keep the order
+  // they were sent in, so never send a force older than one already sent.
+  const auto ours = std::make_pair(c.epoch, c.id);
+  if (newest_forced && ours < *newest_forced) co_return true;
+  newest_forced = ours;
   std::string detail;
   auto w = co_await redis::write_checkpoint(*cmds, c, owner, true, fenced, &detail);
   if (!w || *w != redis::UpdateOutcome::written) co_return false;

@@ -433,9 +433,16 @@ TEST_CASE("checkpoint set checks the stream first: beyond its last entry, missin
 
     const auto beyond = s.checkpoint("set", {"--id", "99999999999999-0"});
     CHECK(beyond.exit_code == 1);
-    CHECK(beyond.err == "streamckpt: error: --id 99999999999999-0 is beyond the last entry ID of stream 'orders' (" +
-                            ids[9] + "): entries added later up to it would be skipped; nothing was changed\n");
+    CHECK(beyond.err ==
+          "streamckpt: error: --id 99999999999999-0 is beyond the last-generated-id of stream 'orders' (" + ids[9] +
+              "): entries added later up to it would be skipped; nothing was changed\n");
     unchanged();
+    // Refused before the store is opened: a mistyped --data-dir gets no store.
+    const auto typo = (s.dir().path() / "cktp").string();
+    auto typo_args = std::vector<std::string>{"checkpoint", "set", "--id", "99999999999999-0"};
+    for (const auto& a : s.identity_args()) typo_args.push_back(a == s.data_dir().string() ? typo : a);
+    CHECK(run_cli(typo_args).exit_code == 1);
+    CHECK(!std::filesystem::exists(typo));
     // At the last entry ID it is allowed.
     const auto at_end = s.checkpoint("set", {"--id", ids[9]});
     CHECK_MESSAGE(at_end.exit_code == 0, at_end.err);

@@ -107,6 +107,21 @@ TEST_CASE("an ACL user that may not XACK: the refusals are counted and logged on
   CHECK(c.run({"XPENDING", "orders", "billing"})->element[0]->integer == 30);
 }
 
+TEST_CASE("an ACL user that may not SET: taking the lease fails with Redis's answer instead of retrying forever") {
+  RedisServer redis;
+  Client c(redis.port());
+  c.run({"ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-set"});
+  c.produce("orders", 1, 3);
+  TempDir dir;
+  // A start-up timeout far beyond the test's patience: a retry loop would end
+  // only there.
+  const auto r = run_cli(
+      consume("redis://app:pw@127.0.0.1:" + std::to_string(redis.port()), dir, {"--startup-timeout-ms", "600000"}));
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "streamckpt: error: SET streamckpt:{orders}:billing:edge-7:lease (the lease) failed: NOPERM"));
+  CHECK(handled_numbers(r.out).empty());
+}
+
 TEST_CASE("rediss:// verifies the server against --tls-ca, and a wrong CA fails with a clear error") {
   TempDir dir;
   const auto [cert, key] = make_certificate(dir, "cert", "127.0.0.1");

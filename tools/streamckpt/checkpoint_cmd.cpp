@@ -171,22 +171,26 @@ int list(const std::vector<std::string>& argv) {
   return 0;
 }
 
-// Opens the store for writing and connects to Redis: what set and reset need.
+// The store for writing and the Redis connection: what set and reset need.
 struct Writable {
   std::unique_ptr<LocalStore> store;
   std::optional<asio::io_context> io;
   std::unique_ptr<redis::Connection> conn;
 };
 
-// Without `with_store`, only Redis (w.store stays null).
-std::string open_writable(const Args& args, Writable& w, bool with_store = true) {
-  const std::filesystem::path dir = args.required("data-dir");
+// The Redis connection (not yet connected). Returns an error message or "".
+std::string open_redis(const Args& args, Writable& w) {
   std::string why;
   auto url = redis::Url::parse(args.required("redis"), &why);
   if (!url) return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(args.required("redis")), why);
   w.io.emplace();
   w.conn = std::make_unique<redis::Connection>(w.io->get_executor(), *url, redis::ConnectionOptions{});
-  if (!with_store) return {};
+  return {};
+}
+
+// The store, for writing, created when missing. Returns an error message or "".
+std::string open_store(const Args& args, Writable& w) {
+  const std::filesystem::path dir = args.required("data-dir");
   LocalStoreOptions options;
   options.dir = dir;
   std::string detail;
@@ -227,7 +231,7 @@ std::string check_stream(Writable& w, const CheckpointKey& key, StreamId id) {
   if (!state) return fmt::format("unexpected XINFO STREAM {} reply", key.stream);
   if (state->last_generated < id)
     return fmt::format(
-        "--id {} is beyond the last entry ID of stream '{}' ({}): entries added later up to it would be "
+        "--id {} is beyond the last-generated-id of stream '{}' ({}): entries added later up to it would be "
         "skipped; nothing was changed",
         id.to_string(), key.stream, state->last_generated.to_string());
   return {};
@@ -240,11 +244,14 @@ int set(const std::vector<std::string>& argv) {
   const auto id = StreamId::parse(id_text);
   if (!id)
     throw UsageError(fmt::format("--id '{}' is not a stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)", id_text));
+  // The stream is checked before the store is opened: a refused set leaves
+  // no new store behind at a mistyped --data-dir.
   Writable w;
-  if (auto error = open_writable(args, w); !error.empty()) return fail(error);
+  if (auto error = open_redis(args, w); !error.empty()) return fail(error);
   std::string detail;
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
   if (auto error = check_stream(w, key, *id); !error.empty()) return fail(error);
+  if (auto error = open_store(args, w); !error.empty()) return fail(error);
 
   const auto local = w.store->read(key);
   const auto remote_read = run_sync(*w.io, redis::read_checkpoint(*w.conn, key, &detail));
@@ -303,7 +310,9 @@ int reset(const std::vector<std::string>& argv) {
                     "the Redis copy alone",
                     dir.string()));
   Writable w;
-  if (auto error = open_writable(args, w, has_store); !error.empty()) return fail(error);
+  if (auto error = open_redis(args, w); !error.empty()) return fail(error);
+  if (has_store)
+    if (auto error = open_store(args, w); !error.empty()) return fail(error);
   std::string detail;
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
   auto deleted = run_sync(*w.io, w.conn->exec_one(redis::command("DEL", redis::checkpoint_hash_key(key))));

@@ -253,7 +253,8 @@ class ConsumeRun {
     if (settings_.sink_spec != "stdout" && resumed.kind == SinkResume::Kind::unknown) {
       exit_code_ = fail(
           "no valid checkpoint records the sink file's length (see the resume line above), so the file cannot be "
-          "cut back to what was handled; move the file away (the run then starts it empty) and run again");
+          "cut back to what was handled; move the file away, then give the checkpoint a valid value with "
+          "'streamckpt checkpoint set' (or delete it with 'checkpoint reset': the file then starts empty)");
       co_return false;
     }
     const auto metadata =

@@ -123,8 +123,8 @@ the store read-only and works beside a running consumer.
 const char* const k_set_about = R"(checkpoint set writes both copies of one consumer's checkpoint. In group mode it also
 deletes this consumer's pending entries and sets the group's last-delivered ID to ID,
 so that the entries after ID are delivered again, in order. It first checks the
-stream: it must exist, and ID must not be beyond its last entry ID; otherwise nothing
-is changed. It refuses while a consumer holds the data directory.
+stream: it must exist, and ID must not be beyond its last-generated-id; otherwise
+nothing is changed. It refuses while a consumer holds the data directory.
 )";
 
 const char* const k_set_options = R"(  --data-dir DIR        the local store, created when missing
