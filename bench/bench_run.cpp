@@ -16,6 +16,9 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -39,7 +42,8 @@ ScenarioResult median_round(std::vector<ScenarioResult> rounds) {
     if (!r.correct()) return std::move(r);
   std::sort(rounds.begin(), rounds.end(),
             [](const ScenarioResult& a, const ScenarioResult& b) { return a.events_per_s < b.events_per_s; });
-  return std::move(rounds[rounds.size() / 2]);
+  // Of an even count, the slower middle round: never flatter the result.
+  return std::move(rounds[(rounds.size() - 1) / 2]);
 }
 
 std::string fresh_stream_name() {
@@ -47,9 +51,23 @@ std::string fresh_stream_name() {
   return fmt::format("streamckpt-bench:{}-{:08x}", ::getpid(), random());
 }
 
+// The --json target is checked before the run, not after minutes of it:
+// its directory must exist and be writable, and the path must not be one.
+void check_json_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  if (fs::is_directory(target)) throw std::runtime_error(fmt::format("--json {}: is a directory", path));
+  const auto dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  if (!fs::is_directory(dir))
+    throw std::runtime_error(fmt::format("--json {}: directory {} does not exist", path, dir.string()));
+  if (::access(dir.c_str(), W_OK) != 0 || (fs::exists(target) && ::access(target.c_str(), W_OK) != 0))
+    throw std::runtime_error(fmt::format("--json {}: not writable: {}", path, std::strerror(errno)));
+}
+
 }  // namespace
 
 int run_bench(const BenchOptions& o) {
+  if (!o.json_path.empty()) check_json_target(o.json_path);
   install_interrupt_handlers();
   const auto exe = self_exe();
   ProgressLine progress;

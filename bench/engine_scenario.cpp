@@ -96,6 +96,14 @@ class EngineRun {
     out_.send("sync_p99_us", m.sync_p99_us);
     out_.send("sync_max_us", m.sync_max_us);
     out_.send("metrics", m.to_json());
+    // The row stands for the designed path: every XACK sent and the Redis
+    // copy written through. A Redis that refused them timed a cheaper one.
+    if (m.xack_failures > 0)
+      fail(fmt::format("Redis refused {} XACKs (--verbose shows why): the engine did not run its designed path",
+                       m.xack_failures));
+    if (m.redis_lag_events > 0)
+      fail(fmt::format("the Redis copy is {} events behind at exit ({} failed write-throughs; --verbose shows why)",
+                       m.redis_lag_events, m.flush_failures));
     if (ack_rejected_) out_.send("ack_rejected", ack_rejected_);
     ScenarioTotals totals;
     totals.seconds = std::chrono::duration<double>(t_durable_ - t0_).count();

@@ -146,10 +146,12 @@ options:
   --batch N            entries per read, for every scenario (default 100)
   --rounds N           rounds of raw-xreadgroup, streamckpt and streamckpt-plain,
                        interleaved; each row reports the round with the median
-                       events/s (default 3; the slow baselines run once)
+                       events/s, the slower middle one when N is even
+                       (default 3; the slow baselines run once)
   --restarts N         SIGKILL/restart cycles for the resume time (default 20;
                        5 with --quick; 0 skips it)
-  --json FILE          also write the results as JSON to FILE
+  --json FILE          also write the results as JSON to FILE (checked to be
+                       writable before the run)
   --verbose            also print the consumers' log lines (start-up,
                        resume decisions, retries)
   -h, --help           show this help

@@ -36,6 +36,24 @@ std::string resume_line(const ResumeResult& r) {
 
 std::string json_number(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
 
+// A message as a JSON string ("" -> null): quotes, backslashes and control
+// characters escaped. The messages are the bench's own, in ASCII.
+std::string json_message(const std::string& m) {
+  if (m.empty()) return "null";
+  std::string out = "\"";
+  for (const char c : m) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 void print_table(std::FILE* out, const BenchResults& r) {
@@ -72,8 +90,8 @@ void print_table(std::FILE* out, const BenchResults& r) {
   if (r.rounds > 1)
     fmt::print(out,
                "  - raw-xreadgroup, streamckpt and streamckpt-plain ran {} interleaved rounds; each row is the\n"
-               "    round with the median events/s (the other baselines ran once)\n",
-               r.rounds);
+               "    round with the median events/s{} (the other baselines ran once)\n",
+               r.rounds, r.rounds % 2 == 0 ? ", the slower middle one" : "");
   fmt::print(out,
              "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
              "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
@@ -115,18 +133,22 @@ void write_json(const std::string& path, const BenchResults& r) {
     j += fmt::format(
         "    {{\"name\": \"{}\", \"events_per_s\": {}, \"ratio_to_raw\": {}, "
         "\"ack_to_durable_us\": {{\"p50\": {}, \"p99\": {}, \"p999\": {}}}, \"fsyncs_per_event\": {}, "
-        "\"peak_rss_mb\": {}, \"cpu_s\": {}, \"lost\": {}, \"duplicates\": {}, \"sync_us\": {}}}{}\n",
+        "\"peak_rss_mb\": {}, \"cpu_s\": {}, \"lost\": {}, \"duplicates\": {}, \"out_of_order\": {}, "
+        "\"sync_us\": {}, \"ok\": {}, \"error\": {}}}{}\n",
         s.name, json_number(s.events_per_s, 1), json_number(s.ratio_to_raw, 3), field(&Percentiles::p50),
         field(&Percentiles::p99), field(&Percentiles::p999), json_number(s.fsyncs_per_event, 6),
-        json_number(s.peak_rss_mb, 2), json_number(s.cpu_s, 3), s.lost, s.duplicates, sync,
-        i + 1 < r.scenarios.size() ? "," : "");
+        json_number(s.peak_rss_mb, 2), json_number(s.cpu_s, 3), s.lost, s.duplicates, s.out_of_order, sync,
+        s.correct() ? "true" : "false", json_message(s.error), i + 1 < r.scenarios.size() ? "," : "");
   }
   j += "  ],\n";
   if (r.resume.ms.empty())
-    j += "  \"resume_ms\": {\"p50\": null, \"p99\": null}\n";
+    j += "  \"resume_ms\": {\"p50\": null, \"p99\": null},\n";
   else
-    j += fmt::format("  \"resume_ms\": {{\"p50\": {}, \"p99\": {}}}\n", json_number(percentile(r.resume.ms, 0.50), 2),
+    j += fmt::format("  \"resume_ms\": {{\"p50\": {}, \"p99\": {}}},\n", json_number(percentile(r.resume.ms, 0.50), 2),
                      json_number(percentile(r.resume.ms, 0.99), 2));
+  j += fmt::format("  \"resume_error\": {},\n", json_message(r.resume.error));
+  // Every scenario and the resume cycles were correct: the exit status is 0.
+  j += fmt::format("  \"ok\": {}\n", r.ok() ? "true" : "false");
   j += "}\n";
 
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
