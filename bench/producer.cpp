@@ -12,6 +12,8 @@ namespace streamckpt::bench {
 void produce(SyncRedis& redis, const std::string& stream, std::uint64_t count, std::size_t payload_bytes,
              const std::function<void(std::uint64_t)>& progress) {
   auto exists = redis.run({"EXISTS", stream});
+  if (exists->type == REDIS_REPLY_ERROR)  // NOAUTH, NOPERM: the server's answer says what to fix
+    throw std::runtime_error(fmt::format("EXISTS {} failed: {}", stream, std::string(exists->str, exists->len)));
   if (exists->type != REDIS_REPLY_INTEGER || exists->integer != 0)
     throw std::runtime_error(fmt::format("stream '{}' exists already", stream));
 

@@ -1,4 +1,5 @@
-// streamckpt checkpoint show: both copies of one consumer's checkpoint.
+// streamckpt checkpoint show|list|set|reset: one consumer's checkpoint, in both
+// copies.
 #include "args.hpp"
 #include "commands.hpp"
 #include "json.hpp"
