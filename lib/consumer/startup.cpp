@@ -24,20 +24,29 @@ namespace {
 // A sentence naming the first duration outside 0 to k_max_option_duration;
 // "" when all are within.
 std::string out_of_range_duration(const ConsumerOptions& o) {
-  const std::pair<const char*, milliseconds> durations[] = {
-      {"block", o.block},
-      {"flush_interval", o.flush_interval},
-      {"connect_timeout", o.connect_timeout},
-      {"command_timeout", o.command_timeout},
-      {"reconnect_initial", o.reconnect_initial},
-      {"reconnect_max", o.reconnect_max},
-      {"startup_timeout", o.startup_timeout == milliseconds::max() ? milliseconds{0} : o.startup_timeout},
-      {"lease_ttl", o.lease_ttl},
+  using std::chrono::milliseconds;
+  struct Duration {
+    const char* name;
+    milliseconds value, min;
   };
-  for (const auto& [name, value] : durations)
-    if (value < milliseconds{0} || value > k_max_option_duration)
-      return fmt::format("ConsumerOptions::{} must be from 0 to {} ms, not {} ms", name, k_max_option_duration.count(),
-                         value.count());
+  // The minimums keep loops from spinning: BLOCK 0 would block forever, a
+  // zero backoff or timeout would retry at once, and the lease is renewed
+  // every third of its TTL.
+  const Duration durations[] = {
+      {"block", o.block, milliseconds{1}},
+      {"flush_interval", o.flush_interval, milliseconds{0}},
+      {"connect_timeout", o.connect_timeout, milliseconds{1}},
+      {"command_timeout", o.command_timeout, milliseconds{1}},
+      {"reconnect_initial", o.reconnect_initial, milliseconds{1}},
+      {"reconnect_max", o.reconnect_max, milliseconds{1}},
+      {"startup_timeout", o.startup_timeout == milliseconds::max() ? milliseconds{0} : o.startup_timeout,
+       milliseconds{0}},
+      {"lease_ttl", o.lease_ttl, k_min_lease_ttl},
+  };
+  for (const auto& d : durations)
+    if (d.value < d.min || d.value > k_max_option_duration)
+      return fmt::format("ConsumerOptions::{} must be from {} to {} ms, not {} ms", d.name, d.min.count(),
+                         k_max_option_duration.count(), d.value.count());
   return {};
 }
 

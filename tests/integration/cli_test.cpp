@@ -228,6 +228,18 @@ TEST_CASE("-h or --help anywhere in a subcommand's arguments prints its help on 
   }
 }
 
+TEST_CASE("-h or --help as an option's value is that value, not a request for help") {
+  TempDir dir;
+  const auto r = run_cli({"consume", "--redis", "unix:///nonexistent/redis.sock", "--stream", "s", "--consumer", "-h",
+                          "--data-dir", (dir.path() / "d").string(), "--startup-timeout-ms", "0"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out == "");
+  CHECK(starts_with(r.err, "streamckpt: error: cannot connect to "));
+  const auto shown = run_cli({"checkpoint", "list", "--json", "--data-dir", "--help"});  // a directory named --help
+  CHECK(shown.exit_code == 1);
+  CHECK(starts_with(shown.err, "streamckpt: error: no checkpoint store in --help"));
+}
+
 TEST_CASE("each command's help describes every option of its synopsis, with the bounds the parser applies") {
   const std::vector<std::vector<std::string>> commands = {
       {"consume"}, {"checkpoint", "show"}, {"checkpoint", "list"}, {"checkpoint", "set"}, {"checkpoint", "reset"}};

@@ -86,7 +86,7 @@ ConsumeSettings parse(const std::vector<std::string>& argv) {
                    : regressed == "fail" ? RegressedPolicy::fail
                                          : RegressedPolicy::first;
   o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, k_hour_ms));
-  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, 300, k_hour_ms));
+  o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, k_min_lease_ttl.count(), k_hour_ms));
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
   o.batch = args.number_or("batch", 100, 1, 100000);

@@ -1,6 +1,7 @@
 #include "help.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace streamckpt::cli {
 namespace {
@@ -186,7 +187,16 @@ std::string help_for(const std::string& command) {
 }
 
 bool asks_for_help(const std::vector<std::string>& args) {
-  return std::any_of(args.begin(), args.end(), [](const std::string& a) { return a == "-h" || a == "--help"; });
+  // Every "--name" but these switches (of all commands) takes the next
+  // argument as its value: `--consumer -h` names a consumer, it asks nothing.
+  static const std::set<std::string> k_switches = {"json",       "force",    "metrics",
+                                                   "wait-lease", "no-lease", "tls-insecure"};
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "-h" || a == "--help") return true;
+    if (a.rfind("--", 0) == 0 && a.find('=') == std::string::npos && !k_switches.count(a.substr(2))) ++i;
+  }
+  return false;
 }
 
 }  // namespace streamckpt::cli

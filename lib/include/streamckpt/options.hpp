@@ -39,6 +39,10 @@ enum class RegressedPolicy {
 // computed from it (now + timeout) would overflow the clock. startup_timeout
 // may also be milliseconds::max(): retry forever.
 inline constexpr milliseconds k_max_option_duration = std::chrono::hours(24 * 365);
+// The shortest lease_ttl: the lease is renewed every third of it. block,
+// connect_timeout, command_timeout and the reconnect backoff must be at least
+// 1 ms (start() refuses 0 with errc::invalid_options).
+inline constexpr milliseconds k_min_lease_ttl{300};
 
 struct ConsumerOptions {
   // redis://[user:password@]host[:port][/db], rediss://…, unix:///path[?db=N].
