@@ -218,3 +218,30 @@ TEST_CASE("garbage that looks ahead in the Redis copy while running is overwritt
     CHECK(mentions(r.err, "the Redis copy refused the write-through but is not valid (field crc does not match"));
   }
 }
+
+TEST_CASE("a valid Redis copy ahead of the running consumer (a forced set elsewhere) is left as it is, logged once") {
+  FaultRun run(false, 79);  // plain mode: the set moves no group under the running consumer
+  run.produce(30);
+  const auto first = run.ids();
+  run.start();  // --flush-ms 20
+  run.wait_started();
+  run.wait_all_handled();
+  // Another host forces the checkpoint back: a new epoch, so its copy is
+  // ahead of everything this consumer writes from now on.
+  TempDir other;
+  const auto set = run_cli({"checkpoint", "set", "--redis", run.proxy().url(), "--stream", "orders", "--consumer",
+                            "edge-7", "--data-dir", (other.path() / "ckpt").string(), "--id", first[9], "--force"});
+  REQUIRE_MESSAGE(set.exit_code == 0, set.err);
+  REQUIRE(run.hash_field("epoch") == "1");
+  run.produce(10);
+  run.wait_all_handled();
+  const auto r = run.stop();
+  INFO("stderr: ", r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(exactly_once_in_order(handled_numbers(r.out), 40) == "each of the 40 entries " + std::string(k_exactly_once));
+  CHECK(run.hash_field("id") == first[9]);
+  CHECK(run.hash_field("epoch") == "1");
+  const auto line = "streamckpt: the Redis copy " + first[9] + " (epoch 1) is ahead of the durable checkpoint ";
+  CHECK(mentions(r.err, line));
+  CHECK(r.err.find(line) == r.err.rfind(line));
+}
