@@ -1,0 +1,38 @@
+// streamckpt checkpoint list: every checkpoint in a data directory.
+#include "checkpoint_commands.hpp"
+#include "checkpoint_common.hpp"
+#include "commands.hpp"
+#include "json.hpp"
+
+#include <fmt/format.h>
+
+namespace streamckpt::cli {
+
+int checkpoint_list(const std::vector<std::string>& argv) {
+  const Args args(argv, {"data-dir"}, {"json"});
+  const std::filesystem::path dir = args.required("data-dir");
+  std::unique_ptr<LocalStore> store;
+  if (auto error = open_for_reading(dir, store); !error.empty()) return fail(error);
+  std::size_t undecodable = 0;
+  const auto all = store->list(&undecodable);
+  if (args.has("json")) {
+    std::string out = "[";
+    for (const auto& l : all) {
+      if (out.size() > 1) out += ",";
+      out += fmt::format(R"({{"stream":{},"group":{},"consumer":{},"id":{},"valid":{},"reason":{}}})",
+                         json_string(l.key.stream), l.key.group.empty() ? "null" : json_string(l.key.group),
+                         json_string(l.key.consumer),
+                         l.copy.valid() ? json_string(l.copy.checkpoint->id.to_string()) : "null",
+                         l.copy.valid() ? "true" : "false", l.copy.valid() ? "null" : json_string(l.copy.reason));
+    }
+    fmt::print("{}]\n", out);
+  } else {
+    for (const auto& l : all)
+      fmt::print("{}\t{}\t{}\t{}\n", l.key.stream, l.key.group.empty() ? "-" : l.key.group, l.key.consumer,
+                 copy_text(l.copy));
+  }
+  if (undecodable) fmt::print(stderr, "streamckpt: {} keys in the store could not be decoded\n", undecodable);
+  return 0;
+}
+
+}  // namespace streamckpt::cli

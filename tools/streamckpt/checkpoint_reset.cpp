@@ -1,0 +1,42 @@
+// streamckpt checkpoint reset: delete both copies.
+#include "checkpoint_commands.hpp"
+#include "checkpoint_common.hpp"
+#include "checkpoint_write.hpp"
+#include "commands.hpp"
+
+#include "redis/checkpoint_store.hpp"
+
+#include <fmt/format.h>
+
+namespace streamckpt::cli {
+
+int checkpoint_reset(const std::vector<std::string>& argv) {
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"force"});
+  const auto key = parse_key(args);
+  // A mistyped --data-dir would otherwise get a new, empty store, and only the
+  // Redis copy would go: the real local copy would win at the next start.
+  const std::filesystem::path dir = args.required("data-dir");
+  const bool has_store = std::filesystem::exists(dir / "CURRENT");
+  if (!has_store && !args.has("force"))
+    return fail(
+        fmt::format("no checkpoint store in {}; nothing was deleted. Check --data-dir, or pass --force to delete "
+                    "the Redis copy alone",
+                    dir.string()));
+  Writable w;
+  if (auto error = open_redis(args, w); !error.empty()) return fail(error);
+  if (has_store)
+    if (auto error = open_store(args, w); !error.empty()) return fail(error);
+  std::string detail;
+  if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
+  auto deleted = run_sync(*w.io, w.conn->exec_one(redis::command("DEL", redis::checkpoint_hash_key(key))));
+  if (!deleted || deleted->is_error()) return fail("deleting the Redis copy failed");
+  if (!w.store) {
+    fmt::print("checkpoint of {} deleted from the Redis copy (no store in {})\n", key.describe(), dir.string());
+    return 0;
+  }
+  if (auto ec = w.store->remove(key)) return fail(fmt::format("deleting the local copy failed: {}", ec.message()));
+  fmt::print("checkpoint of {} deleted from both copies\n", key.describe());
+  return 0;
+}
+
+}  // namespace streamckpt::cli
