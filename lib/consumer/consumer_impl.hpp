@@ -45,6 +45,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<boost::system::error_code> start_with_redis(const detail::ResumeInputs& inputs,
                                                                      ResumeReport& out);
   static bool is_link_error(boost::system::error_code ec);
+  // Refused credentials or TLS files: retrying a connection cannot help.
+  static bool is_refusal(boost::system::error_code ec);
   boost::asio::awaitable<boost::system::error_code> connect_with_retry(redis::Connection& c, bool at_startup);
   boost::asio::awaitable<Result<StreamState>> read_stream_state();
   boost::asio::awaitable<boost::system::error_code> prepare_group(ResumeReport& report);
@@ -145,7 +147,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   Clock::time_point dirty_since;
   std::uint64_t redis_entries_seen = 0;                             // of the last checkpoint Redis holds
   std::optional<StreamId> redis_ahead_reported;                     // a valid Redis copy ahead of ours, already logged
-  std::optional<std::pair<std::uint64_t, StreamId>> newest_forced;  // (epoch, id) of the newest forced write sent
+  std::optional<std::pair<std::uint64_t, StreamId>> newest_forced;  // rank() of the newest forced write sent
   bool flusher_running = false;
   bool flusher_stop = false;
   boost::asio::steady_timer flush_timer;  // cancelled to flush at once

@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 
-#include <tuple>
-
 namespace streamckpt {
 
 namespace asio = boost::asio;
@@ -151,10 +149,7 @@ asio::awaitable<error_code> Consumer::Impl::reconcile(ResumeReport& report) {
   if (report.regressed) ++epoch;
   const Checkpoint target{opt.key, report.position, epoch, now_unix_ms(), metadata, entries_seen};
 
-  const auto behind = [&](const CheckpointCopy& c) {
-    return !c.valid() ||
-           std::make_pair(c.checkpoint->epoch, c.checkpoint->id) < std::make_pair(target.epoch, target.id);
-  };
+  const auto behind = [&](const CheckpointCopy& c) { return !c.valid() || c.checkpoint->rank() < target.rank(); };
   if (behind(report.local)) {
     std::string detail;
     if (auto ec = store->commit({target}, nullptr, &detail)) {
@@ -229,7 +224,7 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
     if (auto ec = co_await cmds->connect(&detail)) {
       ++metrics.flush_failures;
       // As for every connection: refused credentials end the run.
-      if (ec == errc::auth_failed || ec == errc::tls_setup) fail(ec, detail);
+      if (is_refusal(ec)) fail(ec, detail);
       co_return false;
     }
   }
@@ -284,7 +279,7 @@ asio::awaitable<bool> Consumer::Impl::settle_not_newer(const Checkpoint& c) {
   if (!copy) co_return false;
   if (copy->valid()) {
     const auto& theirs = *copy->checkpoint;
-    if (std::tie(theirs.epoch, theirs.id) != std::tie(c.epoch, c.id) && redis_ahead_reported != theirs.id) {
+    if (theirs.rank() != c.rank() && redis_ahead_reported != theirs.id) {
       redis_ahead_reported = theirs.id;  // once per copy, not at every flush
       log(
           fmt::format("the Redis copy {} (epoch {}) is ahead of the durable checkpoint {} (epoch {}); it was "
@@ -297,9 +292,8 @@ asio::awaitable<bool> Consumer::Impl::settle_not_newer(const Checkpoint& c) {
   // A forced write may land after a newer one: the final flush of stop() can
   // run beside the flusher's. Commands on the one connection keep the order
   // they were sent in, so never send a force older than one already sent.
-  const auto ours = std::make_pair(c.epoch, c.id);
-  if (newest_forced && ours < *newest_forced) co_return true;
-  newest_forced = ours;
+  if (newest_forced && c.rank() < *newest_forced) co_return true;
+  newest_forced = c.rank();
   std::string detail;
   auto w = co_await redis::write_checkpoint(*cmds, c, owner, true, fenced, &detail);
   if (!w || *w != redis::UpdateOutcome::written) co_return false;

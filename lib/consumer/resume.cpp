@@ -34,10 +34,7 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
     best = &*r.local.checkpoint;
     r.source = ResumeReport::Source::local;
   }
-  // Higher epoch first (a checkpoint forced backwards starts a new epoch),
-  // then higher ID.
-  const auto rank = [](const Checkpoint& c) { return std::make_pair(c.epoch, c.id); };
-  if (r.redis.valid() && (!best || rank(*r.redis.checkpoint) > rank(*best))) {
+  if (r.redis.valid() && (!best || r.redis.checkpoint->rank() > best->rank())) {
     best = &*r.redis.checkpoint;
     r.source = ResumeReport::Source::redis;
   }

@@ -21,8 +21,8 @@ using boost::system::error_code;
 
 namespace {
 
-// A sentence naming the first duration outside 0 to k_max_option_duration;
-// "" when all are within.
+// A sentence naming the first duration outside its minimum to
+// k_max_option_duration; "" when all are within.
 std::string out_of_range_duration(const ConsumerOptions& o) {
   using std::chrono::milliseconds;
   struct Duration {
@@ -63,7 +63,7 @@ asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection
     std::string detail;
     const auto ec = co_await c.connect(&detail);
     if (!ec) co_return ec;
-    if (ec == errc::auth_failed || ec == errc::tls_setup || (ec == errc::redis_error && at_startup)) {
+    if (is_refusal(ec) || (ec == errc::redis_error && at_startup)) {
       // Retrying cannot help. Mid-run the consumer stops with this error, so
       // that a supervisor sees a failure and not a clean stop.
       if (at_startup)
@@ -150,6 +150,8 @@ asio::awaitable<error_code> Consumer::Impl::prepare_group(ResumeReport& report) 
   }
   co_return error_code{};
 }
+
+bool Consumer::Impl::is_refusal(error_code ec) { return ec == errc::auth_failed || ec == errc::tls_setup; }
 
 bool Consumer::Impl::is_link_error(error_code ec) {
   return ec == errc::connect_failed || ec == errc::connection_closed || ec == errc::outcome_unknown ||

@@ -32,9 +32,7 @@ int checkpoint_set(const std::vector<std::string>& argv) {
   const auto& remote = *remote_read;
   std::optional<Checkpoint> current;
   for (const auto* c : {&local, &remote})
-    if (c->valid() && (!current || std::make_pair(c->checkpoint->epoch, c->checkpoint->id) >
-                                       std::make_pair(current->epoch, current->id)))
-      current = c->checkpoint;
+    if (c->valid() && (!current || c->checkpoint->rank() > current->rank())) current = c->checkpoint;
   const bool backwards = current && *id < current->id;
   if (backwards && !args.has("force"))
     return fail(

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace streamckpt {
 
@@ -42,6 +43,11 @@ struct Checkpoint {
   // consumer). With XINFO's entries-added it counts the entries lost to a
   // trim.
   std::uint64_t entries_seen = 0;
+
+  // The order in which checkpoints of one identity supersede each other, as
+  // the Redis update script compares them: the higher epoch (a checkpoint
+  // forced backwards starts a new one), then the higher ID.
+  std::pair<std::uint64_t, StreamId> rank() const { return {epoch, id}; }
 };
 
 // Wall-clock milliseconds since the Unix epoch, for Checkpoint::updated_ms.
