@@ -70,8 +70,10 @@ asio::awaitable<std::string> read_redis(const std::string& url_text, const Check
   co_return std::string{};
 }
 
+bool store_exists(const std::filesystem::path& dir) { return std::filesystem::exists(dir / "CURRENT"); }
+
 std::string open_for_reading(const std::filesystem::path& dir, std::unique_ptr<LocalStore>& store) {
-  if (!std::filesystem::exists(dir / "CURRENT"))
+  if (!store_exists(dir))
     return fmt::format("no checkpoint store in {} (nothing was consumed with this --data-dir)", dir.string());
   LocalStoreOptions options;
   options.dir = dir;

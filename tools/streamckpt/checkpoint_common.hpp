@@ -29,6 +29,9 @@ struct RedisView {
 // Reads the Redis copy and the stream's state; an error message on failure.
 boost::asio::awaitable<std::string> read_redis(const std::string& url_text, const CheckpointKey& key, RedisView& out);
 
+// A store was made in `dir` (RocksDB's CURRENT file is there).
+bool store_exists(const std::filesystem::path& dir);
+
 // Opens an existing store without its lock, so that it works beside a running
 // consumer. Returns an error message, or "".
 std::string open_for_reading(const std::filesystem::path& dir, std::unique_ptr<LocalStore>& store);

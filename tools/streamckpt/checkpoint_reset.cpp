@@ -16,7 +16,7 @@ int checkpoint_reset(const std::vector<std::string>& argv) {
   // A mistyped --data-dir would otherwise get a new, empty store, and only the
   // Redis copy would go: the real local copy would win at the next start.
   const std::filesystem::path dir = args.required("data-dir");
-  const bool has_store = std::filesystem::exists(dir / "CURRENT");
+  const bool has_store = store_exists(dir);
   if (!has_store && !args.has("force"))
     return fail(
         fmt::format("no checkpoint store in {}; nothing was deleted. Check --data-dir, or pass --force to delete "

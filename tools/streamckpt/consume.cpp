@@ -1,5 +1,6 @@
 // streamckpt consume: read, write to the sink, ack; stop cleanly on signals.
 #include "args.hpp"
+#include "checkpoint_common.hpp"
 #include "commands.hpp"
 #include "sink.hpp"
 
@@ -147,14 +148,11 @@ SinkResume sink_resume(const ResumeReport& r) {
 // position of its own. The consumer has closed the store by then.
 std::string local_checkpoint_text(const ConsumerOptions& o) {
   // Read-only RocksDB needs an existing store; none means no checkpoint.
-  if (!std::filesystem::exists(o.data_dir / "CURRENT")) return "no local checkpoint";
-  LocalStoreOptions options;
-  options.dir = o.data_dir;
-  options.read_only = true;
-  std::string detail;
-  auto store = LocalStore::open(options, &detail);
-  if (!store) return fmt::format("local checkpoint unknown ({})", detail.empty() ? store.error().message() : detail);
-  const auto copy = (*store)->read(o.key);
+  if (!store_exists(o.data_dir)) return "no local checkpoint";
+  std::unique_ptr<LocalStore> store;
+  if (auto error = open_for_reading(o.data_dir, store); !error.empty())
+    return fmt::format("local checkpoint unknown ({})", error);
+  const auto copy = store->read(o.key);
   switch (copy.state) {
     case CheckpointCopy::State::absent:
       return "no local checkpoint";
