@@ -1,6 +1,7 @@
 #include "output.hpp"
 
 #include "histogram.hpp"
+#include "json.hpp"
 
 #include <fmt/format.h>
 
@@ -36,23 +37,8 @@ std::string resume_line(const ResumeResult& r) {
 
 std::string json_number(double v, int decimals) { return fmt::format("{:.{}f}", v, decimals); }
 
-// A message as a JSON string ("" -> null): quotes, backslashes and control
-// characters escaped. The messages are the bench's own, in ASCII.
-std::string json_message(const std::string& m) {
-  if (m.empty()) return "null";
-  std::string out = "\"";
-  for (const char c : m) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
+// A message as a JSON string, or null when there is none.
+std::string json_message(const std::string& m) { return m.empty() ? "null" : cli::json_string(m); }
 
 }  // namespace
 
