@@ -58,6 +58,12 @@ struct TlsRedis {
   std::string url;
 };
 
+// An ACL user "app" that may run every command but `denied`; its URL.
+std::string url_of_user_without(const RedisServer& redis, Client& c, const std::string& denied) {
+  c.run({"ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-" + denied});
+  return "redis://app:pw@127.0.0.1:" + std::to_string(redis.port());
+}
+
 std::vector<int> one_to(int n) {
   std::vector<int> v;
   for (int i = 1; i <= n; ++i) v.push_back(i);
@@ -94,10 +100,10 @@ TEST_CASE("an ACL user and password authenticate; the database in the URL is sel
 TEST_CASE("an ACL user that may not XACK: the refusals are counted and logged once, the entries stay pending") {
   RedisServer redis;
   Client c(redis.port());
-  c.run({"ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-xack"});
+  const auto url = url_of_user_without(redis, c, "xack");
   c.produce("orders", 1, 30);
   TempDir dir;
-  const auto r = run_cli(consume("redis://app:pw@127.0.0.1:" + std::to_string(redis.port()), dir, {"--metrics"}));
+  const auto r = run_cli(consume(url, dir, {"--metrics"}));
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(handled_numbers(r.out) == one_to(30));
   CHECK(contains(r.err, "\"xacks\":0,\"xack_failures\":30,"));
@@ -110,13 +116,12 @@ TEST_CASE("an ACL user that may not XACK: the refusals are counted and logged on
 TEST_CASE("an ACL user that may not SET: taking the lease fails with Redis's answer instead of retrying forever") {
   RedisServer redis;
   Client c(redis.port());
-  c.run({"ACL", "SETUSER", "app", "on", ">pw", "~*", "&*", "+@all", "-set"});
+  const auto url = url_of_user_without(redis, c, "set");
   c.produce("orders", 1, 3);
   TempDir dir;
   // A start-up timeout far beyond the test's patience: a retry loop would end
   // only there.
-  const auto r = run_cli(
-      consume("redis://app:pw@127.0.0.1:" + std::to_string(redis.port()), dir, {"--startup-timeout-ms", "600000"}));
+  const auto r = run_cli(consume(url, dir, {"--startup-timeout-ms", "600000"}));
   CHECK(r.exit_code == 1);
   CHECK(contains(r.err, "streamckpt: error: SET streamckpt:{orders}:billing:edge-7:lease (the lease) failed: NOPERM"));
   CHECK(handled_numbers(r.out).empty());
