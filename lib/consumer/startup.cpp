@@ -155,7 +155,7 @@ bool Consumer::Impl::is_refusal(error_code ec) { return ec == errc::auth_failed 
 
 bool Consumer::Impl::is_link_error(error_code ec) {
   return ec == errc::connect_failed || ec == errc::connection_closed || ec == errc::outcome_unknown ||
-         ec == errc::command_timeout || ec == errc::protocol_error;
+         ec == errc::command_timeout || ec == errc::protocol_error || ec == errc::redis_not_ready;
 }
 
 // The start-up steps that need Redis: lease, both copies, the stream, the

@@ -50,6 +50,15 @@ struct Request {
 using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 #endif
 
+// Error replies that say Redis cannot serve any command yet: it is loading its
+// data set (after a restart, or a replica's full sync), running a script past
+// its time limit, or a replica cut off from its master. Waiting helps.
+bool says_not_ready(const Value& reply) {
+  if (!reply.is_error()) return false;
+  const auto prefix = reply.error_prefix();
+  return prefix == "LOADING" || prefix == "BUSY" || prefix == "MASTERDOWN";
+}
+
 }  // namespace
 
 struct Connection::State : std::enable_shared_from_this<Connection::State> {
@@ -92,6 +101,9 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   asio::steady_timer connect_done;  // cancelled when a connect finishes
   error_code last_connect_error;
   std::string last_connect_detail;
+  // The last reply that said Redis is not ready (says_not_ready), for the
+  // reconnect's message.
+  std::string not_ready;
 
   void fail_all(error_code ec) {
     ++generation;
@@ -170,6 +182,18 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
           co_return;
         }
         auto& front = self->pending.front();
+        if (says_not_ready(**reply)) {
+          // The link is dropped: every caller already reconnects after a
+          // failed link, and the reconnect's PING waits until Redis is ready.
+          // This request's commands did not run unless some were answered.
+          self->not_ready = std::move((**reply).str);
+          auto refused = std::move(front);
+          self->pending.pop_front();
+          self->fail_all(errc::outcome_unknown);
+          refused->finish(refused->replies.empty() ? make_error_code(errc::redis_not_ready)
+                                                   : make_error_code(errc::outcome_unknown));
+          co_return;
+        }
         front->replies.push_back(std::move(**reply));
         if (front->replies.size() == front->expected) {
           auto done = std::move(front);
@@ -335,15 +359,25 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         hello.push_back({"AUTH", url.user, url.password});
     }
     if (url.db != 0) hello.push_back({"SELECT", std::to_string(url.db)});
-    if (hello.empty()) hello.push_back({"PING"});
+    // Always a PING: AUTH and SELECT succeed while Redis loads its data set,
+    // PING answers LOADING (the reader then fails this request).
+    hello.push_back({"PING"});
+    const auto ping = hello.size() - 1;
+    not_ready.clear();
     auto replies = co_await exec(std::move(hello), std::chrono::milliseconds{0});
     if (!replies) {
+      if (!not_ready.empty()) {
+        if (detail) *detail = fmt::format("{} is not ready: {}", url.redacted(), not_ready);
+        co_return errc::redis_not_ready;
+      }
       if (detail) *detail = fmt::format("{} did not answer: {}", url.redacted(), replies.error().message());
       co_return replies.error();
     }
-    for (const auto& r : *replies) {
+    for (std::size_t i = 0; i < replies->size(); ++i) {
+      const auto& r = (*replies)[i];
       if (!r.is_error()) continue;
       const auto prefix = r.error_prefix();
+      if (i == ping && prefix == "NOPERM") continue;  // an ACL user need not be allowed PING
       const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" || r.str.find("AUTH") != std::string::npos ||
                         r.str.find("password") != std::string::npos;
       if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);

@@ -10,6 +10,12 @@
 // errc::connection_closed (it was never sent). Reconnecting is the caller's
 // decision: call connect() again.
 //
+// A reply of LOADING, BUSY or MASTERDOWN means Redis cannot serve anything
+// yet. It closes the connection too: its request fails with
+// errc::redis_not_ready (it did not run), the others with
+// errc::outcome_unknown. connect() ends with a PING, so it fails with
+// errc::redis_not_ready until Redis is ready.
+//
 // Threading: every member must be called from the connection's executor,
 // which must not run handlers concurrently (a single-threaded io_context or a
 // strand).
@@ -51,8 +57,9 @@ class Connection {
   boost::asio::awaitable<boost::system::error_code> connect(std::string* detail = nullptr);
 
   // Sends the commands in one write and returns their replies in order. Redis
-  // error replies are values (Value::Type::error), not failures; a failure is
-  // the connection's (closed, timeout, outcome unknown, protocol error).
+  // error replies are values (Value::Type::error), not failures, except the
+  // not-ready ones above; a failure is the connection's (closed, timeout,
+  // outcome unknown, protocol error, not ready).
   boost::asio::awaitable<Result<std::vector<Value>>> exec(std::vector<Command> commands,
                                                           std::chrono::milliseconds block = std::chrono::milliseconds{
                                                               0});

@@ -1,6 +1,9 @@
 // Redis loses data while the consumer runs: a restart without persistence,
 // FLUSHALL, the stream deleted. Each is reported, and the consumer goes on as
 // --on-regressed says, losing nothing that was produced afterwards.
+//
+// And Redis restarts with its data, answering LOADING for seconds while it
+// loads them: the consumer waits, at start-up and while running.
 #include "cli.hpp"
 #include "redis_server.hpp"
 
@@ -45,7 +48,87 @@ void produce_low(Client& c, int first, int count) {
     c.run({"XADD", "orders", "1-" + std::to_string(i + 1), "n", std::to_string(first + i)});
 }
 
+std::vector<int> one_to(int n) {
+  std::vector<int> v;
+  for (int i = 1; i <= n; ++i) v.push_back(i);
+  return v;
+}
+
+// A redis-server that loads its data slowly after a restart: 100 µs per key,
+// answering clients (with LOADING) after every KiB it loads.
+std::vector<std::string> slow_loading(std::vector<std::string> more = {}) {
+  std::vector<std::string> a = {"--key-load-delay", "100", "--loading-process-events-interval-bytes", "1024"};
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+bool answers_loading(int port, const std::string& password) {
+  Client c(port, password);  // AUTH is allowed while loading
+  const auto r = c.run({"PING"});
+  return r->type == REDIS_REPLY_ERROR && std::string(r->str).rfind("LOADING ", 0) == 0;
+}
+
+// Adds 20,000 keys beside the stream (seconds of loading), saves, restarts,
+// and REQUIREs that Redis is still loading when it returns.
+void restart_with_data(RedisServer& redis, const std::string& password = {}) {
+  {
+    Client c(redis.port(), password);
+    c.run({"EVAL", "for i = 1, 20000 do redis.call('SET', 'filler:' .. i, 'x') end", "0"});
+    REQUIRE(c.run({"SAVE"})->type == REDIS_REPLY_STATUS);
+  }
+  redis.restart();
+  REQUIRE_MESSAGE(answers_loading(redis.port(), password), "Redis finished loading before the test could use it");
+}
+
 }  // namespace
+
+TEST_CASE("Redis still loading its data at start-up: the consumer waits for it, then handles every entry once") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    RedisServer redis(slow_loading());
+    TempDir dir;
+    const auto ids = Client(redis.port()).produce("orders", 1, 30);
+    restart_with_data(redis);
+    CliProcess p(args_for(redis, dir, group), dir.path());
+    const bool all = eventually([&] { return handled_count(p) == 30; });
+    p.signal(SIGTERM);
+    const auto r = p.wait();
+    INFO("stderr: ", r.err);
+    REQUIRE(all);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.err, "streamckpt: " + redis.url() +
+                              " is not ready: LOADING Redis is loading the dataset in memory; retrying in "));
+    CHECK(handled_numbers(r.out) == one_to(30));
+    const std::string hash = std::string("streamckpt:{orders}:") + (group ? "billing" : "") + ":edge-7";
+    CHECK(Client(redis.port()).run({"HGET", hash, "id"})->str == ids.back());
+  }
+}
+
+TEST_CASE("Redis restarted with its data while running, behind a password: the consumer waits while it loads") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    RedisServer redis(slow_loading({"--requirepass", "s3cret"}));
+    TempDir dir;
+    auto args = args_for(redis, dir, group);
+    args[2] = "redis://:s3cret@127.0.0.1:" + std::to_string(redis.port());
+    CliProcess p(args, dir.path());
+    Client(redis.port(), "s3cret").produce("orders", 1, 30);
+    REQUIRE(eventually([&] { return handled_count(p) == 30; }));
+    // AUTH succeeds while Redis loads; every other command answers LOADING.
+    restart_with_data(redis, "s3cret");
+    REQUIRE(eventually([&] { return !answers_loading(redis.port(), "s3cret"); }));
+    Client(redis.port(), "s3cret").produce("orders", 31, 20);
+    const bool all = eventually([&] { return handled_count(p) == 50; });
+    p.signal(SIGTERM);
+    const auto r = p.wait();
+    INFO("stderr: ", r.err);
+    REQUIRE(all);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.err, " is not ready: LOADING Redis is loading the dataset in memory; retrying in "));
+    CHECK(!contains(r.err, "s3cret"));
+    CHECK(handled_numbers(r.out) == one_to(50));
+  }
+}
 
 TEST_CASE(
     "Redis restarted without persistence: the consumer reconnects, recreates its group, and handles what comes next") {
