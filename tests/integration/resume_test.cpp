@@ -174,3 +174,51 @@ TEST_CASE("switching from the stdout sink to a file that already holds lines is 
   REQUIRE_MESSAGE(rest.exit_code == 0, rest.err);
   CHECK(handled_numbers(read_file(file)) == std::vector<int>{6, 7, 8, 9, 10});
 }
+
+TEST_CASE("with no checkpoint, a file that is not this consumer's output is refused and kept; its own file restarts") {
+  RedisServer redis;
+  TempDir dir;
+  Client(redis.port()).produce("orders", 1, 10);
+  const auto file = dir.path() / "out.jsonl";
+  const auto with_file = [&](const std::string& consumer) {
+    auto args = consume_args(redis, dir, true);
+    args[6] = consumer;
+    args.insert(args.end(), {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
+    return args;
+  };
+  const auto refusal = [&](std::size_t bytes) {
+    return "streamckpt: error: sink file " + file.string() + " has " + std::to_string(bytes) +
+           " bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or consumer name, or a "
+           "file this sink did not write), so they are not this sink's output; move the file away or choose another "
+           "file\n";
+  };
+
+  // A file of the user's, and a data directory without a checkpoint.
+  { std::ofstream(file) << "precious\n"; }
+  const auto refused = run_cli(with_file("edge-7"));
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find(refusal(9)) != std::string::npos);
+  CHECK(read_file(file) == "precious\n");
+
+  std::filesystem::rename(file, dir.path() / "kept.jsonl");
+  const auto first = run_cli(with_file("edge-7"));
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  const auto written = read_file(file);
+  REQUIRE(handled_numbers(written) == one_to(10));
+
+  // Another consumer (a mistyped name) has no checkpoint: the file is not its.
+  const auto other = run_cli(with_file("edge-8"));
+  CHECK(other.exit_code == 1);
+  CHECK(other.err.find(refusal(written.size())) != std::string::npos);
+  CHECK(read_file(file) == written);
+
+  // After 'checkpoint reset' the file is still this consumer's: it starts
+  // empty, and holds every entry once.
+  const auto reset = run_cli({"checkpoint", "reset", "--redis", redis.url(), "--stream", "orders", "--group", "billing",
+                              "--consumer", "edge-7", "--data-dir", (dir.path() / "ckpt").string()});
+  REQUIRE_MESSAGE(reset.exit_code == 0, reset.err);
+  Client(redis.port()).run({"XGROUP", "SETID", "orders", "billing", "0"});  // reset keeps the group's position
+  const auto again = run_cli(with_file("edge-7"));
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(read_file(file) == written);
+}

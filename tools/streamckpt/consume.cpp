@@ -171,7 +171,7 @@ class ConsumeRun {
         settings_(std::move(settings)),
         signals_(io, SIGINT, SIGTERM),
         metrics_timer_(io),
-        sink_(make_sink(settings_.sink_spec)) {}
+        sink_(make_sink(settings_.sink_spec, sink_owner(settings_.options))) {}
 
   int exit_code() const { return exit_code_; }
 

@@ -6,11 +6,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 namespace streamckpt::cli {
 
@@ -56,13 +58,32 @@ class StdoutSink final : public Sink {
   std::string buffer_;
 };
 
+// The extended attribute that marks a sink file with its owner's hash.
+constexpr const char* k_owner_attribute = "user.streamckpt.sink-owner";
+
+// FNV-1a, 64 bits, as 16 hex digits: short enough for any file system's
+// attribute limits, whatever the names' lengths.
+std::string owner_hash(const std::string& owner) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const unsigned char c : owner) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", h);
+}
+
 // Exactly once across crashes: the file's length after each event is stored
 // in the checkpoint's metadata, in the same synced commit; on start the file
 // is cut back to the recorded length, so lines written after the last commit
 // (whose events will be delivered again) disappear.
+//
+// With no checkpoint at all, a non-empty file is cut to empty only when it
+// carries this consumer's mark (k_owner_attribute): the lines of a first run
+// that crashed before its first commit. Any other file is refused, not
+// emptied: a mistyped --data-dir or consumer name must not destroy a file.
 class FileSink final : public Sink {
  public:
-  explicit FileSink(std::string path) : path_(std::move(path)) {}
+  FileSink(std::string path, std::string owner) : path_(std::move(path)), mark_(owner_hash(owner)) {}
   ~FileSink() override {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -75,10 +96,16 @@ class FileSink final : public Sink {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
     const auto size = static_cast<std::uint64_t>(st.st_size);
+    // No checkpoint at all: only this consumer's own file is cut to empty.
+    if (!metadata && size > 0 && !marked_by_owner())
+      return fmt::format(
+          "sink file {} has {} bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
+          "consumer name, or a file this sink did not write), so they are not this sink's output; move the file away "
+          "or choose another file",
+          path_, size);
     // A checkpoint that records no length was made by the stdout sink: what
     // the file holds is not this sink's output, and cutting it back to 0 would
-    // destroy it. (With no checkpoint at all the file belongs to the sink, and
-    // lines from a run that crashed before its first commit are cut off.)
+    // destroy it.
     if (metadata && metadata->empty() && size > 0)
       return fmt::format(
           "sink file {} has {} bytes, but the checkpoint records no file length (it was made with the stdout "
@@ -103,7 +130,7 @@ class FileSink final : public Sink {
     if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)
       return fmt::format("cannot seek in {}: {}", path_, std::strerror(errno));
     length_ = recorded;
-    return {};
+    return mark();
   }
 
   // The metadata is the file's length once this line is flushed: a
@@ -130,7 +157,25 @@ class FileSink final : public Sink {
   }
 
  private:
+  bool marked_by_owner() const {
+    char value[64] = {};
+    const auto n = ::fgetxattr(fd_, k_owner_attribute, value, sizeof value - 1);
+    return n > 0 && std::string(value, static_cast<std::size_t>(n)) == mark_;
+  }
+
+  // Marks the file as this consumer's before any line is written, durably. A
+  // file system without user attributes leaves it unmarked: a first run that
+  // crashed before its first commit then leaves a file the next start
+  // refuses, which only costs moving it away.
+  std::string mark() {
+    if (marked_by_owner()) return {};
+    if (::fsetxattr(fd_, k_owner_attribute, mark_.data(), mark_.size(), 0) != 0) return {};
+    if (::fsync(fd_) != 0) return fmt::format("fsync of {} failed: {}", path_, std::strerror(errno));
+    return {};
+  }
+
   std::string path_;
+  std::string mark_;
   int fd_ = -1;
   std::uint64_t length_ = 0;
   std::string buffer_;
@@ -138,10 +183,21 @@ class FileSink final : public Sink {
 
 }  // namespace
 
-std::unique_ptr<Sink> make_sink(const std::string& spec) {
+std::unique_ptr<Sink> make_sink(const std::string& spec, const std::string& owner) {
   if (spec == "stdout") return std::make_unique<StdoutSink>();
-  if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return std::make_unique<FileSink>(spec.substr(5));
+  if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return std::make_unique<FileSink>(spec.substr(5), owner);
   return nullptr;
+}
+
+std::string sink_owner(const ConsumerOptions& options) {
+  std::error_code ec;
+  auto dir = std::filesystem::absolute(options.data_dir, ec);
+  if (!ec) dir = std::filesystem::weakly_canonical(dir, ec);
+  const auto dir_text = (ec ? options.data_dir : dir).string();
+  const auto& key = options.key;
+  // Length-prefixed, so that no two identities read the same.
+  return fmt::format("{}:{}{}:{}{}:{}{}:{}", key.stream.size(), key.stream, key.group.size(), key.group,
+                     key.consumer.size(), key.consumer, dir_text.size(), dir_text);
 }
 
 }  // namespace streamckpt::cli

@@ -27,7 +27,15 @@ class Sink {
   virtual std::string flush() = 0;
 };
 
-// "stdout" or "file:PATH"; nullptr for anything else.
-std::unique_ptr<Sink> make_sink(const std::string& spec);
+// "stdout" or "file:PATH"; nullptr for anything else. `owner` names the
+// consumer and its data directory (sink_owner()): a file sink marks its file
+// with it, so that a start without any checkpoint can tell its own file,
+// left by a first run that crashed before its first commit, from a file that
+// is not its output.
+std::unique_ptr<Sink> make_sink(const std::string& spec, const std::string& owner = {});
+
+// The owner of a file sink: the checkpoint's identity and the data
+// directory's absolute path.
+std::string sink_owner(const ConsumerOptions& options);
 
 }  // namespace streamckpt::cli
