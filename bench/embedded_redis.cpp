@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -46,24 +47,29 @@ bool answers_ping(int port) {
   return ok;
 }
 
+// The last lines of redis-server's log, for an error message: the log goes
+// with its temporary directory.
+std::string log_tail(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(std::move(line));
+  std::string tail;
+  for (std::size_t i = lines.size() > 3 ? lines.size() - 3 : 0; i < lines.size(); ++i) tail += "\n  " + lines[i];
+  return tail.empty() ? " (its log is empty)" : "; the end of its log:" + tail;
+}
+
 }  // namespace
 
 EmbeddedRedis::EmbeddedRedis() : dir_("streamckpt-bench-redis") {
+  const auto log = dir_.path() / "redis.log";
   for (int attempt = 0; attempt < 20; ++attempt) {
+    std::error_code ignored;
+    std::filesystem::remove(log, ignored);  // the log of this attempt only
     port_ = pick_free_port();
-    std::vector<std::string> args = {"redis-server",
-                                     "--bind",
-                                     "127.0.0.1",
-                                     "--port",
-                                     std::to_string(port_),
-                                     "--dir",
-                                     dir_.path().string(),
-                                     "--save",
-                                     "",
-                                     "--appendonly",
-                                     "no",
-                                     "--logfile",
-                                     (dir_.path() / "redis.log").string()};
+    std::vector<std::string> args = {
+        "redis-server", "--bind", "127.0.0.1",    "--port", std::to_string(port_), "--dir",     dir_.path().string(),
+        "--save",       "",       "--appendonly", "no",     "--logfile",           log.string()};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -93,7 +99,7 @@ EmbeddedRedis::EmbeddedRedis() : dir_("streamckpt-bench-redis") {
     }
     stop();
   }
-  throw std::runtime_error("redis-server did not start; see its log, or use --redis URL");
+  throw std::runtime_error("redis-server did not start (use --redis URL instead)" + log_tail(log));
 }
 
 void EmbeddedRedis::stop() {

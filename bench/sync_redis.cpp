@@ -12,6 +12,7 @@ SyncRedis::SyncRedis(const std::string& url_text, std::chrono::milliseconds time
   std::string why;
   auto url = redis::Url::parse(url_text, &why);
   if (!url) throw std::runtime_error(fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why));
+  where_ = url->redacted();
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   const timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   switch (url->scheme) {
@@ -43,7 +44,7 @@ SyncRedis::~SyncRedis() {
 }
 
 Reply SyncRedis::checked(void* raw, const char* what) {
-  if (!raw) throw std::runtime_error(fmt::format("Redis {} failed: {}", what, ctx_->errstr));
+  if (!raw) throw std::runtime_error(fmt::format("Redis {} on {} failed: {}", what, where_, ctx_->errstr));
   return Reply(static_cast<redisReply*>(raw));
 }
 
@@ -71,7 +72,7 @@ void SyncRedis::append(const std::vector<std::string>& args) {
     lengths.push_back(a.size());
   }
   if (redisAppendCommandArgv(ctx_, static_cast<int>(args.size()), argv.data(), lengths.data()) != REDIS_OK)
-    throw std::runtime_error(fmt::format("Redis append failed: {}", ctx_->errstr));
+    throw std::runtime_error(fmt::format("Redis append on {} failed: {}", where_, ctx_->errstr));
 }
 
 Reply SyncRedis::take_reply() {

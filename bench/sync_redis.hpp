@@ -38,6 +38,7 @@ class SyncRedis {
  private:
   Reply checked(void* raw, const char* what);
   redisContext* ctx_ = nullptr;
+  std::string where_;  // the URL without its password, for messages
 };
 
 // Throws std::runtime_error unless the reply is +OK.

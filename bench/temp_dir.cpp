@@ -1,5 +1,7 @@
 #include "temp_dir.hpp"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -8,7 +10,15 @@
 namespace streamckpt::bench {
 
 TempDir::TempDir(const std::string& prefix) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  std::error_code ec;
+  const auto base = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    throw std::runtime_error(fmt::format("no temporary directory ({}): {}",
+                                         tmpdir ? fmt::format("TMPDIR is '{}'", tmpdir) : "TMPDIR is unset, so /tmp",
+                                         ec.message()));
+  }
+  std::string pattern = (base / (prefix + "-XXXXXX")).string();
   if (!::mkdtemp(pattern.data()))
     throw std::runtime_error("cannot create a temporary directory " + pattern + ": " + std::strerror(errno));
   path_ = pattern;
