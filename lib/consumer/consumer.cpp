@@ -4,6 +4,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
@@ -204,6 +205,9 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
   auto self = shared_from_this();
   constexpr std::size_t k_ids_per_command = 500;
   int attempts_while_stopping = 0;
+  // A link that connects but fails every XACK (a Redis still loading, seen
+  // through an ACL user that may not PING) must not be hammered.
+  detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
   while (!xack_queue.empty()) {
     if (!cmds->is_open()) {
       auto ec = stopping ? make_error_code(errc::stopped) : co_await connect_with_retry(*cmds, false);
@@ -227,10 +231,15 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
     }
     auto replies = co_await cmds->exec(std::move(commands));
     if (!replies) {
-      log(fmt::format("XACK failed ({}); retrying after reconnect", replies.error().message()));
       if (stopping && ++attempts_while_stopping > 1) break;
+      const auto delay = stopping ? std::chrono::milliseconds{0} : backoff.next();
+      log(fmt::format("XACK failed ({}); retrying in {} ms", replies.error().message(), delay.count()));
+      asio::steady_timer timer(ex, delay);
+      error_code ignored;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       continue;
     }
+    backoff.reset();
     // An error reply is Redis's answer, not a lost link: retrying would get
     // the same. The entries stay pending, within the checkpoint, and the
     // pending-list replay of the next start XACKs them.

@@ -185,13 +185,14 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         if (says_not_ready(**reply)) {
           // The link is dropped: every caller already reconnects after a
           // failed link, and the reconnect's PING waits until Redis is ready.
-          // This request's commands did not run unless some were answered.
+          // A single command that got it did not run; of several, the others
+          // may have.
           self->not_ready = std::move((**reply).str);
           auto refused = std::move(front);
           self->pending.pop_front();
           self->fail_all(errc::outcome_unknown);
-          refused->finish(refused->replies.empty() ? make_error_code(errc::redis_not_ready)
-                                                   : make_error_code(errc::outcome_unknown));
+          refused->finish(refused->expected == 1 ? make_error_code(errc::redis_not_ready)
+                                                 : make_error_code(errc::outcome_unknown));
           co_return;
         }
         front->replies.push_back(std::move(**reply));
@@ -377,7 +378,10 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       const auto& r = (*replies)[i];
       if (!r.is_error()) continue;
       const auto prefix = r.error_prefix();
-      if (i == ping && prefix == "NOPERM") continue;  // an ACL user need not be allowed PING
+      // The PING is only there to meet LOADING (the reader turns that into a
+      // failure) and NOAUTH: an ACL user need not be allowed PING, and a
+      // server may have renamed it.
+      if (i == ping && prefix != "NOAUTH") continue;
       const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" || r.str.find("AUTH") != std::string::npos ||
                         r.str.find("password") != std::string::npos;
       if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
@@ -438,8 +442,16 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
 
     const auto saved_timeout = options.command_timeout;
     options.command_timeout = options.connect_timeout;
-    const auto ec = co_await handshake(detail);
+    auto ec = co_await handshake(detail);
     options.command_timeout = saved_timeout;
+    // Another request sent behind the handshake may have dropped the link
+    // meanwhile (a not-ready reply, which the PING can miss).
+    if (!ec && (gen != generation || !open)) {
+      ec = not_ready.empty() ? make_error_code(errc::connection_closed) : make_error_code(errc::redis_not_ready);
+      if (detail)
+        *detail = not_ready.empty() ? fmt::format("{} closed the connection", url.redacted())
+                                    : fmt::format("{} is not ready: {}", url.redacted(), not_ready);
+    }
     if (ec) {
       fail_all(ec);
       co_return ec;

@@ -12,9 +12,9 @@
 //
 // A reply of LOADING, BUSY or MASTERDOWN means Redis cannot serve anything
 // yet. It closes the connection too: its request fails with
-// errc::redis_not_ready (it did not run), the others with
-// errc::outcome_unknown. connect() ends with a PING, so it fails with
-// errc::redis_not_ready until Redis is ready.
+// errc::redis_not_ready when it was a single command (which did not run),
+// every other with errc::outcome_unknown. connect() ends with a PING, so it
+// fails with errc::redis_not_ready until Redis is ready.
 //
 // Threading: every member must be called from the connection's executor,
 // which must not run handlers concurrently (a single-threaded io_context or a

@@ -175,29 +175,27 @@ TEST_CASE("switching from the stdout sink to a file that already holds lines is 
   CHECK(handled_numbers(read_file(file)) == std::vector<int>{6, 7, 8, 9, 10});
 }
 
-TEST_CASE("with no checkpoint, a file that is not this consumer's output is refused and kept; its own file restarts") {
+TEST_CASE("a file sink refuses, and keeps, a file that is not this consumer's output; its own file restarts") {
   RedisServer redis;
   TempDir dir;
   Client(redis.port()).produce("orders", 1, 10);
   const auto file = dir.path() / "out.jsonl";
-  const auto with_file = [&](const std::string& consumer) {
+  const auto with_file = [&](const std::string& consumer, const std::string& data_dir = "ckpt") {
     auto args = consume_args(redis, dir, true);
     args[6] = consumer;
+    args[8] = (dir.path() / data_dir).string();
     args.insert(args.end(), {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
     return args;
   };
-  const auto refusal = [&](std::size_t bytes) {
-    return "streamckpt: error: sink file " + file.string() + " has " + std::to_string(bytes) +
-           " bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or consumer name, or a "
-           "file this sink did not write), so they are not this sink's output; move the file away or choose another "
-           "file\n";
-  };
 
-  // A file of the user's, and a data directory without a checkpoint.
+  // A file of the user's, and no checkpoint.
   { std::ofstream(file) << "precious\n"; }
   const auto refused = run_cli(with_file("edge-7"));
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find(refusal(9)) != std::string::npos);
+  CHECK(refused.err.find("streamckpt: error: sink file " + file.string() +
+                         " has 9 bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
+                         "consumer name, or a file this sink did not write), so they are not this sink's output; "
+                         "move the file away or choose another file\n") != std::string::npos);
   CHECK(read_file(file) == "precious\n");
 
   std::filesystem::rename(file, dir.path() / "kept.jsonl");
@@ -206,10 +204,31 @@ TEST_CASE("with no checkpoint, a file that is not this consumer's output is refu
   const auto written = read_file(file);
   REQUIRE(handled_numbers(written) == one_to(10));
 
-  // Another consumer (a mistyped name) has no checkpoint: the file is not its.
+  // Another consumer (a mistyped name): the file carries edge-7's mark.
   const auto other = run_cli(with_file("edge-8"));
   CHECK(other.exit_code == 1);
-  CHECK(other.err.find(refusal(written.size())) != std::string::npos);
+  CHECK(other.err.find("streamckpt: error: sink file " + file.string() + " carries another consumer's mark") !=
+        std::string::npos);
+  CHECK(read_file(file) == written);
+
+  // A mistyped data directory: the Redis copy would cut the file back to what
+  // it recorded, which may lag behind.
+  const auto typo = run_cli(with_file("edge-7", "ckpt-typo"));
+  CHECK(typo.exit_code == 1);
+  const auto typo_dir = std::filesystem::canonical(dir.path() / "ckpt-typo").string();
+  const auto typo_refusal = "streamckpt: error: sink file " + file.string() +
+                            " was written by this consumer with another data directory than " + typo_dir +
+                            " (a mistyped --data-dir, or a directory that was moved or lost); use that data "
+                            "directory, or, for this one to go on with the file, remove the mark with 'setfattr -x "
+                            "user.streamckpt.sink-owner " +
+                            file.string() + "'\n";
+  CHECK(typo.err.find(typo_refusal) != std::string::npos);
+  CHECK(read_file(file) == written);
+  // Start-up has re-seeded the mistyped directory from the Redis copy by now;
+  // the file is refused all the same.
+  const auto typo_again = run_cli(with_file("edge-7", "ckpt-typo"));
+  CHECK(typo_again.exit_code == 1);
+  CHECK(typo_again.err.find(typo_refusal) != std::string::npos);
   CHECK(read_file(file) == written);
 
   // After 'checkpoint reset' the file is still this consumer's: it starts
@@ -217,7 +236,9 @@ TEST_CASE("with no checkpoint, a file that is not this consumer's output is refu
   const auto reset = run_cli({"checkpoint", "reset", "--redis", redis.url(), "--stream", "orders", "--group", "billing",
                               "--consumer", "edge-7", "--data-dir", (dir.path() / "ckpt").string()});
   REQUIRE_MESSAGE(reset.exit_code == 0, reset.err);
-  Client(redis.port()).run({"XGROUP", "SETID", "orders", "billing", "0"});  // reset keeps the group's position
+  // It says that the group keeps its position; the test moves it back.
+  CHECK(reset.out.find("group 'billing' keeps its position") != std::string::npos);
+  Client(redis.port()).run({"XGROUP", "SETID", "orders", "billing", "0"});
   const auto again = run_cli(with_file("edge-7"));
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(read_file(file) == written);

@@ -485,7 +485,12 @@ TEST_CASE("checkpoint reset refuses a --data-dir without a store; --force delete
   CHECK(forced.out ==
         "checkpoint of stream 'orders', group 'billing', consumer 'edge-7' deleted from the Redis copy "
         "(no store in " +
-            typo + ")\n");
+            typo +
+            ")\n"
+            "group 'billing' keeps its position: the next start reads after " +
+            ids[4] +
+            ", whatever --start says; to read the entries before it again, move the group back with 'XGROUP SETID "
+            "orders billing 0'\n");
   CHECK(s.hash_field("id").empty());
   CHECK(!std::filesystem::exists(typo));
   // The real store was not touched.

@@ -4,11 +4,33 @@
 #include "checkpoint_write.hpp"
 #include "commands.hpp"
 
+#include "consumer/stream_reply.hpp"
 #include "redis/checkpoint_store.hpp"
 
 #include <fmt/format.h>
 
 namespace streamckpt::cli {
+
+namespace {
+
+// The group keeps its own position: the next start reads after it, whatever
+// --start says, so entries before it do not come again (and a file sink's
+// file starts empty).
+void print_group_position(Writable& w, const CheckpointKey& key) {
+  if (key.group.empty()) return;
+  auto reply = run_sync(*w.io, w.conn->exec_one(redis::command("XINFO", "GROUPS", key.stream)));
+  if (!reply || reply->is_error()) return;
+  auto groups = detail::parse_xinfo_groups(*reply);
+  if (!groups) return;
+  for (const auto& g : *groups)
+    if (g.name == key.group && StreamId::min() < g.last_delivered)
+      fmt::print(
+          "group '{}' keeps its position: the next start reads after {}, whatever --start says; to read the entries "
+          "before it again, move the group back with 'XGROUP SETID {} {} 0'\n",
+          g.name, g.last_delivered.to_string(), key.stream, key.group);
+}
+
+}  // namespace
 
 int checkpoint_reset(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"force"});
@@ -32,10 +54,12 @@ int checkpoint_reset(const std::vector<std::string>& argv) {
   if (!deleted || deleted->is_error()) return fail("deleting the Redis copy failed");
   if (!w.store) {
     fmt::print("checkpoint of {} deleted from the Redis copy (no store in {})\n", key.describe(), dir.string());
+    print_group_position(w, key);
     return 0;
   }
   if (auto ec = w.store->remove(key)) return fail(fmt::format("deleting the local copy failed: {}", ec.message()));
   fmt::print("checkpoint of {} deleted from both copies\n", key.describe());
+  print_group_position(w, key);
   return 0;
 }
 

@@ -171,7 +171,7 @@ class ConsumeRun {
         settings_(std::move(settings)),
         signals_(io, SIGINT, SIGTERM),
         metrics_timer_(io),
-        sink_(make_sink(settings_.sink_spec, sink_owner(settings_.options))) {}
+        sink_(make_sink(settings_.sink_spec)) {}
 
   int exit_code() const { return exit_code_; }
 
@@ -255,9 +255,10 @@ class ConsumeRun {
           "'streamckpt checkpoint set' (or delete it with 'checkpoint reset': the file then starts empty)");
       co_return false;
     }
-    const auto metadata =
-        resumed.kind == SinkResume::Kind::fresh ? std::nullopt : std::optional<std::string>(resumed.metadata);
-    if (auto error = sink_->open(metadata); !error.empty()) {
+    SinkStart sink_start;
+    if (resumed.kind != SinkResume::Kind::fresh) sink_start.metadata = resumed.metadata;
+    sink_start.owner = sink_owner(settings_.options);
+    if (auto error = sink_->open(sink_start); !error.empty()) {
       exit_code_ = fail(error);
       co_return false;
     }

@@ -36,7 +36,7 @@ namespace {
 // process before its checkpoint can cover it.
 class StdoutSink final : public Sink {
  public:
-  std::string open(const std::optional<std::string>&) override { return {}; }
+  std::string open(const SinkStart&) override { return {}; }
   std::string write(const Event& event, std::optional<std::string>& metadata) override {
     buffer_ += event_json_line(event);
     metadata.reset();
@@ -58,14 +58,15 @@ class StdoutSink final : public Sink {
   std::string buffer_;
 };
 
-// The extended attribute that marks a sink file with its owner's hash.
+// The extended attribute that marks a sink file as its owner's:
+// "<identity hash>:<data directory hash>".
 constexpr const char* k_owner_attribute = "user.streamckpt.sink-owner";
 
 // FNV-1a, 64 bits, as 16 hex digits: short enough for any file system's
 // attribute limits, whatever the names' lengths.
-std::string owner_hash(const std::string& owner) {
+std::string text_hash(const std::string& text) {
   std::uint64_t h = 14695981039346656037ULL;
-  for (const unsigned char c : owner) {
+  for (const unsigned char c : text) {
     h ^= c;
     h *= 1099511628211ULL;
   }
@@ -77,18 +78,20 @@ std::string owner_hash(const std::string& owner) {
 // is cut back to the recorded length, so lines written after the last commit
 // (whose events will be delivered again) disappear.
 //
-// With no checkpoint at all, a non-empty file is cut to empty only when it
-// carries this consumer's mark (k_owner_attribute): the lines of a first run
-// that crashed before its first commit. Any other file is refused, not
-// emptied: a mistyped --data-dir or consumer name must not destroy a file.
+// Cutting a file that is not this consumer's output would destroy it, so the
+// sink marks its file (k_owner_attribute) before it writes a line, and
+// refuses a file that carries another identity's mark; a non-empty file
+// marked from another data directory (a mistyped --data-dir); and, with no
+// checkpoint at all, a non-empty file without a mark. With no checkpoint, its own non-empty file holds the lines of a
+// first run that crashed before its first commit, and is cut to empty.
 class FileSink final : public Sink {
  public:
-  FileSink(std::string path, std::string owner) : path_(std::move(path)), mark_(owner_hash(owner)) {}
+  explicit FileSink(std::string path) : path_(std::move(path)) {}
   ~FileSink() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  std::string open(const std::optional<std::string>& metadata) override {
+  std::string open(const SinkStart& start) override {
     if (fd_ >= 0) ::close(fd_);  // opened again after an in-process restart
     buffer_.clear();
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -96,8 +99,24 @@ class FileSink final : public Sink {
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    // No checkpoint at all: only this consumer's own file is cut to empty.
-    if (!metadata && size > 0 && !marked_by_owner())
+    const auto& metadata = start.metadata;
+    const auto identity = text_hash(start.owner.identity);
+    const auto ours = identity + ":" + text_hash(start.owner.data_dir);
+    const auto found = read_mark();
+    if (found && found->substr(0, identity.size()) != identity)
+      return fmt::format(
+          "sink file {} carries another consumer's mark ({} {}): another stream, group or consumer writes it; "
+          "choose another file",
+          path_, k_owner_attribute, *found);
+    // Even when this directory holds a checkpoint: start-up re-seeds an empty
+    // (mistyped) directory from the Redis copy, which may lag behind.
+    if (found && *found != ours && size > 0)
+      return fmt::format(
+          "sink file {} was written by this consumer with another data directory than {} (a mistyped --data-dir, "
+          "or a directory that was moved or lost); use that data directory, or, for this one to go on with the "
+          "file, remove the mark with 'setfattr -x {} {}'",
+          path_, start.owner.data_dir, k_owner_attribute, path_);
+    if (!metadata && size > 0 && !found)
       return fmt::format(
           "sink file {} has {} bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
           "consumer name, or a file this sink did not write), so they are not this sink's output; move the file away "
@@ -125,12 +144,18 @@ class FileSink final : public Sink {
           "sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset "
           "the checkpoint",
           path_, size, recorded);
+    // Marked before anything is cut or written, durably. Where the mark cannot
+    // be set (a file system without user attributes), the file stays unmarked:
+    // a first run that crashed before its first commit then leaves a file the
+    // next start refuses, which only costs moving it away.
+    if (found != ours && ::fsetxattr(fd_, k_owner_attribute, ours.data(), ours.size(), 0) == 0 && ::fsync(fd_) != 0)
+      return fmt::format("fsync of {} failed: {}", path_, std::strerror(errno));
     if (size > recorded && ::ftruncate(fd_, static_cast<off_t>(recorded)) != 0)
       return fmt::format("cannot truncate {}: {}", path_, std::strerror(errno));
     if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)
       return fmt::format("cannot seek in {}: {}", path_, std::strerror(errno));
     length_ = recorded;
-    return mark();
+    return {};
   }
 
   // The metadata is the file's length once this line is flushed: a
@@ -157,25 +182,16 @@ class FileSink final : public Sink {
   }
 
  private:
-  bool marked_by_owner() const {
-    char value[64] = {};
+  // The file's mark; nullopt when it has none (or the file system keeps no
+  // user attributes).
+  std::optional<std::string> read_mark() const {
+    char value[128] = {};
     const auto n = ::fgetxattr(fd_, k_owner_attribute, value, sizeof value - 1);
-    return n > 0 && std::string(value, static_cast<std::size_t>(n)) == mark_;
-  }
-
-  // Marks the file as this consumer's before any line is written, durably. A
-  // file system without user attributes leaves it unmarked: a first run that
-  // crashed before its first commit then leaves a file the next start
-  // refuses, which only costs moving it away.
-  std::string mark() {
-    if (marked_by_owner()) return {};
-    if (::fsetxattr(fd_, k_owner_attribute, mark_.data(), mark_.size(), 0) != 0) return {};
-    if (::fsync(fd_) != 0) return fmt::format("fsync of {} failed: {}", path_, std::strerror(errno));
-    return {};
+    if (n <= 0) return std::nullopt;
+    return std::string(value, static_cast<std::size_t>(n));
   }
 
   std::string path_;
-  std::string mark_;
   int fd_ = -1;
   std::uint64_t length_ = 0;
   std::string buffer_;
@@ -183,21 +199,21 @@ class FileSink final : public Sink {
 
 }  // namespace
 
-std::unique_ptr<Sink> make_sink(const std::string& spec, const std::string& owner) {
+std::unique_ptr<Sink> make_sink(const std::string& spec) {
   if (spec == "stdout") return std::make_unique<StdoutSink>();
-  if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return std::make_unique<FileSink>(spec.substr(5), owner);
+  if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return std::make_unique<FileSink>(spec.substr(5));
   return nullptr;
 }
 
-std::string sink_owner(const ConsumerOptions& options) {
+SinkOwner sink_owner(const ConsumerOptions& options) {
   std::error_code ec;
-  auto dir = std::filesystem::absolute(options.data_dir, ec);
-  if (!ec) dir = std::filesystem::weakly_canonical(dir, ec);
-  const auto dir_text = (ec ? options.data_dir : dir).string();
+  auto dir = std::filesystem::canonical(options.data_dir, ec);
+  if (ec) dir = std::filesystem::absolute(options.data_dir, ec).lexically_normal();
   const auto& key = options.key;
   // Length-prefixed, so that no two identities read the same.
-  return fmt::format("{}:{}{}:{}{}:{}{}:{}", key.stream.size(), key.stream, key.group.size(), key.group,
-                     key.consumer.size(), key.consumer, dir_text.size(), dir_text);
+  return {fmt::format("{}:{}{}:{}{}:{}", key.stream.size(), key.stream, key.group.size(), key.group,
+                      key.consumer.size(), key.consumer),
+          dir.string()};
 }
 
 }  // namespace streamckpt::cli

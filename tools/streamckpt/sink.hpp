@@ -12,13 +12,28 @@ namespace streamckpt::cli {
 
 std::string event_json_line(const Event& event);
 
+// Who writes a file sink: the checkpoint's identity, and the data directory
+// that holds it (made absolute and canonical once it exists).
+struct SinkOwner {
+  std::string identity;
+  std::string data_dir;
+};
+// REQUIRES: the data directory exists (the consumer has started).
+SinkOwner sink_owner(const ConsumerOptions& options);
+
+// How the consumer resumed, for the sink.
+struct SinkStart {
+  // What the resumed checkpoint recorded ("" for nothing); nullopt when no
+  // checkpoint exists at all.
+  std::optional<std::string> metadata;
+  SinkOwner owner;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
-  // Prepares for resuming; `metadata` is what the resumed checkpoint
-  // recorded ("" for nothing), nullopt when no checkpoint exists at all.
-  // Returns an error message, or "" on success.
-  virtual std::string open(const std::optional<std::string>& metadata) = 0;
+  // Prepares for resuming. Returns an error message, or "" on success.
+  virtual std::string open(const SinkStart& start) = 0;
   // Appends the event's line (buffered). `metadata` receives what to store
   // with this event's ack (nullopt: nothing). Returns an error message or "".
   virtual std::string write(const Event& event, std::optional<std::string>& metadata) = 0;
@@ -27,15 +42,7 @@ class Sink {
   virtual std::string flush() = 0;
 };
 
-// "stdout" or "file:PATH"; nullptr for anything else. `owner` names the
-// consumer and its data directory (sink_owner()): a file sink marks its file
-// with it, so that a start without any checkpoint can tell its own file,
-// left by a first run that crashed before its first commit, from a file that
-// is not its output.
-std::unique_ptr<Sink> make_sink(const std::string& spec, const std::string& owner = {});
-
-// The owner of a file sink: the checkpoint's identity and the data
-// directory's absolute path.
-std::string sink_owner(const ConsumerOptions& options);
+// "stdout" or "file:PATH"; nullptr for anything else.
+std::unique_ptr<Sink> make_sink(const std::string& spec);
 
 }  // namespace streamckpt::cli

@@ -63,6 +63,7 @@ class Consumer {
   // starts reading. Handler: void(error_code, ResumeReport). Errors:
   // invalid_url, invalid_key, invalid_options (a duration outside 0 to
   // k_max_option_duration), store_locked, store_io, connect_failed,
+  // redis_not_ready (Redis still loading when startup_timeout ran out),
   // auth_failed, wrong_type, no_valid_checkpoint, stream_regressed,
   // lease_held. REQUIRES: called once.
   template <class Token>
