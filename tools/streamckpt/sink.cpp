@@ -94,8 +94,13 @@ class FileSink final : public Sink {
   std::string open(const SinkStart& start) override {
     if (fd_ >= 0) ::close(fd_);  // opened again after an in-process restart
     buffer_.clear();
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    const bool created = fd_ >= 0;
+    if (!created && errno == EEXIST) fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
+    // A new file's name must survive a power loss as its lines will.
+    if (created)
+      if (auto error = sync_parent_directory(); !error.empty()) return error;
     struct stat st {};
     if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
     const auto size = static_cast<std::uint64_t>(st.st_size);
@@ -182,6 +187,18 @@ class FileSink final : public Sink {
   }
 
  private:
+  std::string sync_parent_directory() const {
+    auto parent = std::filesystem::path(path_).parent_path();
+    if (parent.empty()) parent = ".";
+    const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return fmt::format("cannot open directory {}: {}", parent.string(), std::strerror(errno));
+    const bool synced = ::fsync(dir) == 0;
+    const int saved = errno;
+    ::close(dir);
+    if (!synced) return fmt::format("fsync of directory {} failed: {}", parent.string(), std::strerror(saved));
+    return {};
+  }
+
   // The file's mark; nullopt when it has none (or the file system keeps no
   // user attributes).
   std::optional<std::string> read_mark() const {
