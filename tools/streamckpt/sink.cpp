@@ -82,8 +82,9 @@ std::string text_hash(const std::string& text) {
 // sink marks its file (k_owner_attribute) before it writes a line, and
 // refuses a file that carries another identity's mark; a non-empty file
 // marked from another data directory (a mistyped --data-dir); and, with no
-// checkpoint at all, a non-empty file without a mark. With no checkpoint, its own non-empty file holds the lines of a
-// first run that crashed before its first commit, and is cut to empty.
+// checkpoint at all, a non-empty file without a mark. With no checkpoint, its
+// own non-empty file holds the lines of a first run that crashed before its
+// first commit, and is cut to empty.
 class FileSink final : public Sink {
  public:
   explicit FileSink(std::string path) : path_(std::move(path)) {}
@@ -105,36 +106,9 @@ class FileSink final : public Sink {
     if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const auto& metadata = start.metadata;
-    const auto identity = text_hash(start.owner.identity);
-    const auto ours = identity + ":" + text_hash(start.owner.data_dir);
+    const auto ours = mark_of(start.owner);
     const auto found = read_mark();
-    if (found && found->substr(0, identity.size()) != identity)
-      return fmt::format(
-          "sink file {} carries another consumer's mark ({} {}): another stream, group or consumer writes it; "
-          "choose another file",
-          path_, k_owner_attribute, *found);
-    // Even when this directory holds a checkpoint: start-up re-seeds an empty
-    // (mistyped) directory from the Redis copy, which may lag behind.
-    if (found && *found != ours && size > 0)
-      return fmt::format(
-          "sink file {} was written by this consumer with another data directory than {} (a mistyped --data-dir, "
-          "or a directory that was moved or lost); use that data directory, or, for this one to go on with the "
-          "file, remove the mark with 'setfattr -x {} {}'",
-          path_, start.owner.data_dir, k_owner_attribute, path_);
-    if (!metadata && size > 0 && !found)
-      return fmt::format(
-          "sink file {} has {} bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
-          "consumer name, or a file this sink did not write), so they are not this sink's output; move the file away "
-          "or choose another file",
-          path_, size);
-    // A checkpoint that records no length was made by the stdout sink: what
-    // the file holds is not this sink's output, and cutting it back to 0 would
-    // destroy it.
-    if (metadata && metadata->empty() && size > 0)
-      return fmt::format(
-          "sink file {} has {} bytes, but the checkpoint records no file length (it was made with the stdout "
-          "sink), so they are not this sink's output; move the file away or choose another file",
-          path_, size);
+    if (auto refusal = refuse_foreign(start, size, found); !refusal.empty()) return refusal;
     std::uint64_t recorded = 0;
     if (metadata && !metadata->empty()) {
       const auto* begin = metadata->data();
@@ -196,6 +170,43 @@ class FileSink final : public Sink {
     const int saved = errno;
     ::close(dir);
     if (!synced) return fmt::format("fsync of directory {} failed: {}", parent.string(), std::strerror(saved));
+    return {};
+  }
+
+  static std::string mark_of(const SinkOwner& owner) {
+    return text_hash(owner.identity) + ":" + text_hash(owner.data_dir);
+  }
+
+  // A message when the file is not this consumer's output; "" when it is.
+  std::string refuse_foreign(const SinkStart& start, std::uint64_t size,
+                             const std::optional<std::string>& found) const {
+    const auto ours = mark_of(start.owner);
+    const auto identity = ours.substr(0, ours.find(':') + 1);
+    if (found && found->rfind(identity, 0) != 0)
+      return fmt::format(
+          "sink file {} carries another consumer's mark ({} {}): another stream, group or consumer writes it; "
+          "choose another file",
+          path_, k_owner_attribute, *found);
+    // Even when this directory holds a checkpoint: start-up re-seeds an empty
+    // (mistyped) directory from the Redis copy, which may lag behind.
+    if (found && *found != ours && size > 0)
+      return fmt::format(
+          "sink file {} was written by this consumer with another data directory than {} (a mistyped --data-dir, "
+          "or a directory that was moved or lost); use that data directory, or, for this one to go on with the "
+          "file, remove the mark with 'setfattr -x {} {}'",
+          path_, start.owner.data_dir, k_owner_attribute, path_);
+    if (!start.metadata && size > 0 && !found)
+      return fmt::format(
+          "sink file {} has {} bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
+          "consumer name, or a file this sink did not write), so they are not this sink's output; move the file away "
+          "or choose another file",
+          path_, size);
+    // A checkpoint that records no length was made by the stdout sink.
+    if (start.metadata && start.metadata->empty() && size > 0)
+      return fmt::format(
+          "sink file {} has {} bytes, but the checkpoint records no file length (it was made with the stdout "
+          "sink), so they are not this sink's output; move the file away or choose another file",
+          path_, size);
     return {};
   }
 
