@@ -85,4 +85,22 @@ std::string open_for_reading(const std::filesystem::path& dir, std::unique_ptr<L
   return {};
 }
 
+std::string local_checkpoint_text(const std::filesystem::path& dir, const CheckpointKey& key) {
+  // Read-only RocksDB needs an existing store; none means no checkpoint.
+  if (!store_exists(dir)) return "no local checkpoint";
+  std::unique_ptr<LocalStore> store;
+  if (auto error = open_for_reading(dir, store); !error.empty())
+    return fmt::format("local checkpoint unknown ({})", error);
+  const auto copy = store->read(key);
+  switch (copy.state) {
+    case CheckpointCopy::State::absent:
+      return "no local checkpoint";
+    case CheckpointCopy::State::valid:
+      return fmt::format("local checkpoint {}", copy.checkpoint->id.to_string());
+    case CheckpointCopy::State::invalid:
+      return fmt::format("local checkpoint invalid ({})", copy.reason);
+  }
+  return {};
+}
+
 }  // namespace streamckpt::cli

@@ -36,4 +36,8 @@ bool store_exists(const std::filesystem::path& dir);
 // consumer. Returns an error message, or "".
 std::string open_for_reading(const std::filesystem::path& dir, std::unique_ptr<LocalStore>& store);
 
+// What the local store holds for `key`, read afresh, as a phrase: "local
+// checkpoint ID", "no local checkpoint", or why it is unknown or invalid.
+std::string local_checkpoint_text(const std::filesystem::path& dir, const CheckpointKey& key);
+
 }  // namespace streamckpt::cli

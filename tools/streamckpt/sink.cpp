@@ -180,6 +180,10 @@ class FileSink final : public Sink {
   // A message when the file is not this consumer's output; "" when it is.
   std::string refuse_foreign(const SinkStart& start, std::uint64_t size,
                              const std::optional<std::string>& found) const {
+    if (start.unknown)
+      return "no valid checkpoint records the sink file's length (see the resume line above), so the file cannot be "
+             "cut back to what was handled; move the file away, then give the checkpoint a valid value with "
+             "'streamckpt checkpoint set' (or delete it with 'checkpoint reset': the file then starts empty)";
     const auto ours = mark_of(start.owner);
     const auto identity = ours.substr(0, ours.find(':') + 1);
     if (found && found->rfind(identity, 0) != 0)
@@ -231,6 +235,24 @@ std::unique_ptr<Sink> make_sink(const std::string& spec) {
   if (spec == "stdout") return std::make_unique<StdoutSink>();
   if (spec.rfind("file:", 0) == 0 && spec.size() > 5) return std::make_unique<FileSink>(spec.substr(5));
   return nullptr;
+}
+
+SinkStart sink_start_of(const ResumeReport& r, const ConsumerOptions& options) {
+  SinkStart start;
+  start.owner = sink_owner(options);
+  const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
+                                 : r.source == ResumeReport::Source::redis ? &r.redis
+                                                                           : nullptr;
+  if (winner && winner->valid())
+    start.metadata = winner->checkpoint->metadata;
+  else if (r.regressed_from)
+    // The stream went backwards: the copies are beyond its end and
+    // --on-regressed chose the position, but the higher copy still records
+    // how much of the file its checkpoint covers.
+    start.metadata = r.regressed_from->metadata;
+  else if (r.local.state != CheckpointCopy::State::absent || r.redis.state != CheckpointCopy::State::absent)
+    start.unknown = true;
+  return start;
 }
 
 SinkOwner sink_owner(const ConsumerOptions& options) {

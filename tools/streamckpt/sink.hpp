@@ -26,8 +26,14 @@ struct SinkStart {
   // What the resumed checkpoint recorded ("" for nothing); nullopt when no
   // checkpoint exists at all.
   std::optional<std::string> metadata;
+  // Copies exist but none is valid: nothing says how much of a file was
+  // handled.
+  bool unknown = false;
   SinkOwner owner;
 };
+
+// What `report` (of a consumer with `options`) tells the sink.
+SinkStart sink_start_of(const ResumeReport& report, const ConsumerOptions& options);
 
 class Sink {
  public:
