@@ -179,6 +179,28 @@ TEST_CASE("both copies invalid: the start policy decides") {
   }
 }
 
+TEST_CASE("both copies invalid with a file sink: nothing says how much of the file was handled, so it is kept") {
+  Scenario s;
+  s.produce(10);
+  const auto file = s.dir().path() / "out.jsonl";
+  const std::vector<std::string> sink = {"--sink", "file:" + file.string()};
+  auto first_args = sink;
+  first_args.insert(first_args.end(), {"--max-events", "5"});
+  REQUIRE(s.consume(first_args).exit_code == 0);
+  const auto written = read_file(file);
+  REQUIRE(handled_numbers(written) == Scenario::range(1, 5));
+  flip_bit_in_record(s.data_dir(), s.key());
+  s.redis().run({"HSET", s.hash_key(), "id", "garbage"});
+  auto again = sink;
+  again.insert(again.end(), {"--idle-exit-ms", "300"});
+  const auto r = s.consume(again);
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err,
+                 "streamckpt: error: no valid checkpoint records the sink file's length (see the resume line above), "
+                 "so the file cannot be cut back to what was handled; move the file away"));
+  CHECK(read_file(file) == written);
+}
+
 TEST_CASE("a stream deleted and recreated behind the checkpoint is reported as regressed") {
   for (const std::string policy : {"first", "head", "fail"}) {
     CAPTURE(policy);
