@@ -250,3 +250,36 @@ TEST_CASE("file sink: after Redis restarted empty and refilled, the file keeps i
     CHECK(handled_numbers(read_file(file)) == expected);
   }
 }
+
+TEST_CASE("file sink: Redis restarted from an older snapshot; the lower Redis copy wins, the file keeps every line") {
+  for (const bool group : {true, false}) {
+    CAPTURE(group);
+    RedisServer redis;
+    TempDir dir;
+    const auto file = dir.path() / "out.jsonl";
+    const auto args = args_for(redis, dir, group, {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
+    {
+      Client c(redis.port());
+      c.produce("orders", 1, 5);
+      REQUIRE(run_cli(args).exit_code == 0);  // the Redis copy records entry 5
+      c.produce("orders", 6, 2);
+      REQUIRE(c.run({"SAVE"})->type == REDIS_REPLY_STATUS);
+      c.produce("orders", 8, 3);
+    }
+    const auto second = run_cli(args);
+    REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+    REQUIRE(handled_numbers(read_file(file)) == one_to(10));
+    // Back to the snapshot: entries 8 to 10 are gone, the Redis copy is at 5,
+    // the local one at 10 is beyond the stream's end.
+    redis.restart();
+    const auto r = run_cli(args);
+    INFO("stderr: ", r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(contains(r.err, "REGRESSED"));
+    // Entries 6 and 7 come again; the lines of 8 to 10, whose entries are
+    // gone, stay.
+    auto expected = one_to(10);
+    expected.insert(expected.end(), {6, 7});
+    CHECK(handled_numbers(read_file(file)) == expected);
+  }
+}

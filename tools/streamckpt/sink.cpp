@@ -73,6 +73,16 @@ std::string text_hash(const std::string& text) {
   return fmt::format("{:016x}", h);
 }
 
+// The file length a checkpoint's metadata records; nullopt for anything
+// else.
+std::optional<std::uint64_t> recorded_length(const std::string& metadata) {
+  std::uint64_t length = 0;
+  const auto* end = metadata.data() + metadata.size();
+  const auto [stop, ec] = std::from_chars(metadata.data(), end, length);
+  if (metadata.empty() || ec != std::errc{} || stop != end) return std::nullopt;
+  return length;
+}
+
 // Exactly once across crashes: the file's length after each event is stored
 // in the checkpoint's metadata, in the same synced commit; on start the file
 // is cut back to the recorded length, so lines written after the last commit
@@ -111,12 +121,12 @@ class FileSink final : public Sink {
     if (auto refusal = refuse_foreign(start, size, found); !refusal.empty()) return refusal;
     std::uint64_t recorded = 0;
     if (metadata && !metadata->empty()) {
-      const auto* begin = metadata->data();
-      const auto [end, ec] = std::from_chars(begin, begin + metadata->size(), recorded);
-      if (ec != std::errc{} || end != begin + metadata->size())
+      const auto length = recorded_length(*metadata);
+      if (!length)
         return fmt::format(
             "the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?",
             *metadata);
+      recorded = *length;
     }
     if (size < recorded)
       return fmt::format(
@@ -245,13 +255,18 @@ SinkStart sink_start_of(const ResumeReport& r, const ConsumerOptions& options) {
                                                                            : nullptr;
   if (winner && winner->valid())
     start.metadata = winner->checkpoint->metadata;
-  else if (r.regressed_from)
-    // The stream went backwards: the copies are beyond its end and
-    // --on-regressed chose the position, but the higher copy still records
-    // how much of the file its checkpoint covers.
-    start.metadata = r.regressed_from->metadata;
-  else if (r.local.state != CheckpointCopy::State::absent || r.redis.state != CheckpointCopy::State::absent)
+  else if (!r.regressed_from &&
+           (r.local.state != CheckpointCopy::State::absent || r.redis.state != CheckpointCopy::State::absent))
     start.unknown = true;
+  // The stream went backwards: a copy beyond its end records how much of the
+  // file its checkpoint covers. Its events are handled, and some are gone
+  // from the stream, so the file keeps their lines even when a lower copy
+  // wins (the events between the two come again: duplicates, not losses).
+  if (r.regressed_from) {
+    const auto beyond = recorded_length(r.regressed_from->metadata);
+    if (!start.metadata || (beyond && recorded_length(*start.metadata) < beyond))
+      start.metadata = r.regressed_from->metadata;
+  }
   return start;
 }
 
