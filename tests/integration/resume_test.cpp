@@ -5,7 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
@@ -257,5 +260,30 @@ TEST_CASE("a file sink refuses, and keeps, a file that is not this consumer's ou
   Client(redis.port()).run({"XGROUP", "SETID", "orders", "billing", "0"});
   const auto again = run_cli(with_file("edge-7"));
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(again.err.find("streamckpt: sink file " + file.string() + " cut from " + std::to_string(written.size()) +
+                       " to 0 bytes: the lines after the checkpoint, whose events are handled again\n") !=
+        std::string::npos);
   CHECK(read_file(file) == written);
+}
+
+TEST_CASE("a sink file another process holds locked is refused and left alone; unlocked, it is written") {
+  RedisServer redis;
+  TempDir dir;
+  Client(redis.port()).produce("orders", 1, 10);
+  const auto file = dir.path() / "out.jsonl";
+  auto args = consume_args(redis, dir, true);
+  args.insert(args.end(), {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  const auto refused = run_cli(args);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("streamckpt: error: sink file " + file.string() +
+                         " is in use: another streamckpt consume (or another process) holds its lock; give each "
+                         "consumer its own file\n") != std::string::npos);
+  CHECK(read_file(file).empty());
+  ::close(fd);
+  const auto written = run_cli(args);
+  REQUIRE_MESSAGE(written.exit_code == 0, written.err);
+  CHECK(handled_numbers(read_file(file)) == one_to(10));
 }

@@ -511,8 +511,8 @@ TEST_CASE("checkpoint reset refuses a --data-dir without a store; --force delete
             ")\n"
             "group 'billing' keeps its position: the next start reads after " +
             ids[4] +
-            ", whatever --start says; to read the entries before it again, move the group back with 'XGROUP SETID "
-            "orders billing 0'\n");
+            ", whatever --start says, and a file sink's file starts empty; to read the entries before it again, "
+            "move the group back with 'XGROUP SETID orders billing 0'\n");
   CHECK(s.hash_field("id").empty());
   CHECK(!std::filesystem::exists(typo));
   // The real store was not touched.

@@ -25,8 +25,9 @@ void print_group_position(Writable& w, const CheckpointKey& key) {
   for (const auto& g : *groups)
     if (g.name == key.group && StreamId::min() < g.last_delivered)
       fmt::print(
-          "group '{}' keeps its position: the next start reads after {}, whatever --start says; to read the entries "
-          "before it again, move the group back with 'XGROUP SETID {} {} 0'\n",
+          "group '{}' keeps its position: the next start reads after {}, whatever --start says, and a file sink's "
+          "file starts empty; to read the entries before it again, move the group back with 'XGROUP SETID {} {} "
+          "0'\n",
           g.name, g.last_delivered.to_string(), key.stream, key.group);
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -109,6 +110,15 @@ class FileSink final : public Sink {
     const bool created = fd_ >= 0;
     if (!created && errno == EEXIST) fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
+    // One writer at a time, from the owner check to the last line: two
+    // consumers that both found the file unmarked would interleave lines.
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0)
+      return errno == EWOULDBLOCK
+                 ? fmt::format(
+                       "sink file {} is in use: another streamckpt consume (or another process) holds its "
+                       "lock; give each consumer its own file",
+                       path_)
+                 : fmt::format("cannot lock sink file {}: {}", path_, std::strerror(errno));
     // A new file's name must survive a power loss as its lines will.
     if (created)
       if (auto error = sync_parent_directory(); !error.empty()) return error;
@@ -139,8 +149,15 @@ class FileSink final : public Sink {
     // next start refuses, which only costs moving it away.
     if (found != ours && ::fsetxattr(fd_, k_owner_attribute, ours.data(), ours.size(), 0) == 0 && ::fsync(fd_) != 0)
       return fmt::format("fsync of {} failed: {}", path_, std::strerror(errno));
-    if (size > recorded && ::ftruncate(fd_, static_cast<off_t>(recorded)) != 0)
-      return fmt::format("cannot truncate {}: {}", path_, std::strerror(errno));
+    if (size > recorded) {
+      if (::ftruncate(fd_, static_cast<off_t>(recorded)) != 0)
+        return fmt::format("cannot truncate {}: {}", path_, std::strerror(errno));
+      if (start.log)
+        start.log(
+            fmt::format("sink file {} cut from {} to {} bytes: the lines after the checkpoint, whose events "
+                        "are handled again",
+                        path_, size, recorded));
+    }
     if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)
       return fmt::format("cannot seek in {}: {}", path_, std::strerror(errno));
     length_ = recorded;
@@ -250,6 +267,7 @@ std::unique_ptr<Sink> make_sink(const std::string& spec) {
 SinkStart sink_start_of(const ResumeReport& r, const ConsumerOptions& options) {
   SinkStart start;
   start.owner = sink_owner(options);
+  start.log = options.log;
   const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
                                  : r.source == ResumeReport::Source::redis ? &r.redis
                                                                            : nullptr;

@@ -4,9 +4,11 @@
 
 #include <streamckpt/consumer.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace streamckpt::cli {
 
@@ -30,6 +32,8 @@ struct SinkStart {
   // handled.
   bool unknown = false;
   SinkOwner owner;
+  // Where the sink says what it did to the file (a cut); may be empty.
+  std::function<void(std::string_view)> log;
 };
 
 // What `report` (of a consumer with `options`) tells the sink.
