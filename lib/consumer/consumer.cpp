@@ -293,8 +293,10 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   bool flushed = true;
   if (redis_dirty && cmds) flushed = co_await flush_once();
   if (!flushed)
-    log("final write-through to Redis failed; the local checkpoint is durable and Redis will catch up at the next "
-        "start");
+    log(
+        fmt::format("final write-through to Redis failed{}; the local checkpoint is durable and Redis will catch up "
+                    "at the next start",
+                    last_flush_refusal.empty() ? std::string() : " (" + last_flush_refusal + ")"));
   flusher_stop = true;
   flush_timer.cancel();
   while (flusher_running) co_await loop_signal.wait();

@@ -127,7 +127,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // XACK of durable entries (group mode).
   std::deque<StreamId> xack_queue;
   bool xack_running = false;
-  std::string last_xack_error;  // the last error reply to XACK, already logged
+  std::string last_xack_error;     // the last error reply to XACK, already logged
+  std::string last_flush_refusal;  // the write-through's last refusal, logged once
 
   // Reading.
   std::deque<Batch> ready;     // read ahead, not yet handed out; an empty batch is an idle tick

@@ -233,11 +233,20 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
   auto r = co_await redis::write_checkpoint(*cmds, c, owner, false, fenced, &detail);
   if (!r) {
     ++metrics.flush_failures;
+    // Redis's answer (READONLY from a replica, OOM, NOPERM), once per distinct
+    // refusal; a lost link is the reconnect's to report.
+    std::string refusal;
     if (r.error() == errc::wrong_type)
-      log(fmt::format("cannot write the Redis copy: {} holds a value that is not a hash",
-                      redis::checkpoint_hash_key(opt.key)));
+      refusal = fmt::format("{} holds a value that is not a hash", redis::checkpoint_hash_key(opt.key));
+    else if (r.error() == errc::redis_error)
+      refusal = detail;
+    if (!refusal.empty() && refusal != last_flush_refusal) {
+      last_flush_refusal = refusal;
+      log(fmt::format("cannot write the Redis copy: {}; will retry", refusal));
+    }
     co_return false;
   }
+  last_flush_refusal.clear();
   if (*r == redis::UpdateOutcome::not_owner) {
     ++metrics.flush_failures;
     // The lease is missing (Redis lost it, or it expired while the link was

@@ -292,6 +292,12 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
     const auto ec = co_await start_with_redis(inputs, report);
     if (!ec) break;
     if (stopping) co_return errc::stopped;
+    // A command that met LOADING (through a user that may not PING) has no
+    // message of its own.
+    if (ec == errc::redis_not_ready && error_detail.empty()) {
+      const auto& reply = cmds->not_ready_reply().empty() ? reads->not_ready_reply() : cmds->not_ready_reply();
+      error_detail = fmt::format("{} is not ready: {}", cmds->url().redacted(), reply);
+    }
     if (!is_link_error(ec) || Clock::now() >= startup_deadline) co_return ec;
     const auto delay = backoff.next();
     log(fmt::format("start-up interrupted ({}); retrying in {} ms (attempt {})",

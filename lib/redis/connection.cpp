@@ -378,10 +378,16 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       const auto& r = (*replies)[i];
       if (!r.is_error()) continue;
       const auto prefix = r.error_prefix();
+      // A server at its client limit says so at once, whatever was sent, and
+      // closes: a reason to retry.
+      if (r.str.find("max number of clients") != std::string::npos) {
+        if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
+        co_return errc::connect_failed;
+      }
       // The PING is only there to meet LOADING (the reader turns that into a
       // failure) and NOAUTH: an ACL user need not be allowed PING, and a
       // server may have renamed it.
-      if (i == ping && prefix != "NOAUTH") continue;
+      if (i == ping && (prefix == "NOPERM" || r.str.find("unknown command") != std::string::npos)) continue;
       const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" || r.str.find("AUTH") != std::string::npos ||
                         r.str.find("password") != std::string::npos;
       if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
@@ -489,6 +495,7 @@ asio::awaitable<Result<Value>> Connection::exec_one(Command command, std::chrono
 void Connection::close() { state_->fail_all(errc::outcome_unknown); }
 bool Connection::is_open() const { return state_->open; }
 const Url& Connection::url() const { return state_->url; }
+const std::string& Connection::not_ready_reply() const { return state_->not_ready; }
 std::uint64_t Connection::reconnects() const { return state_->connects > 0 ? state_->connects - 1 : 0; }
 
 }  // namespace streamckpt::redis

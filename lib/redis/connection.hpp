@@ -75,6 +75,8 @@ class Connection {
 
   // Number of successful connects after the first.
   std::uint64_t reconnects() const;
+  // The last LOADING, BUSY or MASTERDOWN reply, for messages; "" for none.
+  const std::string& not_ready_reply() const;
 
  private:
   struct State;

@@ -30,8 +30,7 @@ BackgroundCli::BackgroundCli(const std::vector<std::string>& args, const std::fi
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
     // Nothing else of the test process: its proxy's sockets above all.
-    const long max_fd = ::sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < (max_fd > 0 ? max_fd : 1024); ++fd) ::close(fd);
+    ::close_range(3, ~0U, 0);
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }

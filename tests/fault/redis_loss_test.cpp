@@ -104,6 +104,25 @@ TEST_CASE("Redis still loading its data at start-up: the consumer waits for it, 
   }
 }
 
+TEST_CASE("Redis loading at start-up, seen through an ACL user that may not PING: each retry names the reason") {
+  RedisServer redis(slow_loading({"--user", "app", "on", ">pw", "~*", "&*", "+@all", "-ping"}));
+  TempDir dir;
+  Client(redis.port()).produce("orders", 1, 30);
+  restart_with_data(redis);
+  auto args = args_for(redis, dir, true);
+  args[2] = "redis://app:pw@127.0.0.1:" + std::to_string(redis.port());
+  CliProcess p(args, dir.path());
+  const bool all = eventually([&] { return handled_count(p) == 30; });
+  p.signal(SIGTERM);
+  const auto r = p.wait();
+  INFO("stderr: ", r.err);
+  REQUIRE(all);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.err, "streamckpt: start-up interrupted (redis://app:***@127.0.0.1:" + std::to_string(redis.port()) +
+                            " is not ready: LOADING Redis is loading the dataset in memory); retrying in "));
+  CHECK(handled_numbers(r.out) == one_to(30));
+}
+
 TEST_CASE("Redis restarted with its data while running, behind a password: the consumer waits while it loads") {
   for (const bool group : {true, false}) {
     CAPTURE(group);

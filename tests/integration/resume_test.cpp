@@ -178,9 +178,9 @@ TEST_CASE("switching from the stdout sink to a file that already holds lines is 
   const auto refused = run_cli(with_file);
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("streamckpt: error: sink file " + file.string() + " has " + std::to_string(first.out.size()) +
-                         " bytes, but the checkpoint records no file length (it was made with the stdout sink), so "
-                         "they are not this sink's output; move the file away or choose another file\n") !=
-        std::string::npos);
+                         " bytes, but the checkpoint records no file length (it was made with the stdout sink, or "
+                         "by 'checkpoint set'), so nothing says which of them were handled; move the file away or "
+                         "choose another file\n") != std::string::npos);
   CHECK(read_file(file) == first.out);
 
   // Moved away: the sink starts the file empty and writes the rest.

@@ -5,7 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
+#include <thread>
 #include <utility>
 
 using namespace streamckpt::test;
@@ -265,4 +269,51 @@ TEST_CASE("--metrics-interval-ms also prints the counters while running") {
   const auto first = once.err.find("{\"events\":2,\"acks\":2,");
   CHECK(first != std::string::npos);
   CHECK(once.err.find("\"redis_flushes\":", first) == once.err.rfind("\"redis_flushes\":"));  // one line
+}
+
+TEST_CASE("plain mode on a read-only replica: every entry is handled; the write-through's refusal is logged once") {
+  RedisServer master;
+  Client m(master.port());
+  m.produce("orders", 1, 20);
+  RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  Client r(replica.port());
+  bool synced = false;
+  for (int i = 0; i < 500 && !synced; ++i) {
+    synced = r.run({"XLEN", "orders"})->integer == 20;
+    if (!synced) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(synced);
+  TempDir dir;
+  auto args = consume(replica.url(), dir, {"--flush-ms", "20"});
+  args.erase(std::find(args.begin(), args.end(), std::string("--group")),
+             std::find(args.begin(), args.end(), std::string("--consumer")));
+  const auto result = run_cli(args);
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(handled_numbers(result.out) == one_to(20));
+  const std::string refused = "streamckpt: cannot write the Redis copy: READONLY You can't write against a read only";
+  CHECK(contains(result.err, refused));
+  CHECK(result.err.find(refused) == result.err.rfind(refused));  // once
+  CHECK(contains(result.err, "streamckpt: final write-through to Redis failed (READONLY You can't write against a"));
+}
+
+TEST_CASE("a Redis at its client limit is retried with its answer, and the consumer starts once a slot frees") {
+  RedisServer redis({"--maxclients", "2"});
+  auto first = std::make_unique<Client>(redis.port());
+  first->produce("orders", 1, 10);
+  auto second = std::make_unique<Client>(redis.port());
+  TempDir dir;
+  CliProcess p(consume(redis.url(), dir), dir.path());
+  const std::string full = "refused: ERR max number of clients reached; retrying in ";
+  bool retried = false;
+  for (int i = 0; i < 1500 && !retried; ++i) {
+    retried = contains(p.err_so_far(), full);
+    if (!retried) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  first.reset();
+  second.reset();
+  const auto r = p.wait();  // --idle-exit-ms 300
+  INFO("stderr: ", r.err);
+  CHECK(retried);
+  CHECK(r.exit_code == 0);
+  CHECK(handled_numbers(r.out) == one_to(10));
 }

@@ -56,6 +56,9 @@ CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesyst
     const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
+    // Nothing else of the test process: a hiredis client's socket inherited
+    // by the CLI would stay open in Redis after the test closed it.
+    ::close_range(3, ~0U, 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

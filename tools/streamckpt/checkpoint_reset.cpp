@@ -52,7 +52,14 @@ int checkpoint_reset(const std::vector<std::string>& argv) {
   std::string detail;
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
   auto deleted = run_sync(*w.io, w.conn->exec_one(redis::command("DEL", redis::checkpoint_hash_key(key))));
-  if (!deleted || deleted->is_error()) return fail("deleting the Redis copy failed");
+  if (!deleted || deleted->is_error()) {
+    const auto why =
+        !deleted ? (deleted.error() == errc::redis_not_ready
+                        ? fmt::format("{} is not ready: {}", w.conn->url().redacted(), w.conn->not_ready_reply())
+                        : deleted.error().message())
+                 : deleted->str;
+    return fail(fmt::format("deleting the Redis copy failed: {}; nothing was deleted", why));
+  }
   if (!w.store) {
     fmt::print("checkpoint of {} deleted from the Redis copy (no store in {})\n", key.describe(), dir.string());
     print_group_position(w, key);

@@ -232,11 +232,13 @@ class FileSink final : public Sink {
           "consumer name, or a file this sink did not write), so they are not this sink's output; move the file away "
           "or choose another file",
           path_, size);
-    // A checkpoint that records no length was made by the stdout sink.
+    // A checkpoint that records no length was made with the stdout sink or
+    // by `checkpoint set`: where to cut is unknown.
     if (start.metadata && start.metadata->empty() && size > 0)
       return fmt::format(
           "sink file {} has {} bytes, but the checkpoint records no file length (it was made with the stdout "
-          "sink), so they are not this sink's output; move the file away or choose another file",
+          "sink, or by 'checkpoint set'), so nothing says which of them were handled; move the file away or choose "
+          "another file",
           path_, size);
     return {};
   }
