@@ -111,6 +111,14 @@ boost::system::error_code LocalStore::open_db(std::string* detail) {
       const bool known = std::any_of(families.begin(), families.end(), [&](const auto& d) { return d.name == name; });
       if (!known) families.emplace_back(name, cf_options);
     }
+    // Reading cannot create a family: a store whose creation was cut short
+    // (killed between the DB and its families) has no checkpoints yet.
+    if (options_.read_only)
+      families.erase(std::remove_if(families.begin(), families.end(),
+                                    [&](const auto& d) {
+                                      return std::find(existing.begin(), existing.end(), d.name) == existing.end();
+                                    }),
+                     families.end());
   }
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -225,6 +233,7 @@ Result<std::optional<std::string>> LocalStore::get(const std::string& family, st
 CheckpointCopy LocalStore::read(const CheckpointKey& key) const {
   std::shared_lock lock(mutex_);
   if (!db_) return CheckpointCopy::invalid("local store is closed");
+  if (!checkpoints_) return CheckpointCopy::absent();  // read-only, before the family was made
   std::string value;
   const auto s = db_->Get(rocksdb::ReadOptions(), checkpoints_.get(), record::encode_key(key), &value);
   if (s.IsNotFound()) return CheckpointCopy::absent();
@@ -241,7 +250,7 @@ std::vector<LocalStore::Listed> LocalStore::list(std::size_t* undecodable) const
   std::vector<CheckpointKey> keys;
   {
     std::shared_lock lock(mutex_);
-    if (!db_) return out;
+    if (!db_ || !checkpoints_) return out;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), checkpoints_.get()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       auto key = record::decode_key(std::string_view(it->key().data(), it->key().size()));

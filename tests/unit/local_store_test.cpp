@@ -196,6 +196,25 @@ TEST_CASE("reading a key that was never committed is absent") {
   CHECK(copy.reason.empty());
 }
 
+TEST_CASE("read-only, a store whose creation was cut short before its families has no checkpoints") {
+  TempDir tmp;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, tmp.db().string(), &raw).ok());  // the default family only
+    delete raw;
+  }
+  LocalStoreOptions o;
+  o.dir = tmp.db();
+  o.read_only = true;
+  std::string detail;
+  auto store = LocalStore::open(o, &detail);
+  REQUIRE_MESSAGE(store, detail);
+  CHECK((*store)->read({"s", "g", "c"}).state == CheckpointCopy::State::absent);
+  CHECK((*store)->list().empty());
+}
+
 TEST_CASE("a record stored under key A that names key B is reported invalid") {
   TempDir tmp;
   const CheckpointKey a{"orders", "g", "a"};
