@@ -34,6 +34,10 @@ const char* to_string(ResumeReport::Source source) {
   return "?";
 }
 
+const CheckpointCopy* ResumeReport::winner() const {
+  return source == Source::local ? &local : source == Source::redis ? &redis : nullptr;
+}
+
 std::string ResumeReport::describe() const {
   std::string line =
       fmt::format("resume after {} (source: {}); local copy: {}; redis copy: {}; stream: ", position.to_string(),

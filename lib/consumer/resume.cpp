@@ -12,7 +12,7 @@ void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool&
   const auto id = copy.checkpoint->id;
   if (id > stream.last_generated) {
     regressed = true;
-    if (!regressed_from || regressed_from->id < id) regressed_from = copy.checkpoint;
+    if (!regressed_from || regressed_from->rank() < copy.checkpoint->rank()) regressed_from = copy.checkpoint;
     copy = CheckpointCopy::invalid(
         fmt::format("checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
                     id.to_string(), stream.last_generated.to_string()));
@@ -38,6 +38,10 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
     best = &*r.redis.checkpoint;
     r.source = ResumeReport::Source::redis;
   }
+
+  const Checkpoint* newest = best;
+  if (r.regressed_from && (!newest || newest->rank() < r.regressed_from->rank())) newest = &*r.regressed_from;
+  if (newest) r.metadata = newest->metadata;
 
   if (best) {
     r.position = best->id;
@@ -85,10 +89,7 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
 }
 
 std::uint64_t entries_seen_at(const ResumeReport& r) {
-  const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
-                                 : r.source == ResumeReport::Source::redis ? &r.redis
-                                                                           : nullptr;
-  if (winner && winner->valid()) return winner->checkpoint->entries_seen + r.gap.value_or(0);
+  if (const auto* winner = r.winner()) return winner->checkpoint->entries_seen + r.gap.value_or(0);
   if (r.position == r.stream.last_generated) return r.stream.entries_added;
   // From the first entry: everything deleted before it counts as seen.
   return r.stream.entries_added >= r.stream.length ? r.stream.entries_added - r.stream.length : 0;

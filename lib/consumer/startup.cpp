@@ -190,13 +190,10 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
 
   durable = report.position;
   entries_seen = detail::entries_seen_at(report);
-  if (const auto& winner = report.source == ResumeReport::Source::redis ? report.redis : report.local; winner.valid()) {
-    epoch = winner.checkpoint->epoch;
-    metadata = winner.checkpoint->metadata;
-  } else if (report.regressed_from) {
-    epoch = report.regressed_from->epoch;  // reconcile() starts the next epoch
-    metadata = report.regressed_from->metadata;
-  }
+  metadata = report.metadata;
+  if (const auto* winner = report.winner()) epoch = winner->checkpoint->epoch;
+  // reconcile() starts the next epoch, above every copy.
+  if (report.regressed_from) epoch = std::max(epoch, report.regressed_from->epoch);
   cursor = report.position;
   replay_cursor = StreamId::min();
 

@@ -316,3 +316,32 @@ TEST_CASE("entries_seen_at follows the policy when no copy won") {
     CHECK(entries_seen_at(r) == 20);
   }
 }
+
+TEST_CASE("the metadata resumed with is the newest copy's by (epoch, ID), also when that copy is beyond the end") {
+  const auto with_metadata = [](CheckpointCopy c, const std::string& m) {
+    c.checkpoint->metadata = m;
+    return c;
+  };
+  ResumeInputs in;
+  in.stream = stream_up_to_100();
+  in.local = with_metadata(copy_at(StreamId(150, 0)), "local");  // beyond the end: regressed
+  in.redis = with_metadata(copy_at(StreamId(50, 0)), "redis");
+  auto r = must_decide(in);
+  CHECK(r.source == Source::redis);
+  CHECK(r.position == StreamId(50, 0));
+  CHECK(r.metadata == "local");
+
+  in.redis = with_metadata(copy_at(StreamId(50, 0), 0, 1), "forced");  // a later epoch ranks higher
+  r = must_decide(in);
+  CHECK(r.metadata == "forced");
+
+  in.local = with_metadata(copy_at(StreamId(40, 0)), "local");  // both valid: the winner's
+  in.redis = with_metadata(copy_at(StreamId(60, 0)), "redis");
+  r = must_decide(in);
+  CHECK(r.metadata == "redis");
+
+  in.local = CheckpointCopy::invalid("garbage");  // none valid, none beyond: no metadata
+  in.redis = CheckpointCopy::absent();
+  r = must_decide(in);
+  CHECK(r.metadata.empty());
+}

@@ -270,23 +270,12 @@ SinkStart sink_start_of(const ResumeReport& r, const ConsumerOptions& options) {
   SinkStart start;
   start.owner = sink_owner(options);
   start.log = options.log;
-  const CheckpointCopy* winner = r.source == ResumeReport::Source::local   ? &r.local
-                                 : r.source == ResumeReport::Source::redis ? &r.redis
-                                                                           : nullptr;
-  if (winner && winner->valid())
-    start.metadata = winner->checkpoint->metadata;
-  else if (!r.regressed_from &&
-           (r.local.state != CheckpointCopy::State::absent || r.redis.state != CheckpointCopy::State::absent))
+  const bool any_copy =
+      r.local.state != CheckpointCopy::State::absent || r.redis.state != CheckpointCopy::State::absent;
+  if (r.winner() || r.regressed_from)
+    start.metadata = r.metadata;
+  else if (any_copy)
     start.unknown = true;
-  // The stream went backwards: a copy beyond its end records how much of the
-  // file its checkpoint covers. Its events are handled, and some are gone
-  // from the stream, so the file keeps their lines even when a lower copy
-  // wins (the events between the two come again: duplicates, not losses).
-  if (r.regressed_from) {
-    const auto beyond = recorded_length(r.regressed_from->metadata);
-    if (!start.metadata || (beyond && recorded_length(*start.metadata) < beyond))
-      start.metadata = r.regressed_from->metadata;
-  }
   return start;
 }
 

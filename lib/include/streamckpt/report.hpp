@@ -34,9 +34,14 @@ struct ResumeReport {
   StreamId position;
   Source source = Source::start_policy;
   bool regressed = false;  // a copy was beyond the stream's last-generated-id
-  // The highest copy that was beyond the stream's end: its metadata (the
-  // application's state) carries over to the new position.
+  // The highest copy that was beyond the stream's end.
   std::optional<Checkpoint> regressed_from;
+  // The metadata the consumer resumes with, carried by its checkpoints until
+  // an ack sets new: that of the newest copy by (epoch, ID), the one resumed
+  // from or the one beyond the stream's end. The application's effects (say
+  // a file's length) did not go back with a Redis that lost data. "" when
+  // no copy was valid.
+  std::string metadata;
   std::optional<std::uint64_t> gap;  // entries deleted before they were handled
   bool group_created = false;
   bool group_moved = false;  // XGROUP SETID moved it forward to the position
@@ -47,6 +52,10 @@ struct ResumeReport {
   std::optional<StreamId> group_ahead;
   bool local_reseeded = false;  // the local copy was behind and was rewritten
   bool redis_reseeded = false;  // the Redis copy was behind and was rewritten
+
+  // The copy resumed from (source local or redis); nullptr when a policy
+  // decided.
+  const CheckpointCopy* winner() const;
 
   // One line for logs: "resuming stream 'orders' … after 5-0 (source: local) …".
   std::string describe() const;
