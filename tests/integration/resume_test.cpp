@@ -261,7 +261,7 @@ TEST_CASE("a file sink refuses, and keeps, a file that is not this consumer's ou
   const auto again = run_cli(with_file("edge-7"));
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(again.err.find("streamckpt: sink file " + file.string() + " cut from " + std::to_string(written.size()) +
-                       " to 0 bytes: the lines after the checkpoint, whose events are handled again\n") !=
+                       " to 0 bytes: it is this consumer's, and no checkpoint records any of it\n") !=
         std::string::npos);
   CHECK(read_file(file) == written);
 }
@@ -285,5 +285,27 @@ TEST_CASE("a sink file another process holds locked is refused and left alone; u
   ::close(fd);
   const auto written = run_cli(args);
   REQUIRE_MESSAGE(written.exit_code == 0, written.err);
+  CHECK(handled_numbers(read_file(file)) == one_to(10));
+
+  // A running consume holds it: a second one, from another data directory,
+  // is refused before its start-up touches anything.
+  auto running_args = consume_args(redis, dir, true);
+  running_args.insert(running_args.end(), {"--sink", "file:" + file.string()});
+  CliProcess running(running_args, dir.path());
+  bool started = false;
+  for (int i = 0; i < 1500 && !started; ++i) {
+    started = running.err_so_far().find("resume after") != std::string::npos;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(started);
+  auto second = consume_args(redis, dir, true);
+  second[8] = (dir.path() / "other-ckpt").string();
+  second.insert(second.end(), {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
+  const auto refused_second = run_cli(second);
+  CHECK(refused_second.exit_code == 1);
+  CHECK(refused_second.err.find(" is in use: another streamckpt consume") != std::string::npos);
+  CHECK(refused_second.err.find("resume after") == std::string::npos);
+  running.signal(SIGTERM);
+  CHECK(running.wait().exit_code == 0);
   CHECK(handled_numbers(read_file(file)) == one_to(10));
 }

@@ -84,6 +84,10 @@ class ConsumeRun {
   // running ends the consumer with errc::stream_regressed; a fresh start
   // then applies --on-regressed, and the sink carries on.
   asio::awaitable<void> run() {
+    if (auto error = sink_->prepare(); !error.empty()) {
+      exit_code_ = fail(error);
+      co_return;
+    }
     bool again = true;
     while (again && !stop_requested_) {
       consumer_ = std::make_unique<Consumer>(io_.get_executor(), settings_.options);

@@ -25,8 +25,8 @@ SinkOwner sink_owner(const ConsumerOptions& options);
 
 // How the consumer resumed, for the sink.
 struct SinkStart {
-  // What the resumed checkpoint recorded ("" for nothing); nullopt when no
-  // checkpoint exists at all.
+  // What the checkpoint resumed with recorded (ResumeReport::metadata: the
+  // newest copy's, "" for nothing); nullopt when no checkpoint exists at all.
   std::optional<std::string> metadata;
   // Copies exist but none is valid: nothing says how much of a file was
   // handled.
@@ -42,6 +42,9 @@ SinkStart sink_start_of(const ResumeReport& report, const ConsumerOptions& optio
 class Sink {
  public:
   virtual ~Sink() = default;
+  // Takes hold of the output before start-up touches the checkpoint. Returns
+  // an error message, or "" on success.
+  virtual std::string prepare() { return {}; }
   // Prepares for resuming. Returns an error message, or "" on success.
   virtual std::string open(const SinkStart& start) = 0;
   // Appends the event's line (buffered). `metadata` receives what to store

@@ -1,0 +1,237 @@
+#include "file_sink.hpp"
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+
+namespace streamckpt::cli {
+namespace {
+
+// The extended attribute that marks a sink file as its owner's:
+// "<identity hash>:<data directory hash>".
+constexpr const char* k_owner_attribute = "user.streamckpt.sink-owner";
+
+// FNV-1a, 64 bits, as 16 hex digits: short enough for any file system's
+// attribute limits, whatever the names' lengths.
+std::string text_hash(const std::string& text) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+// The file length a checkpoint's metadata records; nullopt for anything
+// else.
+std::optional<std::uint64_t> recorded_length(const std::string& metadata) {
+  std::uint64_t length = 0;
+  const auto* end = metadata.data() + metadata.size();
+  const auto [stop, ec] = std::from_chars(metadata.data(), end, length);
+  if (metadata.empty() || ec != std::errc{} || stop != end) return std::nullopt;
+  return length;
+}
+
+struct Mark {
+  std::string identity, data_dir;  // hashes
+  static Mark of(const SinkOwner& owner) { return {text_hash(owner.identity), text_hash(owner.data_dir)}; }
+  std::string text() const { return identity + ":" + data_dir; }
+};
+
+// Exactly once across crashes: the file's length after each event is stored
+// in the checkpoint's metadata, in the same synced commit; on start the file
+// is cut back to the recorded length, so lines written after the last commit
+// (whose events will be delivered again) disappear.
+//
+// Cutting a file that is not this consumer's output would destroy it, so the
+// sink marks its file (k_owner_attribute) before it writes a line, and
+// refuses a file that carries another identity's mark; a non-empty file
+// marked from another data directory (a mistyped --data-dir); and, with no
+// checkpoint at all, a non-empty file without a mark. With no checkpoint, its
+// own non-empty file holds the lines of a first run that crashed before its
+// first commit, and is cut to empty.
+class FileSink final : public Sink {
+ public:
+  explicit FileSink(std::string path) : path_(std::move(path)) {}
+  ~FileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Opened and locked before start-up touches either copy, and held (with
+  // its lock) across in-process restarts: two consumers that both found the
+  // file unmarked would interleave their lines.
+  std::string prepare() override {
+    if (fd_ >= 0) return {};
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    created_ = fd_ >= 0;
+    if (!created_ && errno == EEXIST) fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int error = errno;
+      ::close(fd_);
+      fd_ = -1;
+      return error == EWOULDBLOCK
+                 ? fmt::format(
+                       "sink file {} is in use: another streamckpt consume (or another process) holds its "
+                       "lock; give each consumer its own file",
+                       path_)
+                 : fmt::format("cannot lock sink file {}: {}", path_, std::strerror(error));
+    }
+    // A new file's name must survive a power loss as its lines will.
+    if (created_) return sync_parent_directory();
+    return {};
+  }
+
+  std::string open(const SinkStart& start) override {
+    if (auto error = prepare(); !error.empty()) return error;
+    buffer_.clear();
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    const auto ours = Mark::of(start.owner);
+    const auto found = read_mark();
+    if (auto refusal = refuse_foreign(start, size, ours, found); !refusal.empty()) {
+      if (created_ && size == 0) ::unlink(path_.c_str());  // nothing of ours to leave behind
+      return refusal;
+    }
+    std::uint64_t recorded = 0;
+    if (start.metadata && !start.metadata->empty()) {
+      const auto length = recorded_length(*start.metadata);
+      if (!length)
+        return fmt::format(
+            "the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?",
+            *start.metadata);
+      recorded = *length;
+    }
+    if (size < recorded)
+      return fmt::format(
+          "sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset "
+          "the checkpoint",
+          path_, size, recorded);
+    // Marked before anything is cut or written, durably. Where the mark cannot
+    // be set (a file system without user attributes), the file stays unmarked:
+    // a first run that crashed before its first commit then leaves a file the
+    // next start refuses, which only costs moving it away.
+    const auto mark = ours.text();
+    if (found != mark && ::fsetxattr(fd_, k_owner_attribute, mark.data(), mark.size(), 0) == 0 && ::fsync(fd_) != 0)
+      return fmt::format("fsync of {} failed: {}", path_, std::strerror(errno));
+    if (size > recorded) {
+      if (::ftruncate(fd_, static_cast<off_t>(recorded)) != 0)
+        return fmt::format("cannot truncate {}: {}", path_, std::strerror(errno));
+      if (start.log)
+        start.log(start.metadata ? fmt::format("sink file {} cut from {} to {} bytes, the length its checkpoint "
+                                               "records",
+                                               path_, size, recorded)
+                                 : fmt::format("sink file {} cut from {} to 0 bytes: it is this consumer's, and no "
+                                               "checkpoint records any of it",
+                                               path_, size));
+    }
+    if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)
+      return fmt::format("cannot seek in {}: {}", path_, std::strerror(errno));
+    length_ = recorded;
+    return {};
+  }
+
+  // The metadata is the file's length once this line is flushed: a
+  // checkpoint covering this event covers exactly the bytes up to here.
+  std::string write(const Event& event, std::optional<std::string>& metadata) override {
+    buffer_ += event_json_line(event);
+    metadata = std::to_string(length_ + buffer_.size());
+    return {};
+  }
+
+  std::string flush() override {
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+      const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fmt::format("writing to {} failed: {}", path_, std::strerror(errno));
+      done += static_cast<std::size_t>(n);
+    }
+    length_ += buffer_.size();
+    buffer_.clear();
+    // The lines must reach the disk before a checkpoint that covers them.
+    if (::fdatasync(fd_) != 0) return fmt::format("fdatasync of {} failed: {}", path_, std::strerror(errno));
+    return {};
+  }
+
+ private:
+  // A message when the file is not this consumer's output, or nothing says
+  // how much of it was handled; "" otherwise.
+  std::string refuse_foreign(const SinkStart& start, std::uint64_t size, const Mark& ours,
+                             const std::optional<std::string>& found) const {
+    if (found && found->rfind(ours.identity + ":", 0) != 0)
+      return fmt::format(
+          "sink file {} carries another consumer's mark ({} {}): another stream, group or consumer writes it; "
+          "choose another file",
+          path_, k_owner_attribute, *found);
+    // Even when this directory holds a checkpoint: start-up re-seeds an empty
+    // (mistyped) directory from the Redis copy, which may lag behind.
+    if (found && *found != ours.text() && size > 0)
+      return fmt::format(
+          "sink file {} was written by this consumer with another data directory than {} (a mistyped --data-dir, "
+          "or a directory that was moved or lost); use that data directory, or, for this one to go on with the "
+          "file, remove the mark with 'setfattr -x {} {}'",
+          path_, start.owner.data_dir, k_owner_attribute, path_);
+    if (start.unknown)
+      return "no valid checkpoint records the sink file's length (see the resume line above), so the file cannot be "
+             "cut back to what was handled; move the file away, then give the checkpoint a valid value with "
+             "'streamckpt checkpoint set' (or delete it with 'checkpoint reset': the file then starts empty)";
+    if (!start.metadata && size > 0 && !found)
+      return fmt::format(
+          "sink file {} has {} bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
+          "consumer name, or a file this sink did not write), so they are not this sink's output; move the file away "
+          "or choose another file",
+          path_, size);
+    // A checkpoint that records no length was made with the stdout sink or
+    // by `checkpoint set`: where to cut is unknown.
+    if (start.metadata && start.metadata->empty() && size > 0)
+      return fmt::format(
+          "sink file {} has {} bytes, but the checkpoint records no file length (it was made with the stdout "
+          "sink, or by 'checkpoint set'), so nothing says which of them were handled; move the file away or choose "
+          "another file",
+          path_, size);
+    return {};
+  }
+
+  // The file's mark; nullopt when it has none (or the file system keeps no
+  // user attributes).
+  std::optional<std::string> read_mark() const {
+    char value[128] = {};
+    const auto n = ::fgetxattr(fd_, k_owner_attribute, value, sizeof value - 1);
+    if (n <= 0) return std::nullopt;
+    return std::string(value, static_cast<std::size_t>(n));
+  }
+
+  std::string sync_parent_directory() const {
+    auto parent = std::filesystem::path(path_).parent_path();
+    if (parent.empty()) parent = ".";
+    const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) return fmt::format("cannot open directory {}: {}", parent.string(), std::strerror(errno));
+    const bool synced = ::fsync(dir) == 0;
+    const int saved = errno;
+    ::close(dir);
+    if (!synced) return fmt::format("fsync of directory {} failed: {}", parent.string(), std::strerror(saved));
+    return {};
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  bool created_ = false;  // this run made the file
+  std::uint64_t length_ = 0;
+  std::string buffer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_file_sink(std::string path) { return std::make_unique<FileSink>(std::move(path)); }
+
+}  // namespace streamckpt::cli
