@@ -296,7 +296,7 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
     log(
         fmt::format("final write-through to Redis failed{}; the local checkpoint is durable and Redis will catch up "
                     "at the next start",
-                    last_flush_refusal.empty() ? std::string() : " (" + last_flush_refusal + ")"));
+                    last_flush_failure.empty() ? std::string() : " (" + last_flush_failure + ")"));
   flusher_stop = true;
   flush_timer.cancel();
   while (flusher_running) co_await loop_signal.wait();

@@ -127,8 +127,9 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // XACK of durable entries (group mode).
   std::deque<StreamId> xack_queue;
   bool xack_running = false;
-  std::string last_xack_error;     // the last error reply to XACK, already logged
-  std::string last_flush_refusal;  // the write-through's last refusal, logged once
+  std::string last_xack_error;       // the last error reply to XACK, already logged
+  std::string logged_flush_refusal;  // the write-through's last refusal, logged once
+  std::string last_flush_failure;    // why the last write-through failed; "" after a success
 
   // Reading.
   std::deque<Batch> ready;     // read ahead, not yet handed out; an empty batch is an idle tick

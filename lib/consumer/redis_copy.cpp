@@ -223,6 +223,7 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
     std::string detail;
     if (auto ec = co_await cmds->connect(&detail)) {
       ++metrics.flush_failures;
+      last_flush_failure = detail;
       // As for every connection: refused credentials end the run.
       if (is_refusal(ec)) fail(ec, detail);
       co_return false;
@@ -240,13 +241,15 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
       refusal = fmt::format("{} holds a value that is not a hash", redis::checkpoint_hash_key(opt.key));
     else if (r.error() == errc::redis_error)
       refusal = detail;
-    if (!refusal.empty() && refusal != last_flush_refusal) {
-      last_flush_refusal = refusal;
+    if (!refusal.empty() && refusal != logged_flush_refusal) {
+      logged_flush_refusal = refusal;
       log(fmt::format("cannot write the Redis copy: {}; will retry", refusal));
     }
+    last_flush_failure = refusal.empty() ? r.error().message() : refusal;
     co_return false;
   }
-  last_flush_refusal.clear();
+  logged_flush_refusal.clear();
+  last_flush_failure.clear();
   if (*r == redis::UpdateOutcome::not_owner) {
     ++metrics.flush_failures;
     // The lease is missing (Redis lost it, or it expired while the link was

@@ -52,11 +52,22 @@ using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 
 // Error replies that say Redis cannot serve any command yet: it is loading its
 // data set (after a restart, or a replica's full sync), running a script past
-// its time limit, or a replica cut off from its master. Waiting helps.
+// its time limit, a replica cut off from its master, or at its client limit
+// (said once, before it closes the connection). Waiting helps.
 bool says_not_ready(const Value& reply) {
   if (!reply.is_error()) return false;
   const auto prefix = reply.error_prefix();
-  return prefix == "LOADING" || prefix == "BUSY" || prefix == "MASTERDOWN";
+  return prefix == "LOADING" || prefix == "BUSY" || prefix == "MASTERDOWN" ||
+         reply.str.rfind("ERR max number of clients", 0) == 0;
+}
+
+// `text` with every occurrence of `secret` replaced: Redis echoes the
+// arguments of a command it does not know, AUTH's password among them.
+std::string without_secret(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 3))
+    text.replace(at, secret.size(), "***");
+  return text;
 }
 
 }  // namespace
@@ -378,19 +389,13 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       const auto& r = (*replies)[i];
       if (!r.is_error()) continue;
       const auto prefix = r.error_prefix();
-      // A server at its client limit says so at once, whatever was sent, and
-      // closes: a reason to retry.
-      if (r.str.find("max number of clients") != std::string::npos) {
-        if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
-        co_return errc::connect_failed;
-      }
       // The PING is only there to meet LOADING (the reader turns that into a
       // failure) and NOAUTH: an ACL user need not be allowed PING, and a
       // server may have renamed it.
       if (i == ping && (prefix == "NOPERM" || r.str.find("unknown command") != std::string::npos)) continue;
       const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" || r.str.find("AUTH") != std::string::npos ||
                         r.str.find("password") != std::string::npos;
-      if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), r.str);
+      if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), without_secret(r.str, url.password));
       co_return auth ? errc::auth_failed : errc::redis_error;
     }
     co_return error_code{};

@@ -10,8 +10,8 @@
 // errc::connection_closed (it was never sent). Reconnecting is the caller's
 // decision: call connect() again.
 //
-// A reply of LOADING, BUSY or MASTERDOWN means Redis cannot serve anything
-// yet. It closes the connection too: its request fails with
+// A reply of LOADING, BUSY, MASTERDOWN or "max number of clients" means
+// Redis cannot serve anything yet. It closes the connection too: its request fails with
 // errc::redis_not_ready when it was a single command (which did not run),
 // every other with errc::outcome_unknown. connect() ends with a PING, so it
 // fails with errc::redis_not_ready until Redis is ready.
@@ -75,7 +75,7 @@ class Connection {
 
   // Number of successful connects after the first.
   std::uint64_t reconnects() const;
-  // The last LOADING, BUSY or MASTERDOWN reply, for messages; "" for none.
+  // The last such not-ready reply, for messages; "" for none.
   const std::string& not_ready_reply() const;
 
  private:

@@ -297,13 +297,15 @@ TEST_CASE("plain mode on a read-only replica: every entry is handled; the write-
 }
 
 TEST_CASE("a Redis at its client limit is retried with its answer, and the consumer starts once a slot frees") {
-  RedisServer redis({"--maxclients", "2"});
-  auto first = std::make_unique<Client>(redis.port());
+  // With a password, Redis's one answer meets AUTH and PING: the PING's reply
+  // never comes.
+  RedisServer redis({"--maxclients", "2", "--requirepass", "pw"});
+  auto first = std::make_unique<Client>(redis.port(), "pw");
   first->produce("orders", 1, 10);
-  auto second = std::make_unique<Client>(redis.port());
+  auto second = std::make_unique<Client>(redis.port(), "pw");
   TempDir dir;
-  CliProcess p(consume(redis.url(), dir), dir.path());
-  const std::string full = "refused: ERR max number of clients reached; retrying in ";
+  CliProcess p(consume("redis://:pw@127.0.0.1:" + std::to_string(redis.port()), dir), dir.path());
+  const std::string full = " is not ready: ERR max number of clients reached; retrying in ";
   bool retried = false;
   for (int i = 0; i < 1500 && !retried; ++i) {
     retried = contains(p.err_so_far(), full);
@@ -316,4 +318,14 @@ TEST_CASE("a Redis at its client limit is retried with its answer, and the consu
   CHECK(retried);
   CHECK(r.exit_code == 0);
   CHECK(handled_numbers(r.out) == one_to(10));
+}
+
+TEST_CASE("a server without AUTH echoes the password in its refusal: the message shows *** instead") {
+  RedisServer redis({"--rename-command", "AUTH", ""});
+  TempDir dir;
+  const auto r = run_cli(
+      consume("redis://:hunter22@127.0.0.1:" + std::to_string(redis.port()), dir, {"--startup-timeout-ms", "0"}));
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "refused: ERR unknown command 'AUTH', with args beginning with: '***'"));
+  CHECK(!contains(r.err, "hunter22"));
 }
