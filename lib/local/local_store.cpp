@@ -354,6 +354,7 @@ boost::system::error_code LocalStore::append(rocksdb::WriteBatch& dst, const roc
 
 boost::system::error_code LocalStore::append_unlocked(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const {
   if (!db_) return errc::store_closed;
+  if (!checkpoints_) return errc::store_io;  // read-only, before the family was made
   std::map<std::uint32_t, rocksdb::ColumnFamilyHandle*> families;
   families[db_->DefaultColumnFamily()->GetID()] = db_->DefaultColumnFamily();
   families[checkpoints_->GetID()] = checkpoints_.get();

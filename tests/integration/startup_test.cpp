@@ -512,7 +512,8 @@ TEST_CASE("checkpoint reset refuses a --data-dir without a store; --force delete
             "group 'billing' keeps its position: the next start reads after " +
             ids[4] +
             ", whatever --start says, and a file sink's file starts empty; to read the entries before it again, "
-            "move the group back with 'XGROUP SETID orders billing 0'\n");
+            "move the group back with 'XGROUP SETID orders billing 0' (which hands its other consumers' entries "
+            "out again too)\n");
   CHECK(s.hash_field("id").empty());
   CHECK(!std::filesystem::exists(typo));
   // The real store was not touched.

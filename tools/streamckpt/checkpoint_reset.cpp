@@ -27,7 +27,7 @@ void print_group_position(Writable& w, const CheckpointKey& key) {
       fmt::print(
           "group '{}' keeps its position: the next start reads after {}, whatever --start says, and a file sink's "
           "file starts empty; to read the entries before it again, move the group back with 'XGROUP SETID {} {} "
-          "0'\n",
+          "0' (which hands its other consumers' entries out again too)\n",
           g.name, g.last_delivered.to_string(), key.stream, key.group);
 }
 

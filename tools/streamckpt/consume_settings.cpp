@@ -17,7 +17,7 @@ using std::chrono::milliseconds;
 // Upper bounds of the millisecond options: far beyond any sensible setting,
 // and small enough that no deadline computed from them overflows the clock.
 constexpr std::uint64_t k_hour_ms = 3600 * 1000;
-constexpr std::uint64_t k_year_ms = k_max_option_duration.count();
+constexpr std::uint64_t k_max_ms = k_max_option_duration.count();  // the library's bound: 365 days
 
 }  // namespace
 
@@ -68,7 +68,7 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
   o.fencing = !args.has("no-lease");
   o.batch = args.number_or("batch", 100, 1, 100000);
   s.max_events = args.number_or("max-events", 0, 1);
-  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_year_ms);
+  s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_max_ms);
   o.block = milliseconds(args.number_or("block-ms", 1000, 1, k_hour_ms));
   if (s.idle_exit_ms && !args.has("block-ms")) o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
   // Room to read ahead: at least three batches (see ConsumerOptions).
@@ -77,7 +77,7 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
   // Default: keep retrying an unreachable Redis (edge links drop), logging
   // each attempt; --startup-timeout-ms gives up after that long (0: at once).
   o.startup_timeout = args.has("startup-timeout-ms")
-                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, k_year_ms))
+                          ? milliseconds(args.number_or("startup-timeout-ms", 0, 0, k_max_ms))
                           : milliseconds::max();
   o.tls_ca = args.get_or("tls-ca", "");
   o.tls_cert = args.get_or("tls-cert", "");

@@ -55,8 +55,10 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
                         consume at a time may use it
   --sink SINK           stdout (default): one line per event, flushed before its ack;
                         file:PATH: appended to PATH, exactly once across crashes (PATH is
-                        cut back to the length its checkpoint records on start; with no
-                        checkpoint, a non-empty PATH this sink did not write is refused)
+                        cut back to the length its checkpoint records on start). PATH is
+                        locked while consume runs and marked as this consumer's; a PATH
+                        marked by another consumer or data directory, or, with no
+                        checkpoint, a non-empty PATH this sink did not write, is refused
   --start POLICY        where to begin without a valid checkpoint: earliest (default),
                         latest, or fail
   --on-regressed POLICY  when a checkpoint is beyond the stream's end (Redis lost data):

@@ -45,7 +45,9 @@ struct LocalStoreOptions {
   // Default: RocksDB's.
   rocksdb::Env* env = nullptr;
   // Open without taking the directory's lock, for inspection beside a running
-  // consumer (commits then fail). The directory must hold a store already.
+  // consumer (commits then fail). The directory must hold a store already;
+  // column families it lacks (a creation cut short) are left out, and a
+  // missing checkpoints family reads as no checkpoint.
   bool read_only = false;
 };
 
