@@ -54,7 +54,8 @@ class Category final : public boost::system::error_category {
       case errc::redis_error:
         return "Redis returned an error";
       case errc::redis_not_ready:
-        return "Redis is not ready (loading its data, busy with a script, or cut off from its master)";
+        return "Redis is not ready (loading its data, busy with a script, cut off from its master, or at its client "
+               "limit)";
       case errc::wrong_type:
         return "the key holds a value that is not a stream";
       case errc::no_group:

@@ -44,7 +44,7 @@ enum class errc {
   stopped,
   tls_setup,        // a TLS file cannot be loaded (redis)
   invalid_options,  // ConsumerOptions out of range (consumer)
-  redis_not_ready,  // LOADING, BUSY or MASTERDOWN: Redis cannot serve yet (redis)
+  redis_not_ready,  // LOADING, BUSY, MASTERDOWN, client limit: Redis cannot serve yet (redis)
 };
 
 const boost::system::error_category& category() noexcept;
