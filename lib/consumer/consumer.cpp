@@ -47,7 +47,8 @@ Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options)
       durable_signal(ex),
       loop_signal(ex),
       flush_timer(ex),
-      lease_timer(ex) {}
+      lease_timer(ex),
+      xack_retry_timer(ex) {}
 
 Consumer::Impl::~Impl() = default;
 
@@ -234,9 +235,9 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       if (stopping && ++attempts_while_stopping > 1) break;
       const auto delay = stopping ? std::chrono::milliseconds{0} : backoff.next();
       log(fmt::format("XACK failed ({}); retrying in {} ms", replies.error().message(), delay.count()));
-      asio::steady_timer timer(ex, delay);
+      xack_retry_timer.expires_after(delay);
       error_code ignored;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      co_await xack_retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
       continue;
     }
     backoff.reset();
@@ -275,6 +276,7 @@ void Consumer::Impl::request_stop() {
   if (stopping) return;
   stopping = true;
   if (reads) reads->close();  // ends a blocking read now
+  xack_retry_timer.cancel();
   ready_signal.notify();
   space_signal.notify();
 }
@@ -319,6 +321,7 @@ void Consumer::Impl::close_now() {
   flusher_stop = true;
   flush_timer.cancel();
   lease_timer.cancel();
+  xack_retry_timer.cancel();
   if (reads) reads->close();
   if (cmds) cmds->close();
   if (committer) {

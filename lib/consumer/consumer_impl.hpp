@@ -157,6 +157,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool fenced = false;                    // group mode with a lease
   bool lease_running = false;
   boost::asio::steady_timer lease_timer;
+  boost::asio::steady_timer xack_retry_timer;  // cancelled by a stop: its one last attempt goes at once
 
   Metrics metrics;
   detail::LatencyHistogram ack_latency;
