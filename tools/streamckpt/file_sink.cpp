@@ -72,7 +72,9 @@ class FileSink final : public Sink {
     if (fd_ >= 0) return {};
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     created_ = fd_ >= 0;
-    if (!created_ && errno == EEXIST) fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    // O_EXCL refuses a symlink, also one whose target is missing: that target
+    // is then created, as any writer would.
+    if (!created_ && errno == EEXIST) fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
