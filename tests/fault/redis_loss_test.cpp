@@ -270,28 +270,41 @@ TEST_CASE("file sink: after Redis restarted empty and refilled, the file keeps i
   }
 }
 
+// A file sink that handled entries 1 to 10 (its Redis copy records entry 5),
+// then Redis restarted from a snapshot taken when the stream ended at entry
+// `snapshot_at`: the entries after it are gone.
+struct SnapshotRestore {
+  std::filesystem::path file;
+  std::vector<std::string> args;
+};
+
+SnapshotRestore handle_ten_then_restore(RedisServer& redis, const TempDir& dir, bool group, int snapshot_at) {
+  SnapshotRestore s{dir.path() / "out.jsonl", {}};
+  s.args = args_for(redis, dir, group, {"--sink", "file:" + s.file.string(), "--idle-exit-ms", "300"});
+  {
+    Client c(redis.port());
+    c.produce("orders", 1, 5);
+    REQUIRE(run_cli(s.args).exit_code == 0);  // the Redis copy records entry 5
+    c.produce("orders", 6, snapshot_at - 5);
+    REQUIRE(c.run({"SAVE"})->type == REDIS_REPLY_STATUS);
+    c.produce("orders", snapshot_at + 1, 10 - snapshot_at);
+  }
+  const auto second = run_cli(s.args);
+  REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  REQUIRE(handled_numbers(read_file(s.file)) == one_to(10));
+  redis.restart();
+  return s;
+}
+
 TEST_CASE("file sink: Redis restarted from an older snapshot; the lower Redis copy wins, the file keeps every line") {
   for (const bool group : {true, false}) {
     CAPTURE(group);
     RedisServer redis;
     TempDir dir;
-    const auto file = dir.path() / "out.jsonl";
-    const auto args = args_for(redis, dir, group, {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
-    {
-      Client c(redis.port());
-      c.produce("orders", 1, 5);
-      REQUIRE(run_cli(args).exit_code == 0);  // the Redis copy records entry 5
-      c.produce("orders", 6, 2);
-      REQUIRE(c.run({"SAVE"})->type == REDIS_REPLY_STATUS);
-      c.produce("orders", 8, 3);
-    }
-    const auto second = run_cli(args);
-    REQUIRE_MESSAGE(second.exit_code == 0, second.err);
-    REQUIRE(handled_numbers(read_file(file)) == one_to(10));
-    // Back to the snapshot: entries 8 to 10 are gone, the Redis copy is at 5,
-    // the local one at 10 is beyond the stream's end.
-    redis.restart();
-    const auto r = run_cli(args);
+    // Entries 8 to 10 are gone, the Redis copy is at 5, the local one at 10 is
+    // beyond the stream's end.
+    const auto s = handle_ten_then_restore(redis, dir, group, 7);
+    const auto r = run_cli(s.args);
     INFO("stderr: ", r.err);
     CHECK(r.exit_code == 0);
     CHECK(contains(r.err, "REGRESSED"));
@@ -299,7 +312,7 @@ TEST_CASE("file sink: Redis restarted from an older snapshot; the lower Redis co
     // gone, stay.
     auto expected = one_to(10);
     expected.insert(expected.end(), {6, 7});
-    CHECK(handled_numbers(read_file(file)) == expected);
+    CHECK(handled_numbers(read_file(s.file)) == expected);
   }
 }
 
@@ -308,30 +321,19 @@ TEST_CASE("file sink: after a snapshot restore, the file keeps its lines across 
     CAPTURE(group);
     RedisServer redis;
     TempDir dir;
-    const auto file = dir.path() / "out.jsonl";
-    const auto args = args_for(redis, dir, group, {"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
-    {
-      Client c(redis.port());
-      c.produce("orders", 1, 5);
-      REQUIRE(run_cli(args).exit_code == 0);
-      REQUIRE(c.run({"SAVE"})->type == REDIS_REPLY_STATUS);  // the stream and the Redis copy at entry 5
-      c.produce("orders", 6, 5);
-    }
-    REQUIRE(run_cli(args).exit_code == 0);
-    const auto ten = read_file(file);
-    REQUIRE(handled_numbers(ten) == one_to(10));
-    redis.restart();
+    const auto s = handle_ten_then_restore(redis, dir, group, 5);
+    const auto ten = read_file(s.file);
     // Entries 6 to 10 are gone; the Redis copy at 5 wins. Twice, with nothing
     // new: the copies it re-seeded must not cut the file at the next start.
     for (int run = 0; run < 2; ++run) {
-      const auto r = run_cli(args);
+      const auto r = run_cli(s.args);
       INFO("run ", run, ", stderr: ", r.err);
       CHECK(r.exit_code == 0);
-      CHECK(read_file(file) == ten);
+      CHECK(read_file(s.file) == ten);
     }
     Client(redis.port()).produce("orders", 11, 2);
-    const auto last = run_cli(args);
+    const auto last = run_cli(s.args);
     REQUIRE_MESSAGE(last.exit_code == 0, last.err);
-    CHECK(handled_numbers(read_file(file)) == one_to(12));
+    CHECK(handled_numbers(read_file(s.file)) == one_to(12));
   }
 }

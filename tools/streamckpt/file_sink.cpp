@@ -151,13 +151,7 @@ class FileSink final : public Sink {
   }
 
   std::string flush() override {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-      const auto n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return fmt::format("writing to {} failed: {}", path_, std::strerror(errno));
-      done += static_cast<std::size_t>(n);
-    }
+    if (auto error = write_all(fd_, buffer_, path_); !error.empty()) return error;
     length_ += buffer_.size();
     buffer_.clear();
     // The lines must reach the disk before a checkpoint that covers them.

@@ -25,6 +25,17 @@ std::string event_json_line(const Event& event) {
   return line;
 }
 
+std::string write_all(int fd, std::string_view bytes, std::string_view what) {
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fmt::format("writing to {} failed: {}", what, std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
 namespace {
 
 // Lines go to stdout and are flushed before their acks: a line is out of the
@@ -38,15 +49,9 @@ class StdoutSink final : public Sink {
     return {};
   }
   std::string flush() override {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-      const auto n = ::write(STDOUT_FILENO, buffer_.data() + done, buffer_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return fmt::format("writing to stdout failed: {}", std::strerror(errno));
-      done += static_cast<std::size_t>(n);
-    }
+    auto error = write_all(STDOUT_FILENO, buffer_, "stdout");
     buffer_.clear();
-    return {};
+    return error;
   }
 
  private:

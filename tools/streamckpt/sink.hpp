@@ -14,6 +14,10 @@ namespace streamckpt::cli {
 
 std::string event_json_line(const Event& event);
 
+// Writes all of `bytes` to `fd`, retrying short writes and EINTR. Returns
+// "writing to <what> failed: …", or "" on success.
+std::string write_all(int fd, std::string_view bytes, std::string_view what);
+
 // Who writes a file sink: the checkpoint's identity, and the data directory
 // that holds it (made absolute and canonical once it exists).
 struct SinkOwner {
