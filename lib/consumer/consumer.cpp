@@ -47,8 +47,7 @@ Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options)
       durable_signal(ex),
       loop_signal(ex),
       flush_timer(ex),
-      lease_timer(ex),
-      xack_retry_timer(ex) {}
+      lease_timer(ex) {}
 
 Consumer::Impl::~Impl() = default;
 
@@ -235,9 +234,7 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       if (stopping && ++attempts_while_stopping > 1) break;
       const auto delay = stopping ? std::chrono::milliseconds{0} : backoff.next();
       log(fmt::format("XACK failed ({}); retrying in {} ms", replies.error().message(), delay.count()));
-      xack_retry_timer.expires_after(delay);
-      error_code ignored;
-      co_await xack_retry_timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      co_await wait_unless_stopped(delay);  // a stop cuts it short: its one last attempt goes at once
       continue;
     }
     backoff.reset();
@@ -276,9 +273,25 @@ void Consumer::Impl::request_stop() {
   if (stopping) return;
   stopping = true;
   if (reads) reads->close();  // ends a blocking read now
-  xack_retry_timer.cancel();
+  for (auto* wait : stoppable_waits) wait->cancel();
   ready_signal.notify();
   space_signal.notify();
+}
+
+asio::awaitable<void> Consumer::Impl::wait_unless_stopped(std::chrono::milliseconds delay) {
+  auto self = shared_from_this();
+  if (stopping) co_return;
+  asio::steady_timer timer(ex, delay);
+  // Registered for as long as the wait lasts, also when the coroutine is
+  // destroyed mid-wait (an io_context destroyed before the consumer).
+  struct Registration {
+    std::vector<asio::steady_timer*>& waits;
+    asio::steady_timer* timer;
+    ~Registration() { std::erase(waits, timer); }
+  } registration{stoppable_waits, &timer};
+  stoppable_waits.push_back(&timer);
+  error_code ignored;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 
 asio::awaitable<error_code> Consumer::Impl::stop() {
@@ -321,7 +334,7 @@ void Consumer::Impl::close_now() {
   flusher_stop = true;
   flush_timer.cancel();
   lease_timer.cancel();
-  xack_retry_timer.cancel();
+  for (auto* wait : stoppable_waits) wait->cancel();
   if (reads) reads->close();
   if (cmds) cmds->close();
   if (committer) {

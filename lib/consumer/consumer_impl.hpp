@@ -68,6 +68,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<boost::system::error_code> stop();
   void request_stop();
   void close_now();
+  // Waits `delay`, or less: a stop ends the wait at once. Every backoff and
+  // every wait for another instance's lease goes through here, so that a stop
+  // never sits out a delay. The caller re-checks `stopping` after it.
+  boost::asio::awaitable<void> wait_unless_stopped(std::chrono::milliseconds delay);
   // The committer's counts and write times, while it exists.
   void copy_committer_metrics(Metrics& m) const;
 
@@ -157,7 +161,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool fenced = false;                    // group mode with a lease
   bool lease_running = false;
   boost::asio::steady_timer lease_timer;
-  boost::asio::steady_timer xack_retry_timer;  // cancelled by a stop: its one last attempt goes at once
+  std::vector<boost::asio::steady_timer*> stoppable_waits;  // the waits of wait_unless_stopped() in progress
 
   Metrics metrics;
   detail::LatencyHistogram ack_latency;

@@ -64,9 +64,7 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
       // The connection failed: back off, then reconnect at the top.
       const auto delay = read_backoff.next();
       log(fmt::format("read failed ({}); reconnecting in {} ms", ec.message(), delay.count()));
-      asio::steady_timer timer(ex, delay);
-      error_code ignored;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      co_await wait_unless_stopped(delay);
       continue;
     }
     read_backoff.reset();

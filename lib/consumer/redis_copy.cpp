@@ -85,9 +85,7 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
       co_return errc::lease_held;
     }
     log(fmt::format("waiting for the lease held by {}", who));
-    asio::steady_timer timer(ex, opt.lease_ttl / 4);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await wait_unless_stopped(opt.lease_ttl / 4);
     if (stopping) co_return errc::stopped;
   }
   fenced = true;

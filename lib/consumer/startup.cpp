@@ -79,9 +79,7 @@ asio::awaitable<error_code> Consumer::Impl::connect_with_retry(redis::Connection
     if (stopping) co_return errc::stopped;
     const auto delay = backoff.next();
     log(fmt::format("{}; retrying in {} ms (attempt {})", detail, delay.count(), backoff.attempts()));
-    asio::steady_timer timer(ex, delay);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await wait_unless_stopped(delay);
     if (stopping) co_return errc::stopped;  // stop() does not wait for a link that is down
   }
 }
@@ -300,9 +298,8 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
     log(fmt::format("start-up interrupted ({}); retrying in {} ms (attempt {})",
                     error_detail.empty() ? ec.message() : error_detail, delay.count(), backoff.attempts()));
     error_detail.clear();
-    asio::steady_timer timer(ex, delay);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await wait_unless_stopped(delay);
+    if (stopping) co_return errc::stopped;
     inputs.local = store->read(opt.key);  // a failed attempt may have re-seeded it
   }
 

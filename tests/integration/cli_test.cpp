@@ -415,15 +415,18 @@ TEST_CASE("SIGTERM during start-up exits 0 naming the checkpoint the local store
   const std::string stopped =
       "streamckpt: stopped after 0 events, before start-up completed; local checkpoint " + ids[2] + "\n";
 
-  // Another instance holds the lease, and --wait-lease waits for it.
+  // Another instance holds the lease, and --wait-lease waits for it. It looks
+  // again every quarter of --lease-ttl-ms, here 15 minutes: the stop does not
+  // sit that out.
   client.run({"SET", "streamckpt:{s}:g:c:lease", "elsewhere:1", "PX", "60000"});
   {
-    CliProcess waiting(consume(data_dir, {"--wait-lease"}), dir.path());
+    CliProcess waiting(consume(data_dir, {"--wait-lease", "--lease-ttl-ms", "3600000"}), dir.path());
     REQUIRE(err_mentions(waiting, "waiting for the lease held by elsewhere:1"));
     waiting.signal(SIGTERM);
-    const auto r = waiting.wait();
-    CHECK(r.exit_code == 0);
-    CHECK(ends_with(r.err, stopped));
+    const auto r = waiting.wait_for(std::chrono::seconds(60));
+    REQUIRE_MESSAGE(r, "still running a minute after SIGTERM");
+    CHECK(r->exit_code == 0);
+    CHECK(ends_with(r->err, stopped));
   }
 
   // Redis is down, and start-up keeps retrying.

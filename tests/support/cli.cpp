@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace streamckpt::test {
 
@@ -77,9 +78,23 @@ void CliProcess::signal(int sig) {
 }
 
 CliResult CliProcess::wait() {
-  CliResult r;
   int status = 0;
   ::waitpid(pid_, &status, 0);
+  return finished(status);
+}
+
+std::optional<CliResult> CliProcess::wait_for(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) return finished(status);
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+CliResult CliProcess::finished(int status) {
+  CliResult r;
   pid_ = -1;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
   r.out = read_file(out_);

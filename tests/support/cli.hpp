@@ -1,7 +1,9 @@
 // Runs the streamckpt CLI as a real child process.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,11 +30,16 @@ class CliProcess {
 
   void signal(int sig);
   CliResult wait();
+  // The same, unless the process is still running after `limit`: then nothing
+  // (and the destructor kills it).
+  std::optional<CliResult> wait_for(std::chrono::milliseconds limit);
   // What the running process has written so far.
   std::string out_so_far() const { return read_file(out_); }
   std::string err_so_far() const { return read_file(err_); }
 
  private:
+  CliResult finished(int status);  // reaps the files of a process that ended with `status`
+
   int pid_ = -1;
   std::filesystem::path out_, err_;
 };

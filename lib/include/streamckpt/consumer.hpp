@@ -117,7 +117,8 @@ class Consumer {
   }
 
   // Stops reading: a pending or later next() completes with errc::stopped.
-  // Acks are still accepted. Idempotent.
+  // A reconnect backoff or a wait for the lease (start-up included) ends at
+  // once. Acks are still accepted. Idempotent.
   void request_stop();
 
   // Stops reading, commits every acked event, XACKs, flushes the Redis copy,
