@@ -139,17 +139,19 @@ options:
   --redis URL          use this server (redis:// or unix://) instead of
                        starting an embedded redis-server on a free loopback
                        port; only the keys the benchmark made are deleted
-  --events N           entries to produce (default 1000000; 200000 with
-                       --quick)
+  --events N           entries to produce, 1 to 100000000 (default 1000000;
+                       200000 with --quick)
   --quick              fewer events and restarts (5), for a quick look
-  --payload-bytes B    bytes of payload per entry (default 64)
-  --batch N            entries per read, for every scenario (default 100)
+  --payload-bytes B    bytes of payload per entry, 0 to 1048576 (default 64)
+  --batch N            entries per read, for every scenario, 1 to 100000
+                       (default 100)
   --rounds N           rounds of raw-xreadgroup, streamckpt and streamckpt-plain,
-                       interleaved; each row reports the round with the median
-                       events/s, the slower middle one when N is even
-                       (default 3; the slow baselines run once)
-  --restarts N         SIGKILL/restart cycles for the resume time (default 20;
-                       5 with --quick; 0 skips it)
+                       interleaved, 1 to 99; each row reports the round with
+                       the median events/s, the slower middle one when N is
+                       even (default 3; the slow baselines run once)
+  --restarts N         SIGKILL/restart cycles for the resume time, 0 to 1000
+                       (default 20; 5 with --quick; 0 skips it); each needs
+                       entries left, so --events must be large enough
   --json FILE          also write the results as JSON to FILE (checked to be
                        writable before the run)
   --verbose            also print the consumers' log lines (start-up,
