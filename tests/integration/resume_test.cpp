@@ -309,3 +309,26 @@ TEST_CASE("a sink file another process holds locked is refused and left alone; u
   CHECK(running.wait().exit_code == 0);
   CHECK(handled_numbers(read_file(file)) == one_to(10));
 }
+
+TEST_CASE("a sink path that is a symlink to a missing file: the target is created and written, the link kept") {
+  RedisServer redis;
+  TempDir dir;
+  Client(redis.port()).produce("orders", 1, 10);
+  std::filesystem::create_directory(dir.path() / "out");
+  const auto target = dir.path() / "out" / "orders.jsonl";
+  const auto link = dir.path() / "orders.jsonl";
+  std::filesystem::create_symlink(target, link);
+  auto args = consume_args(redis, dir, true);
+  args.insert(args.end(), {"--sink", "file:" + link.string(), "--idle-exit-ms", "300"});
+  const auto first = run_cli(args);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK(handled_numbers(read_file(target)) == one_to(10));
+
+  // It is this consumer's own file now: a restart goes on in it.
+  Client(redis.port()).produce("orders", 11, 5);
+  const auto second = run_cli(args);
+  REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK(handled_numbers(read_file(target)) == one_to(15));
+}

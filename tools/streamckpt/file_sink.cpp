@@ -87,8 +87,15 @@ class FileSink final : public Sink {
                        path_)
                  : fmt::format("cannot lock sink file {}: {}", path_, std::strerror(error));
     }
-    // A new file's name must survive a power loss as its lines will.
-    if (created_) return sync_parent_directory();
+    // A new file's name must survive a power loss as its lines will. Through
+    // a symlink the target may be new too: its directory is synced as well.
+    if (created_) return sync_parent_directory(path_);
+    std::error_code ec;
+    if (std::filesystem::is_symlink(path_, ec)) {
+      const auto target = std::filesystem::canonical(path_, ec);
+      if (ec) return fmt::format("cannot resolve sink file {}: {}", path_, ec.message());
+      return sync_parent_directory(target);
+    }
     return {};
   }
 
@@ -207,8 +214,8 @@ class FileSink final : public Sink {
     return std::string(value, static_cast<std::size_t>(n));
   }
 
-  std::string sync_parent_directory() const {
-    auto parent = std::filesystem::path(path_).parent_path();
+  static std::string sync_parent_directory(const std::filesystem::path& file) {
+    auto parent = file.parent_path();
     if (parent.empty()) parent = ".";
     const int dir = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) return fmt::format("cannot open directory {}: {}", parent.string(), std::strerror(errno));
