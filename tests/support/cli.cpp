@@ -13,11 +13,13 @@
 
 namespace streamckpt::test {
 
-std::string cli_path() {
-  const char* p = std::getenv("STREAMCKPT_CLI");
-  if (!p) throw std::runtime_error("STREAMCKPT_CLI is not set (run the tests with meson test)");
+std::string program_path(const char* variable) {
+  const char* p = std::getenv(variable);
+  if (!p) throw std::runtime_error(std::string(variable) + " is not set (run the tests with meson test)");
   return p;
 }
+
+std::string cli_path() { return program_path("STREAMCKPT_CLI"); }
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -26,14 +28,18 @@ std::string read_file(const std::filesystem::path& path) {
   return s.str();
 }
 
-CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesystem::path& dir) {
+CliProcess::CliProcess(const std::vector<std::string>& args, const std::filesystem::path& dir)
+    : CliProcess(cli_path(), args, dir) {}
+
+CliProcess::CliProcess(const std::string& program, const std::vector<std::string>& args,
+                       const std::filesystem::path& dir) {
   static int counter = 0;
   ++counter;
   out_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".out");
   err_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".err");
   // Everything the child needs is built before the fork: between fork and
   // exec it must not allocate.
-  std::vector<std::string> all = {cli_path()};
+  std::vector<std::string> all = {program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
@@ -105,9 +111,11 @@ CliResult CliProcess::finished(int status) {
   return r;
 }
 
-CliResult run_cli(const std::vector<std::string>& args) {
+CliResult run_cli(const std::vector<std::string>& args) { return run_program(cli_path(), args); }
+
+CliResult run_program(const std::string& program, const std::vector<std::string>& args) {
   TempDir dir;
-  CliProcess p(args, dir.path());
+  CliProcess p(program, args, dir.path());
   return p.wait();
 }
 

@@ -1,4 +1,5 @@
-// Runs the streamckpt CLI as a real child process.
+// Runs the streamckpt CLI, or another of the project's programs, as a real
+// child process.
 #pragma once
 
 #include <chrono>
@@ -17,13 +18,17 @@ struct CliResult {
   std::string err;
 };
 
-// The CLI's path, from the STREAMCKPT_CLI environment variable set by meson.
+// A program's path, from the environment variable `variable` set by meson.
+std::string program_path(const char* variable);
+// The CLI's path, from STREAMCKPT_CLI.
 std::string cli_path();
 
 class CliProcess {
  public:
   // Starts `streamckpt args…` with stdout and stderr going to files in `dir`.
   CliProcess(const std::vector<std::string>& args, const std::filesystem::path& dir);
+  // The same for `program args…`.
+  CliProcess(const std::string& program, const std::vector<std::string>& args, const std::filesystem::path& dir);
   ~CliProcess();
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;
@@ -45,6 +50,7 @@ class CliProcess {
 };
 
 CliResult run_cli(const std::vector<std::string>& args);
+CliResult run_program(const std::string& program, const std::vector<std::string>& args);
 
 // The "n" field of every JSON line the stdout sink wrote, in order.
 std::vector<int> handled_numbers(const std::string& out);
