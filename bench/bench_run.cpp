@@ -1,6 +1,7 @@
 #include "bench_run.hpp"
 
 #include "child_process.hpp"
+#include "cpu_load.hpp"
 #include "embedded_redis.hpp"
 #include "fsync_probe.hpp"
 #include "histogram.hpp"
@@ -93,13 +94,19 @@ int run_bench(const BenchOptions& o) {
   RedisKeys keys(url, fresh_stream_name());
 
   // The disk's latency drifts on a shared machine: probe it before the
-  // scenarios and again after every round, and pool the samples.
-  std::vector<double> fsync;
+  // scenarios and again after every round, and pool the samples. Each time
+  // also with every CPU busy (information: the reference is the idle probe).
+  std::vector<double> fsync, fsync_busy;
   auto probe = [&] {
     progress.show("fdatasync latency of the data directory", true);
     const auto samples = probe_fdatasync(work.path());
     fsync.insert(fsync.end(), samples.begin(), samples.end());
     ++results.fsync_probes;
+    progress.show("fdatasync latency of the data directory, every CPU busy", true);
+    const CpuLoad load;
+    results.busy_cpus = load.threads();
+    const auto busy = probe_fdatasync(work.path());
+    fsync_busy.insert(fsync_busy.end(), busy.begin(), busy.end());
   };
   probe();
 
@@ -136,6 +143,8 @@ int run_bench(const BenchOptions& o) {
   results.fsync_samples = fsync.size();
   results.fsync_p50_us = percentile(fsync, 0.50);
   results.fsync_p99_us = percentile(fsync, 0.99);
+  results.fsync_busy_p50_us = percentile(fsync_busy, 0.50);
+  results.fsync_busy_p99_us = percentile(fsync_busy, 0.99);
   for (const char* name : {k_raw, k_redis_set, k_file_fsync, k_engine, k_engine_plain})
     results.scenarios.push_back(median_round(std::move(runs[name])));
   const double raw = results.scenarios.front().events_per_s;

@@ -47,8 +47,12 @@ void print_table(std::FILE* out, const BenchResults& r) {
   fmt::print(out, "  redis: {}\n  data directory: {}\n", r.redis, r.data_dir);
   fmt::print(out,
              "  fdatasync of a 4 KiB append in the data directory ({}x, before the scenarios and after each of {} "
-             "rounds): p50 {:.0f} us, p99 {:.0f} us\n\n",
+             "rounds): p50 {:.0f} us, p99 {:.0f} us\n",
              r.fsync_samples, r.fsync_probes - 1, r.fsync_p50_us, r.fsync_p99_us);
+  fmt::print(out,
+             "  the same while a spinning thread keeps each of the {} CPUs busy (for comparison; the targets use the "
+             "one above): p50 {:.0f} us, p99 {:.0f} us\n\n",
+             r.busy_cpus, r.fsync_busy_p50_us, r.fsync_busy_p99_us);
 
   fmt::print(out, "{:<22} {:>10} {:>7} {:>31} {:>11} {:>7} {:>7} {:>8} {:>5}\n", "scenario", "events/s", "x raw",
              "ack-to-durable us p50/p99/p999", "fsync/event", "RSS MB", "CPU s", "lost", "dup");
@@ -106,6 +110,8 @@ void write_json(const std::string& path, const BenchResults& r) {
   std::string j = "{\n";
   j += fmt::format("  \"fsync\": {{\"p50_us\": {}, \"p99_us\": {}}},\n", json_number(r.fsync_p50_us, 1),
                    json_number(r.fsync_p99_us, 1));
+  j += fmt::format("  \"fsync_cpus_busy\": {{\"p50_us\": {}, \"p99_us\": {}, \"cpus\": {}}},\n",
+                   json_number(r.fsync_busy_p50_us, 1), json_number(r.fsync_busy_p99_us, 1), r.busy_cpus);
   j += "  \"scenarios\": [\n";
   for (std::size_t i = 0; i < r.scenarios.size(); ++i) {
     const auto& s = r.scenarios[i];

@@ -55,6 +55,9 @@ struct BenchResults {
   unsigned fsync_probes = 0;  // runs of the probe the samples were pooled from
   bool verbose = false;       // print every log line, not only those of failed scenarios
   double fsync_p50_us = 0, fsync_p99_us = 0;
+  // The same probe with a spinning thread on each of busy_cpus CPUs.
+  double fsync_busy_p50_us = 0, fsync_busy_p99_us = 0;
+  unsigned busy_cpus = 0;
   std::vector<ScenarioResult> scenarios;
   ResumeResult resume;
 

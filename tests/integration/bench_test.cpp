@@ -152,6 +152,10 @@ TEST_CASE("a small run on an existing server is correct in every scenario and de
   CHECK(number_after(scenario_line(json, "file-fsync-per-event"), "fsyncs_per_event") == 1.0);
   CHECK(number_after(scenario_line(json, "raw-xreadgroup"), "ratio_to_raw") == 1.0);
   CHECK(number_after(field_line(json, "resume_ms"), "p50").has_value());
+  // Both probes ran, the second with one spinning thread per CPU.
+  CHECK(number_after(field_line(json, "fsync"), "p99_us") > 0.0);
+  CHECK(number_after(field_line(json, "fsync_cpus_busy"), "p99_us") > 0.0);
+  CHECK(number_after(field_line(json, "fsync_cpus_busy"), "cpus") >= 1.0);
   CHECK(field_line(json, "resume_error") == "  \"resume_error\": null,");
   CHECK(field_line(json, "ok") == "  \"ok\": true");
 
