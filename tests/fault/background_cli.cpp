@@ -29,8 +29,7 @@ BackgroundCli::BackgroundCli(const std::vector<std::string>& args, const std::fi
     const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
-    // Nothing else of the test process: its proxy's sockets above all.
-    ::close_range(3, ~0U, 0);
+    close_inherited_descriptors();  // its proxy's sockets above all
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }

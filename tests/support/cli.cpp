@@ -2,6 +2,7 @@
 #include "redis_server.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
@@ -63,9 +64,7 @@ CliProcess::CliProcess(const std::string& program, const std::vector<std::string
     const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
-    // Nothing else of the test process: a hiredis client's socket inherited
-    // by the CLI would stay open in Redis after the test closed it.
-    ::close_range(3, ~0U, 0);
+    close_inherited_descriptors();
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
@@ -109,6 +108,15 @@ CliResult CliProcess::finished(int status) {
   std::filesystem::remove(out_, ec);
   std::filesystem::remove(err_, ec);
   return r;
+}
+
+void close_inherited_descriptors() {
+  if (::close_range(3, ~0U, 0) == 0) return;
+  // Kernels before 5.9 have no close_range: close them one by one.
+  rlimit limit{};
+  const rlim_t last =
+      ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY ? limit.rlim_cur : 65536;
+  for (rlim_t fd = 3; fd < last; ++fd) ::close(static_cast<int>(fd));
 }
 
 CliResult run_cli(const std::vector<std::string>& args) { return run_program(cli_path(), args); }

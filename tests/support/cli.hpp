@@ -49,6 +49,11 @@ class CliProcess {
   std::filesystem::path out_, err_;
 };
 
+// In a child between fork and exec: closes every descriptor above stderr, so
+// that the test's sockets (a hiredis client, a proxy) do not stay open in the
+// program it runs. Async-signal-safe.
+void close_inherited_descriptors();
+
 CliResult run_cli(const std::vector<std::string>& args);
 CliResult run_program(const std::string& program, const std::vector<std::string>& args);
 
