@@ -95,18 +95,21 @@ int run_bench(const BenchOptions& o) {
 
   // The disk's latency drifts on a shared machine: probe it before the
   // scenarios and again after every round, and pool the samples. Each time
-  // also with every CPU busy (information: the reference is the idle probe).
+  // also with every CPU busy (information: the reference is the idle probe),
+  // first, so that the idle probe then stands between it and a scenario.
   std::vector<double> fsync, fsync_busy;
   auto probe = [&] {
+    progress.show("fdatasync latency of the data directory, every CPU busy", true);
+    {
+      const CpuLoad load;
+      results.busy_cpus = load.threads();
+      const auto busy = probe_fdatasync(work.path());
+      fsync_busy.insert(fsync_busy.end(), busy.begin(), busy.end());
+    }
     progress.show("fdatasync latency of the data directory", true);
     const auto samples = probe_fdatasync(work.path());
     fsync.insert(fsync.end(), samples.begin(), samples.end());
     ++results.fsync_probes;
-    progress.show("fdatasync latency of the data directory, every CPU busy", true);
-    const CpuLoad load;
-    results.busy_cpus = load.threads();
-    const auto busy = probe_fdatasync(work.path());
-    fsync_busy.insert(fsync_busy.end(), busy.begin(), busy.end());
   };
   probe();
 

@@ -21,16 +21,13 @@ unsigned usable_cpus() {
 CpuLoad::CpuLoad() {
   const unsigned cpus = usable_cpus();
   for (unsigned i = 0; i < cpus; ++i)
-    spinners_.emplace_back([this] {
-      // Relaxed: the flag carries no data, and the loop must not yield.
-      while (!stop_.load(std::memory_order_relaxed)) {
+    spinners_.emplace_back([this](std::stop_token stop) {
+      running_.fetch_add(1);
+      while (!stop.stop_requested()) {
       }
     });
-}
-
-CpuLoad::~CpuLoad() {
-  stop_.store(true, std::memory_order_relaxed);
-  for (auto& t : spinners_) t.join();
+  // The probe's first samples must already meet every CPU busy.
+  while (running_.load() < cpus) std::this_thread::yield();
 }
 
 }  // namespace streamckpt::bench

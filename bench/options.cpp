@@ -127,9 +127,9 @@ Then it SIGKILLs and restarts the Consumer --restarts times with a
 checkpoint in place and times process start to first event. The disk's own
 4 KiB write + fdatasync latency in the data directory is measured before the
 scenarios and after each round (300 times each), and the samples are pooled:
-the reference for the targets. Each time the probe also runs while a spinning
-thread keeps every CPU busy, for comparison: a sync that completes while no
-CPU is free waits for one.
+the reference for the targets. Each time the probe also runs while one
+spinning thread per usable CPU keeps them all busy, for comparison: a sync
+that completes while no CPU is free waits for one.
 
 Prints a table on stdout: events/s, ratio to raw-xreadgroup, ack-to-durable
 latency (engine: ack() until durable_id() covers the event; baselines: the

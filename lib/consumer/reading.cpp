@@ -1,8 +1,6 @@
 #include "consumer/consumer_impl.hpp"
 #include "consumer/stream_reply.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>

@@ -92,7 +92,8 @@ class FileSink final : public Sink {
     if (created_) return sync_parent_directory(path_);
     std::error_code ec;
     if (std::filesystem::is_symlink(path_, ec)) {
-      const auto target = std::filesystem::canonical(path_, ec);
+      // The file opened, not what the link names by now.
+      const auto target = std::filesystem::read_symlink(fmt::format("/proc/self/fd/{}", fd_), ec);
       if (ec) return fmt::format("cannot resolve sink file {}: {}", path_, ec.message());
       return sync_parent_directory(target);
     }
