@@ -68,9 +68,11 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<boost::system::error_code> stop();
   void request_stop();
   void close_now();
-  // Waits `delay`, or less: a stop ends the wait at once. Every backoff and
-  // every wait for another instance's lease goes through here, so that a stop
-  // never sits out a delay. The caller re-checks `stopping` after it.
+  // Waits `delay`, or less: a stop ends the wait at once. Every reconnect
+  // backoff, the XACK retry's and the wait for another instance's lease go
+  // through here. Not the local commit's retry: a stop waits for every ack to
+  // be durable, and cutting it short would retry a failing disk in a tight
+  // loop. The caller re-checks `stopping` after it.
   boost::asio::awaitable<void> wait_unless_stopped(std::chrono::milliseconds delay);
   // The committer's counts and write times, while it exists.
   void copy_committer_metrics(Metrics& m) const;
