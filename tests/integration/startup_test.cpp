@@ -201,6 +201,23 @@ TEST_CASE("both copies invalid with a file sink: nothing says how much of the fi
   CHECK(read_file(file) == written);
 }
 
+TEST_CASE("both copies invalid, the sink a symlink to a missing file: refused, with no target left behind") {
+  Scenario s;
+  s.produce(10);
+  REQUIRE(s.consume({"--max-events", "5"}).exit_code == 0);
+  flip_bit_in_record(s.data_dir(), s.key());
+  s.redis().run({"HSET", s.hash_key(), "id", "garbage"});
+  std::filesystem::create_directory(s.dir().path() / "out");
+  const auto target = s.dir().path() / "out" / "orders.jsonl";
+  const auto link = s.dir().path() / "orders.jsonl";
+  std::filesystem::create_symlink(target, link);
+  const auto r = s.consume({"--sink", "file:" + link.string(), "--idle-exit-ms", "300"});
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "streamckpt: error: no valid checkpoint records the sink file's length"));
+  CHECK(!std::filesystem::exists(target));
+  CHECK(std::filesystem::is_symlink(link));
+}
+
 TEST_CASE("a stream deleted and recreated behind the checkpoint is reported as regressed") {
   for (const std::string policy : {"first", "head", "fail"}) {
     CAPTURE(policy);

@@ -74,7 +74,12 @@ class FileSink final : public Sink {
     created_ = fd_ >= 0;
     // O_EXCL refuses a symlink, also one whose target is missing: that target
     // is then created, as any writer would.
-    if (!created_ && errno == EEXIST) fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (!created_ && errno == EEXIST) {
+      std::error_code ec;
+      const bool target_missing = std::filesystem::is_symlink(path_, ec) && !std::filesystem::exists(path_, ec);
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      created_ = fd_ >= 0 && target_missing;
+    }
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
@@ -87,16 +92,16 @@ class FileSink final : public Sink {
                        path_)
                  : fmt::format("cannot lock sink file {}: {}", path_, std::strerror(error));
     }
-    // A new file's name must survive a power loss as its lines will. Through
-    // a symlink the target may be new too: its directory is synced as well.
-    if (created_) return sync_parent_directory(path_);
+    // The file opened: through a symlink, its target (not what the link
+    // names by now).
+    opened_ = path_;
     std::error_code ec;
     if (std::filesystem::is_symlink(path_, ec)) {
-      // The file opened, not what the link names by now.
-      const auto target = std::filesystem::read_symlink(fmt::format("/proc/self/fd/{}", fd_), ec);
+      opened_ = std::filesystem::read_symlink(fmt::format("/proc/self/fd/{}", fd_), ec);
       if (ec) return fmt::format("cannot resolve sink file {}: {}", path_, ec.message());
-      return sync_parent_directory(target);
     }
+    // A new file's name must survive a power loss as its lines will.
+    if (created_) return sync_parent_directory(opened_);
     return {};
   }
 
@@ -109,7 +114,7 @@ class FileSink final : public Sink {
     const auto ours = Mark::of(start.owner);
     const auto found = read_mark();
     if (auto refusal = refuse_foreign(start, size, ours, found); !refusal.empty()) {
-      if (created_ && size == 0) ::unlink(path_.c_str());  // nothing of ours to leave behind
+      if (created_ && size == 0) ::unlink(opened_.c_str());  // nothing of ours to leave behind (a link stays)
       return refusal;
     }
     std::uint64_t recorded = 0;
@@ -229,7 +234,8 @@ class FileSink final : public Sink {
 
   std::string path_;
   int fd_ = -1;
-  bool created_ = false;  // this run made the file
+  bool created_ = false;          // this run made the file (through a symlink: its target)
+  std::filesystem::path opened_;  // the file opened: path_, or a symlink's target
   std::uint64_t length_ = 0;
   std::string buffer_;
 };
