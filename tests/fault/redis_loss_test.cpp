@@ -17,8 +17,6 @@ using namespace streamckpt::test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
 // Waits (generously) until `done` holds.
 bool eventually(const std::function<bool()>& done, int seconds = 30) {
   for (int i = 0; i < seconds * 50; ++i) {

@@ -27,8 +27,6 @@ std::string usage_error(const std::string& message) {
   return "streamckpt-bench: " + message + "\nTry 'streamckpt-bench --help'.\n";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);

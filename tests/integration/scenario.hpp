@@ -87,8 +87,4 @@ class Scenario {
   std::vector<int> handled_;
 };
 
-inline bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 }  // namespace streamckpt::test

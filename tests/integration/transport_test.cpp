@@ -16,8 +16,6 @@ using namespace streamckpt::test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
 std::vector<std::string> consume(const std::string& url, const TempDir& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> a = {"consume",
                                 "--redis",

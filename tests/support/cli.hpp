@@ -57,6 +57,9 @@ void close_inherited_descriptors();
 CliResult run_cli(const std::vector<std::string>& args);
 CliResult run_program(const std::string& program, const std::vector<std::string>& args);
 
+// Whether `text` (a program's output, say) holds `part`.
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
 // The "n" field of every JSON line the stdout sink wrote, in order.
 std::vector<int> handled_numbers(const std::string& out);
 
