@@ -52,7 +52,7 @@ void FaultRun::start(const std::vector<std::string>& extra) {
   args.push_back("--flush-ms");
   args.push_back("20");
   args.insert(args.end(), extra.begin(), extra.end());
-  cli_ = std::make_unique<BackgroundCli>(args, dir_.path());
+  cli_ = std::make_unique<CliProcess>(args, dir_.path());
 }
 
 void FaultRun::wait_started() {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "background_cli.hpp"
+#include "cli.hpp"
 #include "ledger.hpp"
 #include "link_proxy.hpp"
 #include "producer.hpp"
@@ -46,7 +46,7 @@ class FaultRun {
   // `streamckpt consume` through the proxy, with `extra` arguments; the
   // stdout sink, a short flush interval.
   void start(const std::vector<std::string>& extra = {});
-  BackgroundCli& cli() { return *cli_; }
+  CliProcess& cli() { return *cli_; }
   // REQUIREs the resume line within the bound: start-up is over.
   void wait_started();
 
@@ -87,7 +87,7 @@ class FaultRun {
   bool group_;
   std::vector<std::string> ids_;
   std::unique_ptr<Producer> producer_;
-  std::unique_ptr<BackgroundCli> cli_;
+  std::unique_ptr<CliProcess> cli_;
 };
 
 std::string port_of(FaultRun& run);

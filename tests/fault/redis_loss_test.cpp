@@ -37,7 +37,7 @@ std::vector<std::string> args_for(const RedisServer& redis, const TempDir& dir, 
   return a;
 }
 
-std::size_t handled_count(const CliProcess& p) { return handled_numbers(p.out_so_far()).size(); }
+std::size_t handled_count(const CliProcess& p) { return handled_numbers(p.out()).size(); }
 
 // Entries with explicit IDs below anything produced before: a stream that
 // went backwards.
@@ -228,8 +228,8 @@ TEST_CASE("the stream deleted mid-run in group mode: reported, the group is recr
   c.produce("orders", 1, 10);
   REQUIRE(eventually([&] { return handled_count(p) == 10; }));
   c.run({"DEL", "orders"});
-  REQUIRE(eventually([&] { return contains(p.err_so_far(), "went backwards while running"); }));
-  REQUIRE(eventually([&] { return contains(p.err_so_far(), "group created"); }));
+  REQUIRE(eventually([&] { return contains(p.err(), "went backwards while running"); }));
+  REQUIRE(eventually([&] { return contains(p.err(), "group created"); }));
   produce_low(c, 2001, 3);
   REQUIRE(eventually([&] { return handled_count(p) == 13; }));
   p.signal(SIGTERM);

@@ -19,7 +19,7 @@ bool starts_with(const std::string& s, const std::string& prefix) { return s.rfi
 // Waits up to 10 s for `text` on the process's stderr.
 bool err_mentions(const CliProcess& p, const std::string& text) {
   for (int i = 0; i < 1000; ++i) {
-    if (p.err_so_far().find(text) != std::string::npos) return true;
+    if (p.err().find(text) != std::string::npos) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;

@@ -294,7 +294,7 @@ TEST_CASE("a sink file another process holds locked is refused and left alone; u
   CliProcess running(running_args, dir.path());
   bool started = false;
   for (int i = 0; i < 1500 && !started; ++i) {
-    started = running.err_so_far().find("resume after") != std::string::npos;
+    started = running.err().find("resume after") != std::string::npos;
     if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   REQUIRE(started);

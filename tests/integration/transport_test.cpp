@@ -304,7 +304,7 @@ TEST_CASE("a Redis at its client limit is retried with its answer, and the consu
   const std::string full = " is not ready: ERR max number of clients reached; retrying in ";
   bool retried = false;
   for (int i = 0; i < 1500 && !retried; ++i) {
-    retried = contains(p.err_so_far(), full);
+    retried = contains(p.err(), full);
     if (!retried) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   first.reset();

@@ -68,44 +68,58 @@ CliProcess::CliProcess(const std::string& program, const std::vector<std::string
     ::_exit(127);
   }
   ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (pid_ < 0) throw std::runtime_error("fork failed");
 }
 
 CliProcess::~CliProcess() {
-  if (pid_ > 0) {
+  if (!status_) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
+  std::error_code ec;
+  std::filesystem::remove(out_, ec);
+  std::filesystem::remove(err_, ec);
 }
 
 void CliProcess::signal(int sig) {
-  if (pid_ > 0) ::kill(pid_, sig);
+  if (running()) ::kill(pid_, sig);
+}
+
+bool CliProcess::running() {
+  if (status_) return false;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+  return !status_;
 }
 
 CliResult CliProcess::wait() {
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  return finished(status);
+  if (!status_) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    status_ = status;
+  }
+  return result();
 }
 
 std::optional<CliResult> CliProcess::wait_for(std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) return finished(status);
+  while (running()) {
     if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  return result();
 }
 
-CliResult CliProcess::finished(int status) {
+CliResult CliProcess::kill() {
+  if (running()) ::kill(pid_, SIGKILL);
+  return wait();
+}
+
+CliResult CliProcess::result() const {
   CliResult r;
-  pid_ = -1;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  r.out = read_file(out_);
-  r.err = read_file(err_);
-  std::error_code ec;
-  std::filesystem::remove(out_, ec);
-  std::filesystem::remove(err_, ec);
+  r.exit_code = WIFEXITED(*status_) ? WEXITSTATUS(*status_) : -WTERMSIG(*status_);
+  r.out = out();
+  r.err = err();
   return r;
 }
 

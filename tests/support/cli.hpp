@@ -29,23 +29,31 @@ class CliProcess {
   CliProcess(const std::vector<std::string>& args, const std::filesystem::path& dir);
   // The same for `program args…`.
   CliProcess(const std::string& program, const std::vector<std::string>& args, const std::filesystem::path& dir);
+  // Kills the process (SIGKILL) when it is still running, and removes its
+  // output files.
   ~CliProcess();
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;
 
+  // Sends `sig`, unless the process has been reaped (its pid may be reused).
   void signal(int sig);
+  // Whether it still runs; reaps it, without waiting, when it has ended.
+  bool running();
   CliResult wait();
   // The same, unless the process is still running after `limit`: then nothing
-  // (and the destructor kills it).
+  // (it keeps running).
   std::optional<CliResult> wait_for(std::chrono::milliseconds limit);
-  // What the running process has written so far.
-  std::string out_so_far() const { return read_file(out_); }
-  std::string err_so_far() const { return read_file(err_); }
+  // SIGKILL unless it has ended, then the result.
+  CliResult kill();
+  // What the process has written so far (all of it once it has ended).
+  std::string out() const { return read_file(out_); }
+  std::string err() const { return read_file(err_); }
 
  private:
-  CliResult finished(int status);  // reaps the files of a process that ended with `status`
+  CliResult result() const;  // of a reaped process
 
   int pid_ = -1;
+  std::optional<int> status_;  // once reaped
   std::filesystem::path out_, err_;
 };
 
