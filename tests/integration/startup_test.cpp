@@ -308,7 +308,13 @@ TEST_CASE("a second live instance with the same identity refuses to start; --wai
                                           (s.dir().path() / "other").string(),
                                           "--idle-exit-ms",
                                           "300"};
-  const auto refused = run_cli(second_args);
+  // Its sink file is created before the lease is taken; the refused start
+  // removes it again.
+  const auto sink_file = s.dir().path() / "second.jsonl";
+  auto refused_args = second_args;
+  refused_args.insert(refused_args.end(), {"--sink", "file:" + sink_file.string()});
+  const auto refused = run_cli(refused_args);
+  CHECK(!std::filesystem::exists(sink_file));
   CHECK(refused.exit_code == 1);
   CHECK(contains(refused.err, "streamckpt: error: another instance ("));
   CHECK(contains(

@@ -62,7 +62,12 @@ class FileSink final : public Sink {
  public:
   explicit FileSink(std::string path) : path_(std::move(path)) {}
   ~FileSink() override {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ < 0) return;
+    // A start that failed after prepare() (a lease held elsewhere, Redis
+    // unreachable, a refusal) leaves no empty file of ours behind.
+    struct stat st {};
+    if (created_ && !started_ && ::fstat(fd_, &st) == 0 && st.st_size == 0) ::unlink(opened_.c_str());
+    ::close(fd_);
   }
 
   // Opened and locked before start-up touches either copy, and held (with
@@ -115,6 +120,7 @@ class FileSink final : public Sink {
     const auto found = read_mark();
     if (auto refusal = refuse_foreign(start, size, ours, found); !refusal.empty()) {
       if (created_ && size == 0) ::unlink(opened_.c_str());  // nothing of ours to leave behind (a link stays)
+      created_ = false;
       return refusal;
     }
     std::uint64_t recorded = 0;
@@ -152,6 +158,7 @@ class FileSink final : public Sink {
     if (::lseek(fd_, static_cast<off_t>(recorded), SEEK_SET) < 0)
       return fmt::format("cannot seek in {}: {}", path_, std::strerror(errno));
     length_ = recorded;
+    started_ = true;
     return {};
   }
 
@@ -236,6 +243,7 @@ class FileSink final : public Sink {
   int fd_ = -1;
   bool created_ = false;          // this run made the file (through a symlink: its target)
   std::filesystem::path opened_;  // the file opened: path_, or a symlink's target
+  bool started_ = false;          // open() succeeded once: the file is this consumer's output
   std::uint64_t length_ = 0;
   std::string buffer_;
 };
