@@ -83,6 +83,12 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now()};
   auto& job = *staged_job;
   job.to = advance->to;
+  // Entries lost below what this ack covers count as seen, so that a restart
+  // does not report them again.
+  while (!pending_gaps.empty() && pending_gaps.front().first < advance->to) {
+    entries_seen += pending_gaps.front().second;
+    pending_gaps.pop_front();
+  }
   entries_seen += advance->ids.size();
   job.entries_seen = entries_seen;
   uncommitted_events += advance->ids.size();

@@ -140,6 +140,16 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // Reading.
   std::deque<Batch> ready;     // read ahead, not yet handed out; an empty batch is an idle tick
   StreamId cursor;             // plain mode: last entry read
+  // Plain mode checks for a gap as it reads (reading.cpp). `read_seen` is
+  // entries_seen at the cursor: what the stream had received up to it as far
+  // as this consumer knows (read, or counted lost). A gap waits in
+  // `pending_gaps` (lost above this position, how many) until an ack passes
+  // its position, then joins entries_seen.
+  std::uint64_t read_seen = 0;
+  std::deque<std::pair<StreamId, std::uint64_t>> pending_gaps;
+  StreamId xdel_counted;          // the max-deleted-entry-id already counted as a gap
+  bool wait_for_entries = false;  // a checked read found nothing: block until entries come
+  bool gap_checks_off = false;    // the server refused MULTI: gaps are seen at start-up only
   bool replay_pending = true;  // group mode: replay our pending list before reading '>'
   StreamId replay_cursor;
   detail::Backoff read_backoff;

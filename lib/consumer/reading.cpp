@@ -1,4 +1,5 @@
 #include "consumer/consumer_impl.hpp"
+#include "consumer/gap.hpp"
 #include "consumer/stream_reply.hpp"
 
 #include <boost/asio/use_awaitable.hpp>
@@ -30,6 +31,15 @@ redis::Command read_command(const ConsumerOptions& opt, bool group_mode, bool re
           "BLOCK",      block_ms, "STREAMS",     opt.key.stream,   ">"};
 }
 
+// Plain mode: the stream's state and the read in one transaction, so that the
+// state is the one the read saw. No BLOCK: a transaction never blocks.
+std::vector<redis::Command> checked_read_commands(const ConsumerOptions& opt, StreamId cursor) {
+  return {{"MULTI"},
+          {"XINFO", "STREAM", opt.key.stream},
+          {"XREAD", "COUNT", std::to_string(opt.batch), "STREAMS", opt.key.stream, cursor.to_string()},
+          {"EXEC"}};
+}
+
 }  // namespace
 
 asio::awaitable<void> Consumer::Impl::read_loop() {
@@ -48,6 +58,7 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
       // old connection: they sit in our pending list, so replay it.
       replay_pending = true;
       replay_cursor = StreamId::min();
+      wait_for_entries = false;
       log(group_mode ? "reconnected; replaying the pending list" : "reconnected");
       // A Redis that restarted without persistence comes back empty.
       if (co_await stream_went_backwards()) break;
@@ -75,9 +86,41 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
 asio::awaitable<error_code> Consumer::Impl::read_once() {
   auto self = shared_from_this();
   const bool replaying = group_mode && replay_pending;
-  redis::Command command = read_command(opt, group_mode, replaying, cursor, replay_cursor);
-  auto reply = co_await reads->exec_one(std::move(command), replaying ? std::chrono::milliseconds{0} : opt.block);
-  if (!reply) co_return reply.error();
+  // Plain mode reads are checked for a gap (entries trimmed or XDELed before
+  // they were read), except the blocking read that waits for entries once a
+  // checked read found none: what that one returns is read again, checked.
+  const bool checked = !group_mode && !gap_checks_off && !wait_for_entries;
+  const bool wake_up = !group_mode && !gap_checks_off && wait_for_entries;
+  const StreamId read_from = cursor;
+  std::optional<StreamState> state;
+  std::optional<redis::Value> reply;
+  if (checked) {
+    auto replies = co_await reads->exec(checked_read_commands(opt, cursor), std::chrono::milliseconds{0});
+    if (!replies) co_return replies.error();
+    if (replies->size() != 4) co_return make_error_code(errc::protocol_error);
+    auto& r = *replies;
+    if (r[0].is_error()) {
+      // MULTI refused (an ACL without transactions): XINFO and XREAD ran on
+      // their own, so this read stands, unchecked; later reads are plain.
+      gap_checks_off = true;
+      log(fmt::format("cannot check for gaps while reading: MULTI was refused ({}); a gap is seen at the next start",
+                      r[0].str));
+      reply = std::move(r[2]);
+    } else if (r[3].is_array() && r[3].elements.size() == 2) {
+      if (auto parsed = r[3].elements[0].is_error() ? Result<StreamState>(errc::redis_error)
+                                                    : detail::parse_xinfo_stream(r[3].elements[0]))
+        state = *parsed;
+      reply = std::move(r[3].elements[1]);
+    } else {
+      // EXEC failed as a whole (EXECABORT: a command was refused when queued).
+      reply = std::move(r[3].is_error() ? r[3] : (r[2].is_error() ? r[2] : r[1]));
+    }
+  } else {
+    auto one = co_await reads->exec_one(read_command(opt, group_mode, replaying, cursor, replay_cursor),
+                                        replaying ? std::chrono::milliseconds{0} : opt.block);
+    if (!one) co_return one.error();
+    reply = std::move(*one);
+  }
   if (reply->is_error()) {
     const auto prefix = reply->error_prefix();
     // Redis 7 unblocks a blocked XREADGROUP whose stream was deleted with
@@ -111,6 +154,23 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   if (!entries) {
     reads->close();
     co_return entries.error();
+  }
+  if (wake_up && !entries->empty()) {
+    wait_for_entries = false;
+    co_return error_code{};
+  }
+  if (checked) wait_for_entries = entries->empty();
+  if (state) {
+    const auto next = entries->empty() ? std::nullopt : std::optional<StreamId>(entries->front().event.id);
+    if (const auto lost = detail::entries_lost(read_from, read_seen, *state, next, xdel_counted)) {
+      if (state->max_deleted > xdel_counted) xdel_counted = state->max_deleted;
+      read_seen += lost;
+      pending_gaps.emplace_back(read_from, lost);
+      ++metrics.gaps;
+      metrics.gap_entries += lost;
+      log(fmt::format("GAP: {} {} deleted after {} before {} read; going on", lost,
+                      lost == 1 ? "entry was" : "entries were", read_from.to_string(), lost == 1 ? "it was" : "they were"));
+    }
   }
 
   Batch batch;
@@ -148,12 +208,13 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
     xack_queue.insert(xack_queue.end(), ack_now.begin(), ack_now.end());
     kick_xack();
   }
+  if (!group_mode) read_seen += batch.size();
   if (!batch.empty()) {
     for (const auto& e : batch) tracker.deliver(e.id);
     metrics.events += batch.size();
     ready.push_back(std::move(batch));
     ready_signal.notify();
-  } else if (!replaying && entries->empty()) {
+  } else if (!replaying && entries->empty() && !checked) {
     if (ready.empty()) {
       ready.emplace_back();  // an idle tick: nothing arrived for `block`
       ready_signal.notify();

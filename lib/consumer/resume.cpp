@@ -1,5 +1,7 @@
 #include "consumer/resume.hpp"
 
+#include "consumer/gap.hpp"
+
 #include <fmt/format.h>
 
 namespace streamckpt::detail {
@@ -71,19 +73,10 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
     }
   }
 
-  // Entries above the position that were deleted (trimmed or XDELed) before
-  // this consumer handled them: a gap. It is reported, then consumption goes
-  // on. Trimming does not move max-deleted-entry-id, so a trim is seen by
-  // counting: when nothing at or below the position is left, the entries
-  // added but neither seen nor present were lost.
-  if (best && in.stream.exists) {
-    const auto& st = in.stream;
-    const bool nothing_below = !st.first_entry || *st.first_entry > r.position;
-    const auto gone = st.entries_added >= st.length ? st.entries_added - st.length : 0;
-    if (nothing_below && gone > best->entries_seen)
-      r.gap = gone - best->entries_seen;
-    else if (st.max_deleted > r.position)
-      r.gap = 1;  // an XDEL above the position: at least one entry, count unknown
+  // Entries above the position that were deleted before this consumer
+  // handled them: a gap. It is reported, then consumption goes on.
+  if (best) {
+    if (const auto lost = entries_lost(r.position, best->entries_seen, in.stream)) r.gap = lost;
   }
   return r;
 }

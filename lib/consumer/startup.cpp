@@ -191,6 +191,7 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   // reconcile() starts the next epoch, above every copy.
   if (report.regressed_from) epoch = std::max(epoch, report.regressed_from->epoch);
   cursor = report.position;
+  read_seen = entries_seen;
   replay_cursor = StreamId::min();
 
   if (group_mode) {

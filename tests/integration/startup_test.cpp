@@ -261,6 +261,46 @@ TEST_CASE("a stream trimmed past the checkpoint is a gap, reported with the numb
   }
 }
 
+TEST_CASE("plain mode: a stream trimmed past the consumer while it runs is a gap, counted once, not again at restart") {
+  Scenario s(false);
+  const auto ids = s.produce(4);
+  std::vector<std::string> args = {"consume"};
+  const auto id = s.identity_args();
+  args.insert(args.end(), id.begin(), id.end());
+  args.insert(args.end(), {"--batch", "2", "--block-ms", "100", "--idle-exit-ms", "3000", "--metrics"});
+  CliProcess running(args, s.dir().path());
+  for (int i = 0; i < 1000 && handled_numbers(running.out()).size() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(handled_numbers(running.out()) == Scenario::range(1, 4));
+
+  // While it cannot read: 100 more, trimmed to the last 5 (5..99 are gone
+  // before it read them), then 5 more.
+  running.signal(SIGSTOP);
+  s.produce(100);
+  s.redis().run({"XTRIM", "orders", "MAXLEN", "5"});
+  s.produce(5);
+  running.signal(SIGCONT);
+
+  const auto r = running.wait_for(std::chrono::seconds(60));
+  REQUIRE_MESSAGE(r, "still running a minute later; stderr: ", running.err());
+  REQUIRE_MESSAGE(r->exit_code == 0, r->err);
+  auto expected = Scenario::range(1, 4);
+  const auto tail = Scenario::range(100, 109);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  CHECK(handled_numbers(r->out) == expected);
+  CHECK(contains(r->err, "GAP: 95 entries were deleted after " + ids[3] + " before they were read; going on"));
+  CHECK(contains(r->err, "\"gaps\":1,\"gap_entries\":95,"));
+
+  // The checkpoint counts the lost entries as seen: a restart after a trim of
+  // everything it handled reports no gap (with 14 seen it would say 95).
+  s.redis().run({"XTRIM", "orders", "MAXLEN", "0"});
+  s.produce(2);
+  const auto again = s.consume_rest();
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(!contains(again.err, "GAP"));
+  CHECK(handled_numbers(again.out) == Scenario::range(110, 111));
+}
+
 TEST_CASE("a deleted group is recreated at the checkpoint, not at 0 or $") {
   Scenario s;
   s.produce(10);
