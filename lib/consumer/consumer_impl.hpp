@@ -138,8 +138,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   std::string last_flush_failure;    // why the last write-through failed; "" after a success
 
   // Reading.
-  std::deque<Batch> ready;     // read ahead, not yet handed out; an empty batch is an idle tick
-  StreamId cursor;             // plain mode: last entry read
+  std::deque<Batch> ready;  // read ahead, not yet handed out; an empty batch is an idle tick
+  StreamId cursor;          // plain mode: last entry read
   // Plain mode checks for a gap as it reads (reading.cpp). `read_seen` is
   // entries_seen at the cursor: what the stream had received up to it as far
   // as this consumer knows (read, or counted lost). A gap waits in
@@ -150,7 +150,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   StreamId xdel_counted;          // the max-deleted-entry-id already counted as a gap
   bool wait_for_entries = false;  // a checked read found nothing: block until entries come
   bool gap_checks_off = false;    // the server refused MULTI: gaps are seen at start-up only
-  bool replay_pending = true;  // group mode: replay our pending list before reading '>'
+  bool replay_pending = true;     // group mode: replay our pending list before reading '>'
   StreamId replay_cursor;
   detail::Backoff read_backoff;
   Clock::time_point last_stream_check;

@@ -169,7 +169,8 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       ++metrics.gaps;
       metrics.gap_entries += lost;
       log(fmt::format("GAP: {} {} deleted after {} before {} read; going on", lost,
-                      lost == 1 ? "entry was" : "entries were", read_from.to_string(), lost == 1 ? "it was" : "they were"));
+                      lost == 1 ? "entry was" : "entries were", read_from.to_string(),
+                      lost == 1 ? "it was" : "they were"));
     }
   }
 

@@ -19,7 +19,7 @@ struct Metrics {
   std::uint64_t flush_failures = 0;
   std::uint64_t reconnects = 0;
   std::uint64_t storage_errors = 0;  // failed local commits (each retried)
-  std::uint64_t gaps = 0;            // gaps detected (trimmed before handled)
+  std::uint64_t gaps = 0;            // deleted before handled: at start-up, and while reading (plain mode)
   std::uint64_t gap_entries = 0;
   std::uint64_t regressions = 0;      // streams found behind a checkpoint
   std::uint64_t deleted_pending = 0;  // pending entries whose payload was deleted
