@@ -16,10 +16,11 @@ namespace streamckpt::detail {
 // does not move max-deleted-entry-id, so a trim is seen by counting: once
 // nothing at or below the position is left, the entries added but neither
 // accounted for nor present were lost, exactly. Otherwise an XDEL above the
-// position, below `next` (the first entry read after it, when known) and above
-// `xdel_counted` (an XDEL already counted) is at least one entry lost; the
-// count is unknown, and 1 is returned.
+// position and above `xdel_counted` (an XDEL already counted) is at least one
+// entry lost (1 is returned: the count is unknown), provided it lies below
+// `last`, the last entry a read from `position` returned, when there is one:
+// one beyond it may still be read past later.
 std::uint64_t entries_lost(StreamId position, std::uint64_t accounted, const StreamState& s,
-                           std::optional<StreamId> next = std::nullopt, StreamId xdel_counted = StreamId::min());
+                           std::optional<StreamId> last = std::nullopt, StreamId xdel_counted = StreamId::min());
 
 }  // namespace streamckpt::detail

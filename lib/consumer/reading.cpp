@@ -112,8 +112,9 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
         state = *parsed;
       reply = std::move(r[3].elements[1]);
     } else {
-      // EXEC failed as a whole (EXECABORT: a command was refused when queued).
-      reply = std::move(r[3].is_error() ? r[3] : (r[2].is_error() ? r[2] : r[1]));
+      // EXEC failed as a whole (EXECABORT): name the command refused when
+      // queued, if one was.
+      reply = std::move(r[2].is_error() ? r[2] : (r[1].is_error() ? r[1] : r[3]));
     }
   } else {
     auto one = co_await reads->exec_one(read_command(opt, group_mode, replaying, cursor, replay_cursor),
@@ -161,11 +162,15 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   }
   if (checked) wait_for_entries = entries->empty();
   if (state) {
-    const auto next = entries->empty() ? std::nullopt : std::optional<StreamId>(entries->front().event.id);
-    if (const auto lost = detail::entries_lost(read_from, read_seen, *state, next, xdel_counted)) {
+    const auto last = entries->empty() ? std::nullopt : std::optional<StreamId>(entries->back().event.id);
+    if (const auto lost = detail::entries_lost(read_from, read_seen, *state, last, xdel_counted)) {
+      // A checkpoint counts the loss once it covers every entry lost: above
+      // the read position, and up to an XDELed one within what was read.
+      auto covered_from = read_from;
+      if (state->max_deleted > read_from && (!last || state->max_deleted < *last)) covered_from = state->max_deleted;
       if (state->max_deleted > xdel_counted) xdel_counted = state->max_deleted;
       read_seen += lost;
-      pending_gaps.emplace_back(read_from, lost);
+      pending_gaps.emplace_back(covered_from, lost);
       ++metrics.gaps;
       metrics.gap_entries += lost;
       log(fmt::format("GAP: {} {} deleted after {} before {} read; going on", lost,

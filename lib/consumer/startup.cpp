@@ -192,6 +192,7 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   if (report.regressed_from) epoch = std::max(epoch, report.regressed_from->epoch);
   cursor = report.position;
   read_seen = entries_seen;
+  xdel_counted = report.stream.max_deleted;  // start-up has counted any XDEL so far
   replay_cursor = StreamId::min();
 
   if (group_mode) {

@@ -301,6 +301,39 @@ TEST_CASE("plain mode: a stream trimmed past the consumer while it runs is a gap
   CHECK(handled_numbers(again.out) == Scenario::range(110, 111));
 }
 
+TEST_CASE("plain mode: an entry XDELed while the consumer runs, inside what it reads next, is a gap of one") {
+  Scenario s(false);
+  const auto ids = s.produce(4);
+  std::vector<std::string> args = {"consume"};
+  const auto id = s.identity_args();
+  args.insert(args.end(), id.begin(), id.end());
+  args.insert(args.end(), {"--batch", "20", "--block-ms", "100", "--idle-exit-ms", "3000", "--metrics"});
+  CliProcess running(args, s.dir().path());
+  for (int i = 0; i < 1000 && handled_numbers(running.out()).size() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(handled_numbers(running.out()) == Scenario::range(1, 4));
+
+  running.signal(SIGSTOP);
+  const auto more = s.produce(10);             // 5 … 14
+  s.redis().run({"XDEL", "orders", more[3]});  // 8
+  running.signal(SIGCONT);
+
+  const auto r = running.wait_for(std::chrono::seconds(60));
+  REQUIRE_MESSAGE(r, "still running a minute later; stderr: ", running.err());
+  REQUIRE_MESSAGE(r->exit_code == 0, r->err);
+  auto expected = Scenario::range(1, 7);
+  const auto tail = Scenario::range(9, 14);
+  expected.insert(expected.end(), tail.begin(), tail.end());
+  CHECK(handled_numbers(r->out) == expected);
+  CHECK(contains(r->err, "GAP: 1 entry was deleted after " + ids[3] + " before it was read; going on"));
+  CHECK(contains(r->err, "\"gaps\":1,\"gap_entries\":1,"));
+
+  // Counted in the checkpoint: a restart reports no gap.
+  const auto again = s.consume_rest();
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(!contains(again.err, "GAP"));
+}
+
 TEST_CASE("a deleted group is recreated at the checkpoint, not at 0 or $") {
   Scenario s;
   s.produce(10);
