@@ -47,7 +47,8 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --group NAME          group mode: read with XREADGROUP as a member of this consumer
                         group (1 to 1024 bytes). The group is created when missing, at
                         the position consume resumes from, with MKSTREAM: a missing
-                        stream is created empty. Without --group: plain XREAD
+                        stream is created empty. Without --group: plain XREAD (the
+                        options marked "group mode" are then accepted and ignored)
   --consumer NAME       the consumer's name, 1 to 1024 bytes: with the stream and the
                         group it names the checkpoint; in group mode it is also the
                         XREADGROUP consumer
@@ -56,9 +57,11 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --sink SINK           stdout (default): one line per event, flushed before its ack;
                         file:PATH: appended to PATH, exactly once across crashes (PATH is
                         cut back to the length its checkpoint records on start). PATH is
-                        locked while consume runs and marked as this consumer's; a PATH
-                        marked by another consumer or data directory, or, with no
-                        checkpoint, a non-empty PATH this sink did not write, is refused
+                        locked while consume runs and marked as this consumer's. Refused:
+                        a PATH marked by another consumer; a non-empty PATH marked from
+                        another data directory; a non-empty PATH when no checkpoint
+                        exists and this sink did not write it, or when the checkpoint
+                        records no file length (stdout sink, checkpoint set)
   --start POLICY        where to begin without a valid checkpoint: earliest (default),
                         latest, or fail
   --on-regressed POLICY  when a checkpoint is beyond the stream's end (Redis lost data):
@@ -137,6 +140,9 @@ const char* const k_set_options = R"(  --data-dir DIR        the local store, cr
                         resumes after it
   --force               allow moving the checkpoint backwards (entries after ID are
                         handled again); starts a new epoch
+The checkpoint keeps the file length a file sink recorded: its file is not cut,
+so after moving backwards the lines of the entries after ID are written again,
+and after moving forwards those of the entries skipped are missing.
 )";
 
 const char* const k_reset_about =
