@@ -41,14 +41,19 @@ class Scenario {
     return a;
   }
 
-  // Runs `streamckpt consume` with `extra`, adds what it handled to the
-  // ledger, and returns the result.
-  CliResult consume(std::vector<std::string> extra) {
+  // `consume`, this consumer's identity, then `extra`.
+  std::vector<std::string> consume_args(const std::vector<std::string>& extra) const {
     std::vector<std::string> args = {"consume"};
     const auto id = identity_args();
     args.insert(args.end(), id.begin(), id.end());
     args.insert(args.end(), extra.begin(), extra.end());
-    auto r = run_cli(args);
+    return args;
+  }
+
+  // Runs `streamckpt consume` with `extra`, adds what it handled to the
+  // ledger, and returns the result.
+  CliResult consume(std::vector<std::string> extra) {
+    auto r = run_cli(consume_args(extra));
     const auto got = handled_numbers(r.out);
     handled_.insert(handled_.end(), got.begin(), got.end());
     return r;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 
 using namespace streamckpt::test;
@@ -39,6 +40,29 @@ std::string dump(Scenario& s) {
 void restore(Scenario& s, const std::string& payload) {
   auto r = s.redis().run({"RESTORE", s.hash_key(), "0", payload, "REPLACE"});
   REQUIRE(r->type == REDIS_REPLY_STATUS);
+}
+
+// Starts `consume extra…` in the background on a stream of entries 1..4, and
+// waits until it has handled them all: it then waits for more.
+std::unique_ptr<CliProcess> consume_first_four(Scenario& s, const std::vector<std::string>& extra) {
+  auto running = std::make_unique<CliProcess>(s.consume_args(extra), s.dir().path());
+  for (int i = 0; i < 1000 && handled_numbers(running->out()).size() < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(handled_numbers(running->out()) == Scenario::range(1, 4));
+  return running;
+}
+
+// Its result, once it exited 0 (within a minute).
+CliResult ended_cleanly(CliProcess& running) {
+  const auto r = running.wait_for(std::chrono::seconds(60));
+  REQUIRE_MESSAGE(r, "still running a minute later; stderr: ", running.err());
+  REQUIRE_MESSAGE(r->exit_code == 0, r->err);
+  return *r;
+}
+
+std::vector<int> joined(std::vector<int> head, const std::vector<int>& tail) {
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
 }
 
 void copy_dir(const std::filesystem::path& from, const std::filesystem::path& to) {
@@ -264,32 +288,20 @@ TEST_CASE("a stream trimmed past the checkpoint is a gap, reported with the numb
 TEST_CASE("plain mode: a stream trimmed past the consumer while it runs is a gap, counted once, not again at restart") {
   Scenario s(false);
   const auto ids = s.produce(4);
-  std::vector<std::string> args = {"consume"};
-  const auto id = s.identity_args();
-  args.insert(args.end(), id.begin(), id.end());
-  args.insert(args.end(), {"--batch", "2", "--block-ms", "100", "--idle-exit-ms", "3000", "--metrics"});
-  CliProcess running(args, s.dir().path());
-  for (int i = 0; i < 1000 && handled_numbers(running.out()).size() < 4; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(handled_numbers(running.out()) == Scenario::range(1, 4));
+  auto running = consume_first_four(s, {"--batch", "2", "--block-ms", "100", "--idle-exit-ms", "3000", "--metrics"});
 
   // While it cannot read: 100 more, trimmed to the last 5 (5..99 are gone
   // before it read them), then 5 more.
-  running.signal(SIGSTOP);
+  running->signal(SIGSTOP);
   s.produce(100);
   s.redis().run({"XTRIM", "orders", "MAXLEN", "5"});
   s.produce(5);
-  running.signal(SIGCONT);
+  running->signal(SIGCONT);
 
-  const auto r = running.wait_for(std::chrono::seconds(60));
-  REQUIRE_MESSAGE(r, "still running a minute later; stderr: ", running.err());
-  REQUIRE_MESSAGE(r->exit_code == 0, r->err);
-  auto expected = Scenario::range(1, 4);
-  const auto tail = Scenario::range(100, 109);
-  expected.insert(expected.end(), tail.begin(), tail.end());
-  CHECK(handled_numbers(r->out) == expected);
-  CHECK(contains(r->err, "GAP: 95 entries were deleted after " + ids[3] + " before they were read; going on"));
-  CHECK(contains(r->err, "\"gaps\":1,\"gap_entries\":95,"));
+  const auto r = ended_cleanly(*running);
+  CHECK(handled_numbers(r.out) == joined(Scenario::range(1, 4), Scenario::range(100, 109)));
+  CHECK(contains(r.err, "GAP: 95 entries were deleted after " + ids[3] + " before they were read; going on"));
+  CHECK(contains(r.err, "\"gaps\":1,\"gap_entries\":95,"));
 
   // The checkpoint counts the lost entries as seen: a restart after a trim of
   // everything it handled reports no gap (with 14 seen it would say 95).
@@ -304,29 +316,17 @@ TEST_CASE("plain mode: a stream trimmed past the consumer while it runs is a gap
 TEST_CASE("plain mode: an entry XDELed while the consumer runs, inside what it reads next, is a gap of one") {
   Scenario s(false);
   const auto ids = s.produce(4);
-  std::vector<std::string> args = {"consume"};
-  const auto id = s.identity_args();
-  args.insert(args.end(), id.begin(), id.end());
-  args.insert(args.end(), {"--batch", "20", "--block-ms", "100", "--idle-exit-ms", "3000", "--metrics"});
-  CliProcess running(args, s.dir().path());
-  for (int i = 0; i < 1000 && handled_numbers(running.out()).size() < 4; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(handled_numbers(running.out()) == Scenario::range(1, 4));
+  auto running = consume_first_four(s, {"--batch", "20", "--block-ms", "100", "--idle-exit-ms", "3000", "--metrics"});
 
-  running.signal(SIGSTOP);
+  running->signal(SIGSTOP);
   const auto more = s.produce(10);             // 5 … 14
   s.redis().run({"XDEL", "orders", more[3]});  // 8
-  running.signal(SIGCONT);
+  running->signal(SIGCONT);
 
-  const auto r = running.wait_for(std::chrono::seconds(60));
-  REQUIRE_MESSAGE(r, "still running a minute later; stderr: ", running.err());
-  REQUIRE_MESSAGE(r->exit_code == 0, r->err);
-  auto expected = Scenario::range(1, 7);
-  const auto tail = Scenario::range(9, 14);
-  expected.insert(expected.end(), tail.begin(), tail.end());
-  CHECK(handled_numbers(r->out) == expected);
-  CHECK(contains(r->err, "GAP: 1 entry was deleted after " + ids[3] + " before it was read; going on"));
-  CHECK(contains(r->err, "\"gaps\":1,\"gap_entries\":1,"));
+  const auto r = ended_cleanly(*running);
+  CHECK(handled_numbers(r.out) == joined(Scenario::range(1, 7), Scenario::range(9, 14)));
+  CHECK(contains(r.err, "GAP: 1 entry was deleted after " + ids[3] + " before it was read; going on"));
+  CHECK(contains(r.err, "\"gaps\":1,\"gap_entries\":1,"));
 
   // Counted in the checkpoint: a restart reports no gap.
   const auto again = s.consume_rest();
