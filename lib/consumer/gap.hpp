@@ -20,7 +20,14 @@ namespace streamckpt::detail {
 // entry lost (1 is returned: the count is unknown), provided it lies below
 // `last`, the last entry a read from `position` returned, when there is one:
 // one beyond it may still be read past later.
-std::uint64_t entries_lost(StreamId position, std::uint64_t accounted, const StreamState& s,
-                           std::optional<StreamId> last = std::nullopt, StreamId xdel_counted = StreamId::min());
+//
+// `covered_above`: a checkpoint above it lies past every entry counted lost
+// (the position, or an XDELed entry within what the read returned).
+struct Loss {
+  std::uint64_t entries = 0;
+  StreamId covered_above;
+};
+Loss entries_lost(StreamId position, std::uint64_t accounted, const StreamState& s,
+                  std::optional<StreamId> last = std::nullopt, StreamId xdel_counted = StreamId::min());
 
 }  // namespace streamckpt::detail

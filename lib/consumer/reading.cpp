@@ -89,8 +89,9 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   // Plain mode reads are checked for a gap (entries trimmed or XDELed before
   // they were read), except the blocking read that waits for entries once a
   // checked read found none: what that one returns is read again, checked.
-  const bool checked = !group_mode && !gap_checks_off && !wait_for_entries;
-  const bool wake_up = !group_mode && !gap_checks_off && wait_for_entries;
+  const bool gap_checks = !group_mode && !gap_checks_off;
+  const bool checked = gap_checks && !wait_for_entries;
+  const bool wake_up = gap_checks && wait_for_entries;
   const StreamId read_from = cursor;
   std::optional<StreamState> state;
   std::optional<redis::Value> reply;
@@ -163,14 +164,11 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   if (checked) wait_for_entries = entries->empty();
   if (state) {
     const auto last = entries->empty() ? std::nullopt : std::optional<StreamId>(entries->back().event.id);
-    if (const auto lost = detail::entries_lost(read_from, read_seen, *state, last, xdel_counted)) {
-      // A checkpoint counts the loss once it covers every entry lost: above
-      // the read position, and up to an XDELed one within what was read.
-      auto covered_from = read_from;
-      if (state->max_deleted > read_from && (!last || state->max_deleted < *last)) covered_from = state->max_deleted;
+    const auto [lost, covered_above] = detail::entries_lost(read_from, read_seen, *state, last, xdel_counted);
+    if (lost) {
       if (state->max_deleted > xdel_counted) xdel_counted = state->max_deleted;
       read_seen += lost;
-      pending_gaps.emplace_back(covered_from, lost);
+      pending_gaps.emplace_back(covered_above, lost);  // a checkpoint above it counts the loss
       ++metrics.gaps;
       metrics.gap_entries += lost;
       log(fmt::format("GAP: {} {} deleted after {} before {} read; going on", lost,

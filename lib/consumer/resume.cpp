@@ -76,7 +76,7 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
   // Entries above the position that were deleted before this consumer
   // handled them: a gap. It is reported, then consumption goes on.
   if (best) {
-    if (const auto lost = entries_lost(r.position, best->entries_seen, in.stream)) r.gap = lost;
+    if (const auto lost = entries_lost(r.position, best->entries_seen, in.stream); lost.entries) r.gap = lost.entries;
   }
   return r;
 }
