@@ -64,7 +64,8 @@ class FileSink final : public Sink {
   ~FileSink() override {
     if (fd_ < 0) return;
     // A start that failed after prepare() (a lease held elsewhere, Redis
-    // unreachable, a refusal) leaves no empty file of ours behind.
+    // unreachable, a refusal) leaves no empty file of ours behind; through a
+    // symlink, the link stays.
     struct stat st {};
     if (created_ && !started_ && ::fstat(fd_, &st) == 0 && st.st_size == 0) ::unlink(opened_.c_str());
     ::close(fd_);
@@ -118,11 +119,7 @@ class FileSink final : public Sink {
     const auto size = static_cast<std::uint64_t>(st.st_size);
     const auto ours = Mark::of(start.owner);
     const auto found = read_mark();
-    if (auto refusal = refuse_foreign(start, size, ours, found); !refusal.empty()) {
-      if (created_ && size == 0) ::unlink(opened_.c_str());  // nothing of ours to leave behind (a link stays)
-      created_ = false;
-      return refusal;
-    }
+    if (auto refusal = refuse_foreign(start, size, ours, found); !refusal.empty()) return refusal;
     std::uint64_t recorded = 0;
     if (start.metadata && !start.metadata->empty()) {
       const auto length = recorded_length(*start.metadata);
