@@ -247,6 +247,8 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
           "cannot open data directory {}: {}. Move the directory away to resume from the Redis copy, as after a lost "
           "disk (the application's column families in it are then lost too), or repair it with 'ldb repair --db={}'",
           opt.data_dir.string(), detail, opt.data_dir.string());
+    else if (opened.error() == errc::store_foreign)
+      error_detail = "data directory " + detail;
     else
       error_detail = fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
     co_return opened.error();

@@ -37,6 +37,8 @@ class Category final : public boost::system::error_category {
         return "local checkpoint store is corrupted";
       case errc::store_closed:
         return "local checkpoint store is closed";
+      case errc::store_foreign:
+        return "the data directory holds no streamckpt store";
       case errc::invalid_url:
         return "invalid Redis URL";
       case errc::connect_failed:

@@ -1,5 +1,6 @@
 #include <streamckpt/local_store.hpp>
 
+#include "local/info_log.hpp"
 #include "local/wal_env.hpp"
 
 #include <rocksdb/cache.h>
@@ -7,12 +8,23 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <random>
 
 namespace streamckpt {
 namespace {
 
 constexpr const char* k_checkpoints_cf = "checkpoints";
+// Written into a new store's directory before RocksDB's first file: a
+// directory that has it is ours, even when its creation was cut short.
+constexpr const char* k_marker = "STREAMCKPT";
+constexpr std::uint64_t k_max_log_bytes = 1 << 20;
 
 boost::system::error_code map_status(const rocksdb::Status& s) {
   if (s.ok()) return {};
@@ -77,18 +89,110 @@ Result<std::unique_ptr<LocalStore>> LocalStore::open(const LocalStoreOptions& op
 }
 
 boost::system::error_code LocalStore::open_db(std::string* detail) {
+  if (!options_.read_only && !opened_once_) {
+    // Decided once, before anything is written: a reopen after an I/O error
+    // finds the store's own files.
+    if (auto ec = prepare_directory(detail)) return ec;
+  }
+  auto ec = open_rocksdb(detail);
+  if (ec && created_) {
+    // The first open of a new store failed (a full disk, say): leave the
+    // directory as it was, not a half-made store.
+    remove_created();
+  }
+  if (!ec) {
+    opened_once_ = true;
+    created_ = created_dir_ = false;  // from now on, a failure never removes the store
+  }
+  return ec;
+}
+
+boost::system::error_code LocalStore::prepare_directory(std::string* detail) {
+  const auto& dir = options_.dir;
   std::error_code fs_ec;
-  if (!options_.read_only) std::filesystem::create_directories(options_.dir, fs_ec);
-  if (fs_ec) {
-    if (detail) *detail = fmt::format("cannot create {}: {}", options_.dir.string(), fs_ec.message());
-    return errc::store_io;
+  const auto status = std::filesystem::status(dir, fs_ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), fs_ec);
+    // 0700 whatever the umask: the store holds the application's state.
+    if (!fs_ec && ::mkdir(dir.c_str(), 0700) != 0) fs_ec.assign(errno, std::generic_category());
+    if (fs_ec) {
+      if (detail) *detail = fmt::format("cannot create {}: {}", dir.string(), fs_ec.message());
+      return errc::store_io;
+    }
+    created_ = created_dir_ = true;
+    return write_marker(detail);
+  }
+  if (fs_ec || status.type() != std::filesystem::file_type::directory) {
+    if (detail)
+      *detail = fs_ec ? fmt::format("cannot read {}: {}", dir.string(), fs_ec.message())
+                      : fmt::format("{} is not a directory", dir.string());
+    return fs_ec ? errc::store_io : errc::store_foreign;
   }
 
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, fs_ec)) {
+    // The root of an ext4 file system has it: such a mount point is empty.
+    if (entry.path().filename() == "lost+found") continue;
+    names.push_back(entry.path().filename());
+  }
+  if (fs_ec) {
+    if (detail) *detail = fmt::format("cannot read {}: {}", dir.string(), fs_ec.message());
+    return errc::store_io;
+  }
+  const auto has = [&](const char* name) { return std::find(names.begin(), names.end(), name) != names.end(); };
+  if (names.empty()) {
+    created_ = true;
+    return write_marker(detail);
+  }
+  if (has(k_marker)) return {};  // ours, perhaps a creation cut short
+  if (has("CURRENT")) {
+    // A store made before the marker existed has our column family.
+    std::vector<std::string> families;
+    if (rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &families).ok() &&
+        std::find(families.begin(), families.end(), k_checkpoints_cf) != families.end())
+      return write_marker(detail);
+  }
+  std::sort(names.begin(), names.end());
+  if (detail)
+    *detail = fmt::format("{} is not empty and holds no streamckpt store (it has '{}'{}); use a new or empty directory",
+                          dir.string(), names.front(), names.size() > 1 ? fmt::format(" and {} more", names.size() - 1) : "");
+  return errc::store_foreign;
+}
+
+boost::system::error_code LocalStore::write_marker(std::string* detail) {
+  const auto path = options_.dir / k_marker;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  static constexpr std::string_view k_text = "A streamckpt checkpoint store (RocksDB). Do not edit.\n";
+  bool ok = fd >= 0 && ::write(fd, k_text.data(), k_text.size()) == static_cast<ssize_t>(k_text.size()) &&
+            ::fsync(fd) == 0;
+  const int saved = errno;
+  if (fd >= 0) ok = ::close(fd) == 0 && ok;
+  if (ok) return {};
+  if (detail) *detail = fmt::format("cannot write {}: {}", path.string(), std::strerror(saved));
+  if (created_) remove_created();
+  return errc::store_io;
+}
+
+void LocalStore::remove_created() {
+  std::error_code ignored;
+  if (created_dir_) {
+    std::filesystem::remove_all(options_.dir, ignored);
+  } else {
+    // The directory was empty before: everything in it is ours.
+    for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ignored))
+      if (entry.path().filename() != "lost+found") std::filesystem::remove_all(entry.path(), ignored);
+  }
+  created_ = created_dir_ = false;
+}
+
+boost::system::error_code LocalStore::open_rocksdb(std::string* detail) {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_total_wal_size = options_.max_wal_bytes;
-  db_options.keep_log_file_num = 2;
+  // RocksDB's own info LOG aborts the process after a failed write on a
+  // full or read-only disk (info_log.hpp).
+  db_options.info_log = detail::make_info_log(options_.dir, rocksdb::InfoLogLevel::INFO_LEVEL, k_max_log_bytes);
   db_options.max_background_jobs = 1;
   db_options.max_open_files = 64;
   // WAL files are sized ahead of their writes (wal_env.hpp). RocksDB's other

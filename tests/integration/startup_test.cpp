@@ -465,6 +465,22 @@ TEST_CASE("a store that RocksDB finds corrupt: exit 1 with what to do; moved awa
   CHECK(s.handled() == Scenario::range(1, 8));
 }
 
+TEST_CASE("a non-empty --data-dir that holds no store is refused before Redis is touched, and left as it was") {
+  Scenario s;
+  s.produce(3);
+  std::filesystem::create_directories(s.data_dir());
+  { std::ofstream(s.data_dir() / "MANIFEST-000001") << "another program's file\n"; }
+  const auto r = s.consume_rest();
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "streamckpt: error: data directory " + s.data_dir().string() +
+                     " is not empty and holds no streamckpt store (it has 'MANIFEST-000001'); use a new or empty "
+                     "directory\n");
+  CHECK(read_file(s.data_dir() / "MANIFEST-000001") == "another program's file\n");
+  CHECK(std::distance(std::filesystem::directory_iterator(s.data_dir()), std::filesystem::directory_iterator()) == 1);
+  CHECK(s.redis().run({"XINFO", "GROUPS", "orders"})->elements == 0);  // no group made
+  CHECK(s.handled().empty());
+}
+
 TEST_CASE("the Redis hash read by any client matches checkpoint show") {
   Scenario s;
   const auto ids = s.produce(10);

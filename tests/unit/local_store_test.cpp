@@ -10,6 +10,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
@@ -613,4 +614,128 @@ TEST_CASE("the committer times its successful writes: one write is its own media
     CHECK(times.p99_us == times.max_us);
   }
   CHECK(store->read(key).checkpoint->id == StreamId(5, 0));
+}
+
+// ---------------------------------------------------------------------------
+// Which directories become a store: nothing is written into one that holds
+// something else.
+
+namespace {
+
+std::vector<std::string> names_in(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string contents(const fs::path& path) {
+  std::string out;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buffer[256];
+    while (const auto n = std::fread(buffer, 1, sizeof buffer, f)) out.append(buffer, n);
+    std::fclose(f);
+  }
+  return out;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+}
+
+}  // namespace
+
+TEST_CASE("a missing data directory is created 0700 whatever the umask, and its LOG 0600") {
+  TempDir tmp;
+  const auto old_mask = ::umask(022);
+  { auto store = open_store(tmp.path() / "a" / "db"); }
+  ::umask(old_mask);
+  CHECK((fs::status(tmp.path() / "a" / "db").permissions() & fs::perms::all) == fs::perms::owner_all);
+  CHECK((fs::status(tmp.path() / "a" / "db" / "LOG").permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write));
+}
+
+TEST_CASE("a non-empty directory that holds no store is refused, and nothing is written into it") {
+  TempDir tmp;
+  fs::create_directories(tmp.db());
+  write_file(tmp.db() / "MANIFEST-000001", "someone else's manifest");
+  write_file(tmp.db() / "notes.txt", "x");
+  LocalStoreOptions o;
+  o.dir = tmp.db();
+  std::string detail;
+  auto store = LocalStore::open(o, &detail);
+  REQUIRE_FALSE(store);
+  CHECK(store.error() == errc::store_foreign);
+  CHECK(detail == tmp.db().string() +
+                      " is not empty and holds no streamckpt store (it has 'MANIFEST-000001' and 1 more); use a new "
+                      "or empty directory");
+  CHECK(names_in(tmp.db()) == std::vector<std::string>{"MANIFEST-000001", "notes.txt"});
+  CHECK(contents(tmp.db() / "MANIFEST-000001") == "someone else's manifest");
+}
+
+TEST_CASE("another application's RocksDB database is refused and keeps its families") {
+  TempDir tmp;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    REQUIRE(rocksdb::DB::Open(o, tmp.db().string(), &raw).ok());
+    REQUIRE(raw->Put(rocksdb::WriteOptions(), "their", "data").ok());
+    delete raw;
+  }
+  LocalStoreOptions o;
+  o.dir = tmp.db();
+  std::string detail;
+  auto store = LocalStore::open(o, &detail);
+  REQUIRE_FALSE(store);
+  CHECK(store.error() == errc::store_foreign);
+  std::vector<std::string> families;
+  REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), tmp.db().string(), &families).ok());
+  CHECK(families == std::vector<std::string>{"default"});
+}
+
+TEST_CASE("a store made before stores were marked opens, and is marked from then on") {
+  TempDir tmp;
+  const CheckpointKey key{"s", "g", "c"};
+  {
+    auto store = open_store(tmp.db());
+    REQUIRE_FALSE(store->commit({sample(key, StreamId{5, 1})}));
+  }
+  fs::remove(tmp.db() / "STREAMCKPT");
+  auto store = open_store(tmp.db());
+  CHECK(store->read(key).checkpoint->id == StreamId{5, 1});
+  CHECK(fs::exists(tmp.db() / "STREAMCKPT"));
+}
+
+TEST_CASE("an empty directory, or one with only lost+found (an ext4 mount point), becomes a store") {
+  TempDir tmp;
+  fs::create_directories(tmp.db() / "lost+found");
+  { auto store = open_store(tmp.db()); }
+  CHECK(fs::exists(tmp.db() / "CURRENT"));
+  CHECK(fs::exists(tmp.db() / "lost+found"));
+}
+
+TEST_CASE("a marked directory whose store creation was cut short becomes a store") {
+  TempDir tmp;
+  fs::create_directories(tmp.db());
+  write_file(tmp.db() / "STREAMCKPT", "A streamckpt checkpoint store (RocksDB). Do not edit.\n");
+  write_file(tmp.db() / "LOG", "");
+  auto store = open_store(tmp.db());
+  CHECK(store->read({"s", "g", "c"}).state == CheckpointCopy::State::absent);
+}
+
+TEST_CASE("a data directory path that is a file is refused as not a directory") {
+  TempDir tmp;
+  write_file(tmp.db(), "x");
+  LocalStoreOptions o;
+  o.dir = tmp.db();
+  std::string detail;
+  auto store = LocalStore::open(o, &detail);
+  REQUIRE_FALSE(store);
+  CHECK(store.error() == errc::store_foreign);
+  CHECK(detail == tmp.db().string() + " is not a directory");
+  CHECK(contents(tmp.db()) == "x");
 }

@@ -45,6 +45,7 @@ enum class errc {
   tls_setup,        // a TLS file cannot be loaded (redis)
   invalid_options,  // ConsumerOptions out of range (consumer)
   redis_not_ready,  // LOADING, BUSY, MASTERDOWN, client limit: Redis cannot serve yet (redis)
+  store_foreign,    // the data directory holds something other than a streamckpt store (local store)
 };
 
 const boost::system::error_category& category() noexcept;

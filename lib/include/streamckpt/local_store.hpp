@@ -53,10 +53,14 @@ struct LocalStoreOptions {
 
 class LocalStore {
  public:
-  // Opens (creating when needed) the store in options.dir. A directory held
-  // by another process fails with errc::store_locked; other failures with
+  // Opens (creating when needed) the store in options.dir. A missing
+  // directory is created 0700 (its parents as the umask says); an empty one
+  // is used. A non-empty directory that holds no streamckpt store fails with
+  // errc::store_foreign, and nothing is written into it. A new store whose
+  // first open fails (a full disk) is removed again. A directory held by
+  // another process fails with errc::store_locked; other failures with
   // errc::store_io or errc::store_corruption. `detail`, when given, receives
-  // RocksDB's own message.
+  // the reason (RocksDB's own message for its failures).
   [[nodiscard]] static Result<std::unique_ptr<LocalStore>> open(const LocalStoreOptions& options,
                                                                 std::string* detail = nullptr);
   ~LocalStore();
@@ -119,6 +123,10 @@ class LocalStore {
  private:
   explicit LocalStore(LocalStoreOptions options);
   boost::system::error_code open_db(std::string* detail);
+  boost::system::error_code prepare_directory(std::string* detail);
+  boost::system::error_code write_marker(std::string* detail);
+  void remove_created();
+  boost::system::error_code open_rocksdb(std::string* detail);
   boost::system::error_code load_instance_id(std::string* detail);
   boost::system::error_code append_unlocked(rocksdb::WriteBatch& dst, const rocksdb::WriteBatch& src) const;
   void close_db();
@@ -141,6 +149,9 @@ class LocalStore {
   Handle checkpoints_;
   std::map<std::string, Handle, std::less<>> app_families_;
   std::string instance_id_;
+  bool opened_once_ = false;  // the directory was checked and opened once
+  bool created_ = false;      // this open() made the store: remove it again if it fails
+  bool created_dir_ = false;  // ... and the directory itself
 };
 
 }  // namespace streamckpt
