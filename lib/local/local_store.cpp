@@ -154,8 +154,9 @@ boost::system::error_code LocalStore::prepare_directory(std::string* detail) {
   }
   std::sort(names.begin(), names.end());
   if (detail)
-    *detail = fmt::format("{} is not empty and holds no streamckpt store (it has '{}'{}); use a new or empty directory",
-                          dir.string(), names.front(), names.size() > 1 ? fmt::format(" and {} more", names.size() - 1) : "");
+    *detail =
+        fmt::format("{} is not empty and holds no streamckpt store (it has '{}'{}); use a new or empty directory",
+                    dir.string(), names.front(), names.size() > 1 ? fmt::format(" and {} more", names.size() - 1) : "");
   return errc::store_foreign;
 }
 
@@ -163,8 +164,8 @@ boost::system::error_code LocalStore::write_marker(std::string* detail) {
   const auto path = options_.dir / k_marker;
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   static constexpr std::string_view k_text = "A streamckpt checkpoint store (RocksDB). Do not edit.\n";
-  bool ok = fd >= 0 && ::write(fd, k_text.data(), k_text.size()) == static_cast<ssize_t>(k_text.size()) &&
-            ::fsync(fd) == 0;
+  bool ok =
+      fd >= 0 && ::write(fd, k_text.data(), k_text.size()) == static_cast<ssize_t>(k_text.size()) && ::fsync(fd) == 0;
   const int saved = errno;
   if (fd >= 0) ok = ::close(fd) == 0 && ok;
   if (ok) return {};

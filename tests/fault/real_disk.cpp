@@ -48,7 +48,8 @@ bool can_mount() {
     char dir_template[] = "/tmp/streamckpt-mount-probe-XXXXXX";
     const char* dir = ::mkdtemp(dir_template);
     if (!dir) return false;
-    const bool mounted = std::system(fmt::format("mount -t tmpfs -o size=64k tmpfs '{}' 2>/dev/null", dir).c_str()) == 0;
+    const bool mounted =
+        std::system(fmt::format("mount -t tmpfs -o size=64k tmpfs '{}' 2>/dev/null", dir).c_str()) == 0;
     if (mounted) std::system(fmt::format("umount '{}'", dir).c_str());
     ::rmdir(dir);
     return mounted;
@@ -101,8 +102,8 @@ LoopExt4::~LoopExt4() {
   // Every mount of the image at the mount point (a repaired one stacks on
   // nothing: the broken one was detached), then the loop devices.
   std::system(fmt::format("umount -l {} 2>/dev/null", quoted(mount_point_)).c_str());
-  std::system(fmt::format("for d in $(losetup -j {} -O NAME -n); do losetup -d $d; done 2>/dev/null", quoted(image_))
-                  .c_str());
+  std::system(
+      fmt::format("for d in $(losetup -j {} -O NAME -n); do losetup -d $d; done 2>/dev/null", quoted(image_)).c_str());
 }
 
 std::string LoopExt4::device() const {

@@ -3,8 +3,8 @@
 // consumer must pause (not abort, not exit), say why, and resume exactly once
 // when the storage comes back. These need root to mount; without it they
 // say so and check nothing.
-#include "cli.hpp"
 #include "real_disk.hpp"
+#include "cli.hpp"
 #include "redis_server.hpp"
 
 #include <doctest/doctest.h>
@@ -53,9 +53,8 @@ struct Run {
     produced += count;
   }
   std::vector<std::string> consume_args(const std::filesystem::path& data_dir) const {
-    return {"consume",    "--redis",  redis.url(),      "--stream", "orders",
-            "--group",    "billing",  "--consumer",     "edge-7",   "--data-dir",
-            data_dir.string(), "--sink", "file:" + sink().string(), "--metrics",
+    return {"consume", "--redis", redis.url(), "--stream", "orders", "--group", "billing", "--consumer", "edge-7",
+            "--data-dir", data_dir.string(), "--sink", "file:" + sink().string(), "--metrics",
             // Small batches make many small commits: the WAL outgrows the
             // space it was given sooner.
             "--batch", "5"};
@@ -86,9 +85,10 @@ bool produce_until_commit_fails(Run& run, SmallTmpfs& disk, CliProcess& consumer
 // `failures` times; returns whether it did, still running.
 bool keep_full_until(SmallTmpfs& disk, CliProcess& consumer, std::size_t failures) {
   return eventually([&] {
-    disk.fill();  // what RocksDB freed since (an obsolete WAL it deleted)
-    return occurrences(consumer.err(), "local commit failed") >= failures || !consumer.running();
-  }) && consumer.running();
+           disk.fill();  // what RocksDB freed since (an obsolete WAL it deleted)
+           return occurrences(consumer.err(), "local commit failed") >= failures || !consumer.running();
+         }) &&
+         consumer.running();
 }
 
 void stop_and_check_ledger(Run& run, CliProcess& consumer) {
@@ -119,8 +119,9 @@ TEST_CASE("a data directory on a tmpfs that fills up: consumption pauses, says w
   REQUIRE_MESSAGE(produce_until_commit_fails(run, disk, consumer, 200000), "produced ", run.produced, ", handled ",
                   run.handled(), ", running ", consumer.running(), ", free ", disk.available_bytes(), ": ",
                   consumer.err());
-  CHECK(contains(consumer.err(), "local commit failed (local checkpoint store I/O error: IO error: No space left on "
-                                 "device"));
+  CHECK(contains(consumer.err(),
+                 "local commit failed (local checkpoint store I/O error: IO error: No space left on "
+                 "device"));
   run.produce(2000);  // arrive while it is paused
   REQUIRE_MESSAGE(keep_full_until(disk, consumer, 3), consumer.err());
   CHECK(run.handled() < static_cast<std::size_t>(run.produced));
@@ -133,7 +134,8 @@ TEST_CASE("a data directory on a tmpfs that fills up: consumption pauses, says w
   CHECK_FALSE(contains(err, R"("storage_errors":0,)"));
 }
 
-TEST_CASE("a data directory on an ext4 that remounts read-only: consumption pauses until it is repaired, exactly once") {
+TEST_CASE(
+    "a data directory on an ext4 that remounts read-only: consumption pauses until it is repaired, exactly once") {
   if (!can_mount()) {
     MESSAGE("skipped: loop-mounting ext4 needs root");
     return;
@@ -148,8 +150,9 @@ TEST_CASE("a data directory on an ext4 that remounts read-only: consumption paus
   disk.trigger_error();
   REQUIRE(disk.read_only());
   run.produce(1000);
-  REQUIRE_MESSAGE(eventually([&] { return occurrences(consumer.err(), "local commit failed") >= 3 || !consumer.running(); }),
-                  consumer.err());
+  REQUIRE_MESSAGE(
+      eventually([&] { return occurrences(consumer.err(), "local commit failed") >= 3 || !consumer.running(); }),
+      consumer.err());
   REQUIRE_MESSAGE(consumer.running(), consumer.err());
   CHECK(contains(consumer.err(), "Read-only file system"));
   CHECK(run.handled() < static_cast<std::size_t>(run.produced));
