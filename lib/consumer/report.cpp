@@ -48,7 +48,12 @@ std::string ResumeReport::describe() const {
                     stream.first_entry ? stream.first_entry->to_string() : std::string("none"));
   else
     line += "missing";
-  if (regressed) line += "; REGRESSED: a checkpoint is beyond the stream's end";
+  if (regressed)
+    line +=
+        regressed_entries
+            ? fmt::format("; REGRESSED: the stream went backwards, at least {} entries a checkpoint had seen are gone",
+                          *regressed_entries)
+            : std::string("; REGRESSED: the stream went backwards behind a checkpoint");
   if (gap) line += fmt::format("; GAP: {} entries were deleted before they were handled", *gap);
   if (group_created) line += "; group created";
   if (group_moved) line += "; group moved forward";

@@ -4,32 +4,73 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace streamckpt::detail {
 namespace {
 
-// A copy that claims an entry the stream never generated cannot be trusted.
-void check_against_stream(CheckpointCopy& copy, const StreamState& stream, bool& regressed,
-                          std::optional<Checkpoint>& regressed_from) {
-  if (!copy.valid()) return;
-  const auto id = copy.checkpoint->id;
-  if (id > stream.last_generated) {
-    regressed = true;
-    if (!regressed_from || regressed_from->rank() < copy.checkpoint->rank()) regressed_from = copy.checkpoint;
-    copy = CheckpointCopy::invalid(
-        fmt::format("checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
-                    id.to_string(), stream.last_generated.to_string()));
+// A copy that claims more of the stream than the stream has cannot be
+// trusted: its ID is beyond the end, it had seen more entries than were ever
+// added (a failover to a replica that lagged, once new entries passed the
+// copy's ID), or it names an entry the stream never had nor deleted.
+// Returns whether it did (the copy is then invalid).
+bool check_against_stream(CheckpointCopy& copy, const ResumeInputs& in, ResumeReport& r) {
+  if (!copy.valid()) return false;
+  const auto& c = *copy.checkpoint;
+  const auto& stream = in.stream;
+  std::string why;
+  if (c.id > stream.last_generated) {
+    why = fmt::format("checkpoint {} is beyond the stream's last-generated-id {} (the stream went backwards)",
+                      c.id.to_string(), stream.last_generated.to_string());
+  } else if (stream.counts_known && c.entries_seen > stream.entries_added) {
+    const auto gone = c.entries_seen - stream.entries_added;
+    r.regressed_entries = std::max(r.regressed_entries.value_or(0), gone);
+    why = fmt::format(
+        "checkpoint {} had seen {} entries of the stream, which has had {} added (the stream went backwards: at least "
+        "{} entries are gone)",
+        c.id.to_string(), c.entries_seen, stream.entries_added, gone);
+  } else if (std::find(in.absent_ids.begin(), in.absent_ids.end(), c.id) != in.absent_ids.end()) {
+    why = fmt::format(
+        "checkpoint {} names an entry the stream does not have and never deleted (the stream went "
+        "backwards)",
+        c.id.to_string());
   }
+  if (why.empty()) return false;
+  r.regressed = true;
+  if (!r.regressed_from || r.regressed_from->rank() < c.rank()) r.regressed_from = c;
+  copy = CheckpointCopy::invalid(std::move(why));
+  return true;
 }
 
 }  // namespace
 
-Result<ResumeReport> decide_resume(ResumeInputs in) {
+std::vector<StreamId> ids_to_look_up(const ResumeInputs& in) {
+  std::vector<StreamId> ids;
+  const auto& s = in.stream;
+  if (!s.counts_known || !s.first_entry) return ids;
+  for (const auto* copy : {&in.local, &in.redis}) {
+    if (!copy->valid()) continue;
+    const auto id = copy->checkpoint->id;
+    if (id >= *s.first_entry && id <= s.last_generated && id > s.max_deleted &&
+        std::find(ids.begin(), ids.end(), id) == ids.end())
+      ids.push_back(id);
+  }
+  return ids;
+}
+
+Result<ResumeReport> decide_resume(ResumeInputs in, std::string* why) {
   ResumeReport r;
   r.stream = in.stream;
-  check_against_stream(in.local, in.stream, r.regressed, r.regressed_from);
-  check_against_stream(in.redis, in.stream, r.regressed, r.regressed_from);
+  const bool local_behind = check_against_stream(in.local, in, r);
+  check_against_stream(in.redis, in, r);
   r.local = std::move(in.local);
   r.redis = std::move(in.redis);
+  if (r.regressed && in.on_regressed == RegressedPolicy::fail) {
+    if (why)
+      *why = fmt::format("the {} copy is not valid: {} and --on-regressed is fail; nothing was changed",
+                         local_behind ? "local" : "Redis", local_behind ? r.local.reason : r.redis.reason);
+    return errc::stream_regressed;
+  }
 
   const Checkpoint* best = nullptr;
   if (r.local.valid()) {
@@ -57,7 +98,7 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
         r.position = in.stream.last_generated;
         break;
       case RegressedPolicy::fail:
-        return errc::stream_regressed;
+        break;  // refused above
     }
   } else {
     r.source = ResumeReport::Source::start_policy;
@@ -69,6 +110,7 @@ Result<ResumeReport> decide_resume(ResumeInputs in) {
         r.position = in.stream.last_generated;
         break;
       case StartPolicy::fail:
+        if (why) *why = "no valid checkpoint and --start is fail";
         return errc::no_valid_checkpoint;
     }
   }

@@ -173,13 +173,21 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
     co_return stream.error();
   }
   inputs.stream = *stream;
+  for (const auto id : detail::ids_to_look_up(inputs)) {
+    const auto text = id.to_string();
+    auto found = co_await cmds->exec_one(redis::command("XRANGE", opt.key.stream, text, text));
+    if (!found) co_return found.error();
+    if (found->is_error()) {
+      error_detail = fmt::format("XRANGE {} {} {} failed: {}", opt.key.stream, text, text, found->str);
+      co_return errc::redis_error;
+    }
+    if (found->elements.empty()) inputs.absent_ids.push_back(id);
+  }
 
-  auto decided = detail::decide_resume(std::move(inputs));
+  std::string refusal;
+  auto decided = detail::decide_resume(std::move(inputs), &refusal);
   if (!decided) {
-    error_detail =
-        decided.error() == errc::stream_regressed
-            ? "a checkpoint is beyond the stream's end (the stream went backwards) and --on-regressed is fail"
-            : "no valid checkpoint and --start is fail";
+    error_detail = std::move(refusal);
     co_return decided.error();
   }
   ResumeReport report = std::move(*decided);

@@ -80,7 +80,10 @@ Result<StreamState> parse_xinfo_stream(const Value& reply) {
     if (const auto id = id_of(*v)) s.max_deleted = *id;
   }
   if (const auto* v = field(reply, "entries-added")) {
-    if (const auto n = uint_of(*v)) s.entries_added = *n;
+    if (const auto n = uint_of(*v)) {
+      s.entries_added = *n;
+      s.counts_known = field(reply, "max-deleted-entry-id") != nullptr;
+    }
   }
   if (const auto* first = field(reply, "first-entry"); first && first->is_array() && !first->elements.empty()) {
     s.first_entry = id_of(first->elements[0]);

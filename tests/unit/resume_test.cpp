@@ -345,3 +345,117 @@ TEST_CASE("the metadata resumed with is the newest copy's by (epoch, ID), also w
   r = must_decide(in);
   CHECK(r.metadata.empty());
 }
+
+// ---------------------------------------------------------------------------
+// The stream went backwards behind a copy in other ways than its end: a
+// failover to a replica that lagged, after new entries passed the copy.
+
+namespace {
+
+// stream_up_to_100() as Redis 7 reports it: with entries-added and
+// max-deleted-entry-id.
+StreamState counted_stream() {
+  auto s = stream_up_to_100();
+  s.counts_known = true;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("with --on-regressed fail, a copy the stream went back behind refuses even when the other copy is valid") {
+  ResumeInputs in;
+  in.stream = stream_up_to_100();
+  in.local = copy_at(StreamId(60, 0));
+  in.redis = copy_at(StreamId(500, 0));
+  in.on_regressed = RegressedPolicy::fail;
+  std::string why;
+  const auto r = decide_resume(in, &why);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error() == errc::stream_regressed);
+  CHECK(why ==
+        "the Redis copy is not valid: checkpoint 500-0 is beyond the stream's last-generated-id 100-0 (the stream went "
+        "backwards) and --on-regressed is fail; nothing was changed");
+}
+
+TEST_CASE("a copy that had seen more entries than the stream has had is regressed, with the count of entries gone") {
+  ResumeInputs in;
+  in.stream = counted_stream();  // 100 entries added
+  in.local = copy_at(StreamId(60, 0), 60);
+  in.redis = copy_at(StreamId(90, 0), 130);  // the old primary had 130 up to 90-0
+  const auto r = must_decide(in);
+  CHECK(r.regressed);
+  REQUIRE(r.regressed_entries.has_value());
+  CHECK(*r.regressed_entries == 30);
+  CHECK(r.redis.reason ==
+        "checkpoint 90-0 had seen 130 entries of the stream, which has had 100 added (the stream went backwards: at "
+        "least 30 entries are gone)");
+  CHECK(r.source == Source::local);
+  CHECK(r.position == StreamId(60, 0));
+  CHECK(
+      r.describe().find("; REGRESSED: the stream went backwards, at least 30 entries a checkpoint had seen are gone") !=
+      std::string::npos);
+}
+
+TEST_CASE("without entries-added (Redis before 7) the count is not checked") {
+  ResumeInputs in;
+  in.stream = stream_up_to_100();  // counts_known is false
+  in.local = copy_at(StreamId(90, 0), 130);
+  const auto r = must_decide(in);
+  CHECK_FALSE(r.regressed);
+  CHECK(r.position == StreamId(90, 0));
+}
+
+TEST_CASE("a copy naming an entry the stream lacks, neither trimmed nor deleted, is regressed") {
+  ResumeInputs in;
+  in.stream = counted_stream();
+  in.local = copy_at(StreamId(70, 5), 70);
+  in.absent_ids = {StreamId(70, 5)};
+  SUBCASE("first: from the first entry") {
+    const auto r = must_decide(in);
+    CHECK(r.regressed);
+    CHECK_FALSE(r.regressed_entries.has_value());
+    CHECK(r.local.reason ==
+          "checkpoint 70-5 names an entry the stream does not have and never deleted (the stream went backwards)");
+    CHECK(r.source == Source::regressed_policy);
+    CHECK(r.position == StreamId(0, 0));
+    CHECK(r.describe().find("; REGRESSED: the stream went backwards behind a checkpoint") != std::string::npos);
+  }
+  SUBCASE("fail") {
+    in.on_regressed = RegressedPolicy::fail;
+    std::string why;
+    const auto r = decide_resume(in, &why);
+    REQUIRE_FALSE(r.has_value());
+    CHECK(r.error() == errc::stream_regressed);
+    CHECK(why.rfind("the local copy is not valid: checkpoint 70-5 names an entry", 0) == 0);
+  }
+}
+
+TEST_CASE("the IDs looked up are the valid copies' within the stream's entries and above every XDEL") {
+  ResumeInputs in;
+  in.stream = counted_stream();  // entries 1-0 … 100-0
+  in.stream.max_deleted = StreamId(20, 0);
+  using streamckpt::detail::ids_to_look_up;
+  SUBCASE("both inside, once each") {
+    in.local = copy_at(StreamId(50, 0));
+    in.redis = copy_at(StreamId(60, 0));
+    CHECK(ids_to_look_up(in) == std::vector<StreamId>{StreamId(50, 0), StreamId(60, 0)});
+    in.redis = copy_at(StreamId(50, 0));
+    CHECK(ids_to_look_up(in) == std::vector<StreamId>{StreamId(50, 0)});
+  }
+  SUBCASE("at or below an XDEL, below the first entry, beyond the end, invalid or absent: none") {
+    in.local = copy_at(StreamId(20, 0));
+    in.redis = copy_at(StreamId(100, 1));
+    CHECK(ids_to_look_up(in).empty());
+    in.stream.first_entry = StreamId(30, 0);
+    in.local = copy_at(StreamId(25, 0));
+    in.redis = CheckpointCopy::invalid("bad CRC");
+    CHECK(ids_to_look_up(in).empty());
+  }
+  SUBCASE("an empty stream, or no counts (Redis before 7): none") {
+    in.local = copy_at(StreamId(50, 0));
+    in.stream.first_entry.reset();
+    CHECK(ids_to_look_up(in).empty());
+    in.stream = stream_up_to_100();
+    CHECK(ids_to_look_up(in).empty());
+  }
+}

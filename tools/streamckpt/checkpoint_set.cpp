@@ -14,7 +14,7 @@ int checkpoint_set(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "id"}, {"force"});
   const auto key = parse_key(args);
   const auto id_text = args.required("id");
-  const auto id = StreamId::parse(id_text);
+  auto id = StreamId::parse(id_text);
   if (!id)
     throw UsageError(fmt::format("--id '{}' is not a stream ID (expected <ms>-<seq>, e.g. 1700000000000-0)", id_text));
   // The stream is checked before the store is opened: a refused set leaves
@@ -24,6 +24,21 @@ int checkpoint_set(const std::vector<std::string>& argv) {
   std::string detail;
   if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
   if (auto error = check_stream(w, key, *id); !error.empty()) return fail(error);
+  // An ID between entries stands for the entry at or below it (no entry can
+  // be added between them any more). Start-up takes a checkpoint that names
+  // an entry the stream lacks, not trimmed nor deleted, as the stream having
+  // gone backwards: the checkpoint names the entry itself.
+  auto below =
+      run_sync(*w.io, w.conn->exec_one(redis::command("XREVRANGE", key.stream, id->to_string(), "-", "COUNT", "1")));
+  if (!below) return fail(fmt::format("XREVRANGE {} failed: {}", key.stream, below.error().message()));
+  if (below->is_error()) return fail(fmt::format("XREVRANGE {} failed: {}", key.stream, below->str));
+  if (!below->elements.empty() && !below->elements[0].elements.empty()) {
+    if (const auto entry = StreamId::parse(below->elements[0].elements[0].str); entry && *entry < *id) {
+      fmt::print("--id {} lies between entries: setting the entry at or below it, {}\n", id->to_string(),
+                 entry->to_string());
+      id = *entry;
+    }
+  }
   if (auto error = open_store(args, w); !error.empty()) return fail(error);
 
   const auto local = w.store->read(key);

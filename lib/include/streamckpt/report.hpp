@@ -17,6 +17,9 @@ struct StreamState {
   std::optional<StreamId> first_entry;  // none when empty
   StreamId max_deleted;                 // max-deleted-entry-id
   std::uint64_t entries_added = 0;      // entries-added
+  // entries-added and max-deleted-entry-id were in the reply (Redis 7 and
+  // later): the checks that rely on them apply.
+  bool counts_known = false;
 };
 
 struct ResumeReport {
@@ -24,7 +27,7 @@ struct ResumeReport {
     local,             // the local copy was the higher valid one
     redis,             // the Redis copy was
     start_policy,      // no valid copy: --start decided
-    regressed_policy,  // a copy was beyond the stream's end: --on-regressed decided
+    regressed_policy,  // the stream went back behind a copy: --on-regressed decided
   };
 
   CheckpointCopy local;
@@ -33,9 +36,17 @@ struct ResumeReport {
   // Resume after this ID: every entry <= position counts as handled.
   StreamId position;
   Source source = Source::start_policy;
-  bool regressed = false;  // a copy was beyond the stream's last-generated-id
-  // The highest copy that was beyond the stream's end.
+  // The stream went backwards behind a copy (Redis lost data, a failover to
+  // a stale replica): the copy is beyond the stream's last-generated-id, has
+  // seen more entries than the stream has had, or names an entry the stream
+  // never had nor deleted. Such a copy is invalid.
+  bool regressed = false;
+  // The highest copy that the stream went back behind.
   std::optional<Checkpoint> regressed_from;
+  // At least this many entries a copy had seen are gone from the stream
+  // (its entries_seen above the stream's entries-added); unknown when the
+  // stream went back behind a copy's ID, or lacks the entry it names.
+  std::optional<std::uint64_t> regressed_entries;
   // The metadata the consumer resumes with, carried by its checkpoints until
   // an ack sets new: that of the newest copy by (epoch, ID), the one resumed
   // from or the one beyond the stream's end. The application's effects (say
