@@ -554,6 +554,24 @@ TEST_CASE("checkpoint set refuses to move backwards without --force, list shows 
   CHECK(s.checkpoint("show", {"--json"}).out == "{\"local\":null,\"redis\":null,\"effective\":null}\n");
 }
 
+TEST_CASE("checkpoint set to an ID between entries names the entry below it, and the next start resumes from it") {
+  Scenario s;
+  s.redis().run({"XADD", "orders", "100-0", "n", "1"});
+  s.redis().run({"XADD", "orders", "200-0", "n", "2"});
+  s.redis().run({"XADD", "orders", "300-0", "n", "3"});
+  const auto set = s.checkpoint("set", {"--id", "250-7"});
+  REQUIRE_MESSAGE(set.exit_code == 0, set.err);
+  CHECK(set.out ==
+        "--id 250-7 lies between entries: setting the entry at or below it, 200-0\n"
+        "checkpoint set to 200-0 (epoch 0) in both copies\n");
+  CHECK(s.hash_field("id") == "200-0");
+  const auto r = s.consume_rest();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK_FALSE(contains(r.err, "REGRESSED"));
+  CHECK(contains(r.err, "resume after 200-0 (source: local)"));
+  CHECK(handled_numbers(r.out) == std::vector<int>{3});
+}
+
 TEST_CASE("checkpoint set checks the stream first: beyond its last entry, missing, or not a stream, nothing changes") {
   for (const bool group : {true, false}) {
     Scenario s(group);
