@@ -214,9 +214,12 @@ asio::awaitable<void> stall_mid_run(Rig& rig, Consumer& consumer, App& app) {
   // Reading alone would have let max_in_flight events wait for the sync; the
   // pause lets those wait that the application acks until the write has run
   // beyond the limit (10 ms until 32 writes are timed, then 4x their median):
-  // a few hundred here, where a write takes well under a millisecond.
+  // a few hundred here, where a write takes well under a millisecond. How
+  // many is what the application acks within that limit, so it grows on a
+  // loaded machine (5,000 and more were seen with both CPUs busy): the bound
+  // is half of max_in_flight, which reading alone would reach.
   const auto waiting = app.handled.size() - static_cast<std::size_t>(rig.count_upto(consumer.durable_id()));
-  CHECK_MESSAGE(waiting < k_stall_in_flight / 4, waiting, " acked events wait for the stalled sync");
+  CHECK_MESSAGE(waiting < k_stall_in_flight / 2, waiting, " acked events wait for the stalled sync");
   if (std::getenv("STORAGE_FAULT_VERBOSE")) MESSAGE(waiting, " acked events wait for the stalled sync");
 
   const auto held_for = std::chrono::steady_clock::now() - held_since;
