@@ -68,13 +68,38 @@ void Consumer::Impl::fail(error_code ec, std::string detail) {
 std::size_t Consumer::Impl::in_flight() const {
   std::size_t queued = 0;
   for (const auto& b : ready) queued += b.size();
-  return tracker.outstanding() + uncommitted_events + queued;
+  // Handled but not XACKed counts too: its list is in every commit.
+  return tracker.outstanding() + out_of_order.size() + uncommitted_events + queued + unxacked.size();
+}
+
+std::vector<LocalStore::Unacked> Consumer::Impl::unacked_list() const {
+  if (!group_mode) return {};
+  std::set<StreamId> all = unxacked;
+  all.insert(committing.begin(), committing.end());
+  all.insert(loaded_unxacked.begin(), loaded_unxacked.end());
+  all.insert(xack_refused.begin(), xack_refused.end());
+  return {{opt.key, std::vector<StreamId>(all.begin(), all.end())}};
 }
 
 bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
                          std::optional<std::string> md) {
   if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
   if (effects && (!store || !store->accepts(*effects))) return false;
+  if (out_of_order.erase(event.id)) {
+    // Handled below the watermark: its commit records it handled, and the
+    // checkpoint carries its metadata, without moving.
+    ++metrics.acks;
+    if (!staged_job) staged_job = Staged{staged_to, {}, {}, metadata, entries_seen, Clock::now()};
+    auto& job = *staged_job;
+    ++uncommitted_events;
+    job.ids.push_back(event.id);
+    committing.insert(event.id);
+    if (effects) job.effects.push_back(std::move(effects));
+    if (md) metadata = std::move(*md);
+    job.metadata = metadata;
+    kick_commit();
+    return true;
+  }
   if (tracker.ack(event.id, std::move(effects), std::move(md)) != detail::AckTracker::AckResult::accepted) return false;
   ++metrics.acks;
   auto advance = tracker.take_advance();
@@ -83,6 +108,8 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now()};
   auto& job = *staged_job;
   job.to = advance->to;
+  staged_to = advance->to;
+  if (group_mode) committing.insert(advance->ids.begin(), advance->ids.end());
   // Entries lost below what this ack covers count as seen, so that a restart
   // does not report them again.
   while (!pending_gaps.empty() && pending_gaps.front().first < advance->to) {
@@ -121,6 +148,7 @@ void Consumer::Impl::submit_staged() {
   detail::Committer::Job work;
   job.updated_ms = now_unix_ms();
   work.checkpoints.push_back(job.checkpoint(opt.key, epoch));
+  work.unacked = unacked_list();
   work.extras = job.effects;
   work.reopen_first = std::exchange(reopen_before_commit, false);
   work.retry = std::exchange(retry_next_commit, false);
@@ -189,6 +217,10 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged jo
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
   for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
   if (group_mode) {
+    for (const auto id : job.ids) {
+      committing.erase(id);
+      unxacked.insert(id);
+    }
     xack_queue.insert(xack_queue.end(), job.ids.begin(), job.ids.end());
     kick_xack();
   }
@@ -247,12 +279,22 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
     // An error reply is Redis's answer, not a lost link: retrying would get
     // the same. The entries stay pending, within the checkpoint, and the
     // pending-list replay of the next start XACKs them.
+    std::size_t first_of_command = 0;
     for (std::size_t i = 0; i < replies->size(); ++i) {
       const auto& reply = (*replies)[i];
       if (!reply.is_error()) {
         metrics.xacks += ids_per_command[i];
+        // Redis has forgotten them: they need no XACK after a crash.
+        for (std::size_t k = 0; k < ids_per_command[i]; ++k) unxacked.erase(xack_queue[first_of_command + k]);
+        first_of_command += ids_per_command[i];
         continue;
       }
+      for (std::size_t k = 0; k < ids_per_command[i]; ++k) {
+        const auto id = xack_queue[first_of_command + k];
+        if (unxacked.erase(id)) xack_refused.insert(id);
+      }
+      while (xack_refused.size() > k_max_refused) xack_refused.erase(xack_refused.begin());
+      first_of_command += ids_per_command[i];
       metrics.xack_failures += ids_per_command[i];
       if (reply.str != last_xack_error) {  // once per distinct refusal, not per batch
         last_xack_error = reply.str;
@@ -261,6 +303,7 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       }
     }
     xack_queue.erase(xack_queue.begin(), xack_queue.begin() + static_cast<std::ptrdiff_t>(taken));
+    space_signal.notify();  // the XACKed entries no longer count as in flight
   }
   xack_running = false;
   loop_signal.notify();

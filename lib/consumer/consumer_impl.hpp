@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <deque>
+#include <set>
 
 namespace streamckpt {
 
@@ -129,6 +130,26 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool retry_next_commit = false;
   std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
   detail::Backoff commit_backoff;
+
+  // What was handled, by entry (group mode). An entry of the pending list is
+  // only XACKed when it is known handled: `unxacked` (durable, its XACK not
+  // confirmed) or `loaded_unxacked` (the list the last run committed, until
+  // the first replay is over). Anything else there was never handled by this
+  // consumer, whatever its ID (claimed from another one): it is handed out.
+  // Every commit writes unxacked, committing and loaded_unxacked as the list.
+  std::set<StreamId> unxacked;
+  std::set<StreamId> committing;  // acked, in a commit that has not succeeded yet
+  std::set<StreamId> loaded_unxacked;
+  // Durable, and their XACK refused by Redis (an ACL): kept in the list for
+  // the next start, up to k_max_refused (beyond it the oldest are handed out
+  // again there: duplicates, not losses), and not counted in flight.
+  static constexpr std::size_t k_max_refused = 4096;
+  std::set<StreamId> xack_refused;
+  // Handed out below the highest ID delivered (a pending entry this consumer
+  // never handled): acked on their own, they never move the watermark.
+  std::set<StreamId> out_of_order;
+  StreamId staged_to;  // the watermark of the latest staged (or durable) checkpoint
+  std::vector<LocalStore::Unacked> unacked_list() const;
 
   // XACK of durable entries (group mode).
   std::deque<StreamId> xack_queue;

@@ -179,34 +179,47 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
 
   Batch batch;
   std::vector<StreamId> ack_now;
-  const auto delivered = tracker.last_delivered();
   for (auto& entry : *entries) {
     const auto id = entry.event.id;
+    const auto delivered = tracker.last_delivered();
     if (replaying) {
       replay_cursor = id;
       if (entry.deleted) {
         // Its payload is gone: nothing to hand out. Ack it so it leaves the
         // pending list, and count it.
         ++metrics.deleted_pending;
-        if (id > durable && !(delivered && id <= *delivered))
+        if (!unxacked.count(id) && !loaded_unxacked.count(id) && !xack_refused.count(id))
           log(fmt::format("pending entry {} was deleted before it was handled", id.to_string()));
         ack_now.push_back(id);
         continue;
       }
-      // At or below the checkpoint: handled, only the XACK was lost.
-      if (id <= durable) {
+      // Handled and durable: only the XACK was lost.
+      if (loaded_unxacked.erase(id) || xack_refused.erase(id)) unxacked.insert(id);
+      if (unxacked.count(id)) {
         ack_now.push_back(id);
         continue;
       }
-      // Delivered earlier in this run and still in flight or committing.
-      if (delivered && id <= *delivered) continue;
+      // Delivered in this run and still in flight or committing.
+      if (tracker.was_delivered_outstanding(id) || out_of_order.count(id) || committing.count(id)) continue;
+      // Never handled by this consumer, whatever its ID: a pending entry
+      // claimed from another one, or one delivered before a crash. Below
+      // what was delivered, it is acked on its own (ack()).
+      if (delivered && id <= *delivered) {
+        out_of_order.insert(id);
+        batch.push_back(std::move(entry.event));
+        continue;
+      }
     } else {
       cursor = id;
       if (delivered && id <= *delivered) continue;  // never hand out an entry twice
     }
+    tracker.deliver(id);
     batch.push_back(std::move(entry.event));
   }
-  if (replaying && entries->empty()) replay_pending = false;
+  if (replaying && entries->empty()) {
+    replay_pending = false;
+    loaded_unxacked.clear();  // the rest were XACKed before the last run ended
+  }
 
   if (!ack_now.empty()) {
     xack_queue.insert(xack_queue.end(), ack_now.begin(), ack_now.end());
@@ -214,7 +227,6 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
   }
   if (!group_mode) read_seen += batch.size();
   if (!batch.empty()) {
-    for (const auto& e : batch) tracker.deliver(e.id);
     metrics.events += batch.size();
     ready.push_back(std::move(batch));
     ready_signal.notify();

@@ -192,7 +192,7 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   }
   ResumeReport report = std::move(*decided);
 
-  durable = report.position;
+  durable = staged_to = report.position;
   entries_seen = detail::entries_seen_at(report);
   metadata = report.metadata;
   if (const auto* winner = report.winner()) epoch = winner->checkpoint->epoch;
@@ -284,6 +284,16 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   detail::ResumeInputs inputs;
   inputs.local = store->read(opt.key);
   inputs.start = opt.start;
+  if (group_mode) {
+    auto unacked = store->read_unacked(opt.key);
+    if (unacked)
+      loaded_unxacked.insert(unacked->begin(), unacked->end());
+    else
+      log(
+          fmt::format("the list of handled entries not yet XACKed cannot be read ({}); the pending entries are "
+                      "handed out again",
+                      unacked.error().message()));
+  }
   inputs.on_regressed = opt.on_regressed;
 
   // Everything that talks to Redis is retried as a whole while the link

@@ -147,5 +147,42 @@ Result<CheckpointKey> decode_key(std::string_view bytes) noexcept {
   }
 }
 
+std::string encode_ids(const std::vector<StreamId>& ids) {
+  std::string out;
+  out.reserve(4 + 16 * ids.size() + 4);
+  put_le(out, ids.size(), 4);
+  for (const auto id : ids) {
+    put_le(out, id.ms(), 8);
+    put_le(out, id.seq(), 8);
+  }
+  put_le(out, crc32c(out), 4);
+  return out;
+}
+
+Result<std::vector<StreamId>> decode_ids(std::string_view bytes) noexcept {
+  if (bytes.size() < 8) return errc::record_truncated;
+  const auto body = bytes.substr(0, bytes.size() - 4);
+  std::uint64_t stored_crc = 0, count = 0;
+  Reader crc_reader(bytes.substr(bytes.size() - 4));
+  crc_reader.read_le(4, stored_crc);
+  if (crc32c(body) != stored_crc) return errc::record_bad_crc;
+  Reader in(body);
+  in.read_le(4, count);
+  if (body.size() != 4 + 16 * count) return errc::record_malformed;
+  try {
+    std::vector<StreamId> ids;
+    ids.reserve(count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::uint64_t ms = 0, seq = 0;
+      in.read_le(8, ms);
+      in.read_le(8, seq);
+      ids.emplace_back(ms, seq);
+    }
+    return ids;
+  } catch (const std::bad_alloc&) {
+    return errc::record_malformed;
+  }
+}
+
 }  // namespace record
 }  // namespace streamckpt

@@ -72,13 +72,15 @@ void Committer::run() {
 
     if (!ec) {
       std::vector<Checkpoint> checkpoints;
+      std::vector<LocalStore::Unacked> unacked;
       rocksdb::WriteBatch extra;
       for (auto& job : jobs) {
         for (auto& c : job.checkpoints) checkpoints.push_back(std::move(c));
+        for (auto& u : job.unacked) unacked.push_back(std::move(u));  // in order: a later list replaces an earlier
         for (const auto& e : job.extras)
           if (e && !ec) ec = store_.append(extra, *e);
       }
-      if (!ec) ec = store_.commit(checkpoints, &extra, &detail);
+      if (!ec) ec = store_.commit(checkpoints, &extra, &detail, unacked);
     }
     write_started_ns_.store(0, std::memory_order_relaxed);
     if (ec) {

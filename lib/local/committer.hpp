@@ -31,6 +31,8 @@ class Committer {
     std::vector<Checkpoint> checkpoints;
     // Application writes committed atomically with the checkpoints.
     std::vector<std::shared_ptr<const rocksdb::WriteBatch>> extras;
+    // Each replaces its key's list (the latest job's wins).
+    std::vector<LocalStore::Unacked> unacked;
     Completion done;
     bool reopen_first = false;  // reopen the DB before writing (after a WAL I/O error)
     // The first job after a failure. Until one comes, every job fails with the

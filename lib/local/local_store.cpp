@@ -372,8 +372,26 @@ std::vector<LocalStore::Listed> LocalStore::list(std::size_t* undecodable) const
   return out;
 }
 
+namespace {
+
+// In the default family: the checkpoints family holds records only.
+std::string unacked_key(const CheckpointKey& key) { return "streamckpt.unacked." + record::encode_key(key); }
+
+}  // namespace
+
+Result<std::vector<StreamId>> LocalStore::read_unacked(const CheckpointKey& key) const {
+  std::shared_lock lock(mutex_);
+  if (!db_) return errc::store_closed;
+  std::string value;
+  const auto s = db_->Get(rocksdb::ReadOptions(), db_->DefaultColumnFamily(), unacked_key(key), &value);
+  if (s.IsNotFound()) return std::vector<StreamId>{};
+  if (!s.ok()) return map_status(s);
+  return record::decode_ids(value);
+}
+
 boost::system::error_code LocalStore::commit(const std::vector<Checkpoint>& checkpoints,
-                                             const rocksdb::WriteBatch* extra, std::string* detail) {
+                                             const rocksdb::WriteBatch* extra, std::string* detail,
+                                             const std::vector<Unacked>& unacked) {
   std::shared_lock lock(mutex_);
   if (!db_) return errc::store_closed;
   if (options_.read_only) return errc::store_io;
@@ -382,6 +400,12 @@ boost::system::error_code LocalStore::commit(const std::vector<Checkpoint>& chec
     if (c.metadata.size() > Checkpoint::k_max_metadata_bytes) return errc::metadata_too_large;
     if (auto ec = c.key.validate()) return ec;
     batch.Put(checkpoints_.get(), record::encode_key(c.key), record::encode(c)).PermitUncheckedError();
+  }
+  for (const auto& u : unacked) {
+    const auto k = unacked_key(u.key);
+    (u.ids.empty() ? batch.Delete(db_->DefaultColumnFamily(), k)
+                   : batch.Put(db_->DefaultColumnFamily(), k, record::encode_ids(u.ids)))
+        .PermitUncheckedError();
   }
   if (extra) {
     if (auto ec = append_unlocked(batch, *extra)) return ec;

@@ -33,8 +33,11 @@ std::vector<std::string> args_for(const RedisServer& redis, const TempDir& dir, 
   return a;
 }
 
-// The replica has everything the primary has (WAIT for its ack).
+// The replica has everything the primary has. WAIT covers the calling
+// client's writes only: one write of its own after the consumer's, which the
+// replication stream carries in order, makes it cover those too.
 void wait_replicated(Client& primary) {
+  primary.run({"INCR", "test:replication-marker"});
   const auto r = primary.run({"WAIT", "1", "10000"});
   REQUIRE(r->type == REDIS_REPLY_INTEGER);
   REQUIRE(r->integer == 1);

@@ -739,3 +739,21 @@ TEST_CASE("a data directory path that is a file is refused as not a directory") 
   CHECK(detail == tmp.db().string() + " is not a directory");
   CHECK(contents(tmp.db()) == "x");
 }
+
+TEST_CASE("the unacked list commits with the checkpoint, is replaced by the next, and an empty one deletes it") {
+  TempDir tmp;
+  const CheckpointKey key{"s", "g", "c"};
+  {
+    auto store = open_store(tmp.db());
+    CHECK(store->read_unacked(key)->empty());
+    REQUIRE_FALSE(
+        store->commit({sample(key, StreamId{5, 0})}, nullptr, nullptr, {{key, {StreamId{3, 0}, StreamId{5, 0}}}}));
+  }
+  auto store = open_store(tmp.db());
+  CHECK(*store->read_unacked(key) == std::vector<StreamId>{StreamId{3, 0}, StreamId{5, 0}});
+  CHECK(store->list().size() == 1);  // not a checkpoint record
+  REQUIRE_FALSE(store->commit({sample(key, StreamId{6, 0})}, nullptr, nullptr, {{key, {StreamId{6, 0}}}}));
+  CHECK(*store->read_unacked(key) == std::vector<StreamId>{StreamId{6, 0}});
+  REQUIRE_FALSE(store->commit({sample(key, StreamId{6, 0})}, nullptr, nullptr, {{key, {}}}));
+  CHECK(store->read_unacked(key)->empty());
+}

@@ -283,3 +283,24 @@ TEST_CASE("a key is invalid when the stream or consumer is empty or a name is to
   CHECK(CheckpointKey{"s", long_name, "c"}.validate() == errc::invalid_key);
   CHECK(CheckpointKey{"s", "", long_name}.validate() == errc::invalid_key);
 }
+
+TEST_CASE("an ID list round-trips, and a flipped bit or a wrong count is an error") {
+  using streamckpt::StreamId;
+  const std::vector<StreamId> ids = {StreamId(1, 0), StreamId(1700000000000ULL, 7), StreamId(UINT64_MAX, UINT64_MAX)};
+  const auto bytes = streamckpt::record::encode_ids(ids);
+  CHECK(bytes.size() == 4 + 3 * 16 + 4);
+  const auto back = streamckpt::record::decode_ids(bytes);
+  REQUIRE(back.has_value());
+  CHECK(*back == ids);
+  CHECK(streamckpt::record::decode_ids(streamckpt::record::encode_ids({}))->empty());
+  auto flipped = bytes;
+  flipped[9] = static_cast<char>(flipped[9] ^ 0x10);
+  CHECK(streamckpt::record::decode_ids(flipped).error() == streamckpt::errc::record_bad_crc);
+  CHECK(streamckpt::record::decode_ids(bytes.substr(0, 5)).error() == streamckpt::errc::record_truncated);
+  // A count that does not match the bytes, with a CRC that does.
+  std::string lying = bytes.substr(0, bytes.size() - 4);
+  lying[0] = 4;
+  const auto crc = streamckpt::record::crc32c(lying);
+  for (int i = 0; i < 4; ++i) lying.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+  CHECK(streamckpt::record::decode_ids(lying).error() == streamckpt::errc::record_malformed);
+}

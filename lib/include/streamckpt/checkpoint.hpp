@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace streamckpt {
 
@@ -87,6 +88,12 @@ std::string encode(const Checkpoint& c);
 // (record_truncated, record_oversize, record_bad_crc, record_unknown_version,
 // record_malformed).
 [[nodiscard]] Result<Checkpoint> decode(std::string_view bytes) noexcept;
+
+// A list of entry IDs, as the local store keeps the entries a consumer
+// handled whose XACK may not have reached Redis. Layout: u32 count |
+// count x (u64 ms | u64 seq) | u32 CRC-32C of the bytes before it.
+std::string encode_ids(const std::vector<StreamId>& ids);
+[[nodiscard]] Result<std::vector<StreamId>> decode_ids(std::string_view bytes) noexcept;
 
 // The key encoding used by the local store: same length-prefixed names.
 std::string encode_key(const CheckpointKey& key);

@@ -80,10 +80,24 @@ class LocalStore {
   };
   std::vector<Listed> list(std::size_t* undecodable = nullptr) const;
 
-  // Writes the checkpoints, then `extra`, in one synced WriteBatch.
+  // The entries of a consumer (group mode) that were handled and whose XACK
+  // may not have reached Redis: the entries of its pending list that only
+  // need an XACK. Any other pending entry was never handled by it (one
+  // claimed from another consumer, say), whatever its ID.
+  struct Unacked {
+    CheckpointKey key;
+    std::vector<StreamId> ids;
+  };
+  // As last committed; empty when none was. A record that fails its CRC is an
+  // error (its entries are then handed out again: duplicates, never losses).
+  [[nodiscard]] Result<std::vector<StreamId>> read_unacked(const CheckpointKey& key) const;
+
+  // Writes the checkpoints and the unacked lists (each replaces the key's
+  // earlier list), then `extra`, in one synced WriteBatch.
   [[nodiscard]] boost::system::error_code commit(const std::vector<Checkpoint>& checkpoints,
                                                  const rocksdb::WriteBatch* extra = nullptr,
-                                                 std::string* detail = nullptr);
+                                                 std::string* detail = nullptr,
+                                                 const std::vector<Unacked>& unacked = {});
 
   // Deletes a checkpoint (synced).
   [[nodiscard]] boost::system::error_code remove(const CheckpointKey& key);
