@@ -226,6 +226,9 @@ TEST_CASE("a valid Redis copy ahead of the running consumer (a forced set elsewh
   run.start();  // --flush-ms 20
   run.wait_started();
   run.wait_all_handled();
+  // The Redis copy trails by up to --flush-ms: the set below must see it at
+  // the last entry to move it backwards.
+  REQUIRE(eventually([&] { return run.hash_field("id") == first.back(); }, std::chrono::seconds(10)));
   // Another host forces the checkpoint back: a new epoch, so its copy is
   // ahead of everything this consumer writes from now on.
   TempDir other;
