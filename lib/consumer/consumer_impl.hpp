@@ -58,6 +58,13 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<Result<Batch>> next();
   boost::asio::awaitable<bool> stream_went_backwards();
 
+  // claiming (claiming.cpp)
+  // A pending entry this consumer never handled, into `batch`: delivered in
+  // order when above every delivered ID, otherwise out of order.
+  void hand_out_pending(Event&& event, Batch& batch);
+  boost::asio::awaitable<boost::system::error_code> claim_once();
+  std::chrono::milliseconds claim_interval() const;
+
   // acks and commits (consumer.cpp)
   bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects, std::optional<std::string> metadata);
   void kick_commit();
@@ -175,6 +182,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   StreamId replay_cursor;
   detail::Backoff read_backoff;
   Clock::time_point last_stream_check;
+  Clock::time_point next_claim;  // group mode with claim_idle: when claim_once() runs next
 
   detail::Signal ready_signal;    // a batch is ready, or reading ended
   detail::Signal space_signal;    // in-flight room, or stopping

@@ -64,7 +64,14 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
       if (co_await stream_went_backwards()) break;
     }
 
-    if (auto ec = co_await read_once()) {
+    // Between reads, once the pending list is replayed: take over what
+    // members that are gone left pending.
+    error_code ec;
+    if (group_mode && opt.claim_idle.count() > 0 && !replay_pending && Clock::now() >= next_claim)
+      ec = co_await claim_once();
+    else
+      ec = co_await read_once();
+    if (ec) {
       if (stopping) break;
       if (ec == errc::wrong_type || ec == errc::redis_error) {
         fail(ec, error_detail);
@@ -202,13 +209,9 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       // Delivered in this run and still in flight or committing.
       if (tracker.was_delivered_outstanding(id) || out_of_order.count(id) || committing.count(id)) continue;
       // Never handled by this consumer, whatever its ID: a pending entry
-      // claimed from another one, or one delivered before a crash. Below
-      // what was delivered, it is acked on its own (ack()).
-      if (delivered && id <= *delivered) {
-        out_of_order.insert(id);
-        batch.push_back(std::move(entry.event));
-        continue;
-      }
+      // claimed from another one, or one delivered before a crash.
+      hand_out_pending(std::move(entry.event), batch);
+      continue;
     } else {
       cursor = id;
       if (delivered && id <= *delivered) continue;  // never hand out an entry twice

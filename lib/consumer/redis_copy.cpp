@@ -229,7 +229,13 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
   }
   const Checkpoint c = *redis_dirty;
   std::string detail;
-  auto r = co_await redis::write_checkpoint(*cmds, c, owner, false, fenced, &detail);
+  // For a member that claims this one's pending entries: which it handled.
+  std::optional<std::string> handled;
+  if (group_mode) {
+    const auto list = unacked_list();
+    handled = redis::format_id_list(list.front().ids);
+  }
+  auto r = co_await redis::write_checkpoint(*cmds, c, owner, false, fenced, &detail, handled ? &*handled : nullptr);
   if (!r) {
     ++metrics.flush_failures;
     // Redis's answer (READONLY from a replica, OOM, NOPERM), once per distinct

@@ -40,6 +40,7 @@ std::string out_of_range_duration(const ConsumerOptions& o) {
       {"startup_timeout", o.startup_timeout == milliseconds::max() ? milliseconds{0} : o.startup_timeout,
        milliseconds{0}},
       {"lease_ttl", o.lease_ttl, k_min_lease_ttl},
+      {"claim_idle", o.claim_idle, milliseconds{0}},
   };
   for (const auto& d : durations)
     if (d.value < d.min || d.value > k_max_option_duration)

@@ -34,34 +34,50 @@ const Value* field(const Value& map, std::string_view name) {
 
 }  // namespace
 
+namespace {
+
+// Appends the entries of `list` ([id, [field, value, …] or nil], …) to `out`.
+bool append_entries(Value& list, std::vector<ReadEntry>& out) {
+  if (!list.is_array()) return false;
+  out.reserve(out.size() + list.elements.size());
+  for (auto& entry : list.elements) {
+    if (!entry.is_array() || entry.elements.size() != 2) return false;
+    const auto id = id_of(entry.elements[0]);
+    if (!id) return false;
+    ReadEntry e;
+    e.event.id = *id;
+    auto& payload = entry.elements[1];
+    if (payload.is_nil()) {
+      e.deleted = true;
+    } else {
+      if (!payload.is_array() || payload.elements.size() % 2 != 0) return false;
+      e.event.fields.reserve(payload.elements.size() / 2);
+      for (std::size_t i = 0; i < payload.elements.size(); i += 2) {
+        if (!payload.elements[i].is_string() || !payload.elements[i + 1].is_string()) return false;
+        e.event.fields.emplace_back(std::move(payload.elements[i].str), std::move(payload.elements[i + 1].str));
+      }
+    }
+    out.push_back(std::move(e));
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::vector<ReadEntry>> parse_read_reply(Value reply) {
   std::vector<ReadEntry> out;
   if (reply.is_nil()) return out;
   if (!reply.is_array()) return errc::protocol_error;
   for (auto& stream : reply.elements) {
-    if (!stream.is_array() || stream.elements.size() != 2 || !stream.elements[1].is_array())
+    if (!stream.is_array() || stream.elements.size() != 2 || !append_entries(stream.elements[1], out))
       return errc::protocol_error;
-    out.reserve(out.size() + stream.elements[1].elements.size());
-    for (auto& entry : stream.elements[1].elements) {
-      if (!entry.is_array() || entry.elements.size() != 2) return errc::protocol_error;
-      const auto id = id_of(entry.elements[0]);
-      if (!id) return errc::protocol_error;
-      ReadEntry e;
-      e.event.id = *id;
-      auto& payload = entry.elements[1];
-      if (payload.is_nil()) {
-        e.deleted = true;
-      } else {
-        if (!payload.is_array() || payload.elements.size() % 2 != 0) return errc::protocol_error;
-        e.event.fields.reserve(payload.elements.size() / 2);
-        for (std::size_t i = 0; i < payload.elements.size(); i += 2) {
-          if (!payload.elements[i].is_string() || !payload.elements[i + 1].is_string()) return errc::protocol_error;
-          e.event.fields.emplace_back(std::move(payload.elements[i].str), std::move(payload.elements[i + 1].str));
-        }
-      }
-      out.push_back(std::move(e));
-    }
   }
+  return out;
+}
+
+Result<std::vector<ReadEntry>> parse_entries(Value reply) {
+  std::vector<ReadEntry> out;
+  if (!append_entries(reply, out)) return errc::protocol_error;
   return out;
 }
 

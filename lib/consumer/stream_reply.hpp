@@ -24,6 +24,9 @@ struct ReadEntry {
 // Pass the reply with std::move: its strings are moved into the entries.
 [[nodiscard]] Result<std::vector<ReadEntry>> parse_read_reply(redis::Value reply);
 
+// The entries of an XCLAIM or XRANGE reply: [id, [field, value, …]], ….
+[[nodiscard]] Result<std::vector<ReadEntry>> parse_entries(redis::Value reply);
+
 [[nodiscard]] Result<StreamState> parse_xinfo_stream(const redis::Value& reply);
 
 struct GroupInfo {

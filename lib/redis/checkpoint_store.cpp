@@ -9,13 +9,15 @@
 namespace streamckpt::redis {
 namespace {
 
-// Writes only forward: a higher epoch, or the same epoch and a greater pos.
+// Writes only forward: a higher epoch, or the same epoch and a greater pos
+// (the `unxacked` list, when given, always).
 // A `pos` or `epoch` that is garbage is overwritten. With fencing, only the
 // lease holder may write.
 constexpr std::string_view k_update_script = R"lua(
 if ARGV[10] == '1' then
   if redis.call('GET', KEYS[2]) ~= ARGV[5] then return -1 end
 end
+if ARGV[12] == '1' then redis.call('HSET', KEYS[1], 'unxacked', ARGV[11]) end
 local cur = redis.call('HGET', KEYS[1], 'pos')
 local cur_epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch'))
 local new_epoch = tonumber(ARGV[3])
@@ -116,7 +118,31 @@ CheckpointCopy parse_checkpoint_hash(const CheckpointKey& key, const Value& repl
   return CheckpointCopy::of(std::move(c));
 }
 
-UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bool force, bool fenced) {
+std::string format_id_list(const std::vector<StreamId>& ids) {
+  std::string out;
+  for (const auto id : ids) {
+    if (!out.empty()) out += ',';
+    out += id.to_string();
+  }
+  return out;
+}
+
+std::optional<std::vector<StreamId>> parse_id_list(std::string_view text) {
+  std::vector<StreamId> ids;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto id = StreamId::parse(text.substr(0, comma));
+    if (!id) return std::nullopt;
+    ids.push_back(*id);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+    if (text.empty()) return std::nullopt;  // a trailing ','
+  }
+  return ids;
+}
+
+UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bool force, bool fenced,
+                               const std::string* unxacked) {
   std::vector<std::string> tail = {"2",
                                    checkpoint_hash_key(c.key),
                                    lease_key(c.key),
@@ -129,7 +155,9 @@ UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bo
                                    std::to_string(c.entries_seen),
                                    checkpoint_crc(c),
                                    force ? "1" : "0",
-                                   fenced ? "1" : "0"};
+                                   fenced ? "1" : "0",
+                                   unxacked ? *unxacked : std::string(),
+                                   unxacked ? "1" : "0"};
   UpdateCommands out;
   out.evalsha = {"EVALSHA", script_sha()};
   out.evalsha.insert(out.evalsha.end(), tail.begin(), tail.end());
@@ -150,8 +178,8 @@ boost::asio::awaitable<Result<CheckpointCopy>> read_checkpoint(Connection& conn,
 
 boost::asio::awaitable<Result<UpdateOutcome>> write_checkpoint(Connection& conn, const Checkpoint& c,
                                                                const std::string& owner, bool force, bool fenced,
-                                                               std::string* detail) {
-  auto commands = update_commands(c, owner, force, fenced);
+                                                               std::string* detail, const std::string* unxacked) {
+  auto commands = update_commands(c, owner, force, fenced, unxacked);
   auto reply = co_await conn.exec_one(std::move(commands.evalsha));
   if (reply && reply->error_prefix() == std::string_view("NOSCRIPT"))
     reply = co_await conn.exec_one(std::move(commands.eval));

@@ -37,7 +37,18 @@ struct UpdateCommands {
   Command evalsha;
   Command eval;
 };
-UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bool force, bool fenced);
+// `unxacked`, when given, replaces the hash's `unxacked` field whether or not
+// the checkpoint is newer (still only by the lease holder): every list this
+// identity writes names entries it handled, so an older one is safe to read.
+UpdateCommands update_commands(const Checkpoint& c, const std::string& owner, bool force, bool fenced,
+                               const std::string* unxacked = nullptr);
+
+// The `unxacked` field: the entries a consumer handled whose XACK Redis has
+// not confirmed, as canonical IDs joined by ','. Another member that claims
+// the consumer's pending entries only XACKs these (sans-io).
+std::string format_id_list(const std::vector<StreamId>& ids);
+// nullopt for anything but such a list ("" is the empty one).
+std::optional<std::vector<StreamId>> parse_id_list(std::string_view text);
 
 enum class UpdateOutcome { written, not_newer, not_owner };
 
@@ -47,6 +58,7 @@ boost::asio::awaitable<Result<CheckpointCopy>> read_checkpoint(Connection& conn,
 // Runs the update (EVALSHA, then EVAL on NOSCRIPT).
 boost::asio::awaitable<Result<UpdateOutcome>> write_checkpoint(Connection& conn, const Checkpoint& c,
                                                                const std::string& owner, bool force, bool fenced,
-                                                               std::string* detail);
+                                                               std::string* detail,
+                                                               const std::string* unxacked = nullptr);
 
 }  // namespace streamckpt::redis

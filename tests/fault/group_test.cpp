@@ -6,7 +6,12 @@
 
 #include <doctest/doctest.h>
 
+#include <csignal>
+#include <functional>
 #include <map>
+#include <memory>
+#include <set>
+#include <thread>
 
 using namespace streamckpt::test;
 
@@ -97,4 +102,167 @@ TEST_CASE("an entry handled and durable whose XACK was lost is XACKed at the nex
   REQUIRE_MESSAGE(second.exit_code == 0, second.err);
   CHECK(handled_numbers(second.out) == std::vector<int>{21, 22, 23});
   CHECK(pending_of(c, "edge-7") == 0);
+}
+
+namespace {
+
+std::set<int> numbers_in(const std::string& out) {
+  const auto v = handled_numbers(out);
+  return {v.begin(), v.end()};
+}
+
+bool eventually(const std::function<bool()>& done, int seconds = 60) {
+  for (int i = 0; i < seconds * 50; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
+
+long long group_pending(Client& c) {
+  const auto r = c.run({"XPENDING", "orders", "billing"});
+  return r->element[0]->integer;
+}
+
+}  // namespace
+
+TEST_CASE("three members, one killed for good mid-run: the survivors handle every entry it left, none is lost") {
+  RedisServer redis;
+  Client c(redis.port());
+  TempDir dir;
+  const std::vector<std::string> fast = {"--claim-idle-ms", "1500", "--block-ms", "100", "--batch", "20", "--metrics"};
+  std::vector<std::unique_ptr<CliProcess>> members;
+  for (const auto* name : {"m1", "m2", "m3"})
+    members.push_back(std::make_unique<CliProcess>(member_args(redis, dir, name, fast), dir.path()));
+  // Every member is registered (it read once) before the entries come.
+  REQUIRE(eventually([&] { return c.run({"XINFO", "CONSUMERS", "orders", "billing"})->elements == 3; }));
+  // m3 dies holding entries it read and never handled: stopped while its
+  // blocking read waits, it is still served by Redis.
+  int total = 0;
+  for (int attempt = 0; attempt < 50 && pending_of(c, "m3") == 0; ++attempt) {
+    members[2]->signal(SIGCONT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    members[2]->signal(SIGSTOP);
+    c.produce("orders", total + 1, 300);
+    total += 300;
+    eventually([&] { return pending_of(c, "m3") > 0; }, 1);
+  }
+  REQUIRE(pending_of(c, "m3") > 0);
+  members[2]->kill();  // its host is gone: it never comes back
+  const auto by_dead = numbers_in(members[2]->out());
+  c.produce("orders", total + 1, 2000);
+  total += 2000;
+
+  // Every entry is handled, nothing stays pending, and the dead member,
+  // idle with nothing pending, leaves the group.
+  const auto all_handled = [&] {
+    auto seen = by_dead;
+    for (int i = 0; i < 2; ++i)
+      for (const int n : numbers_in(members[i]->out())) seen.insert(n);
+    return seen.size() == static_cast<std::size_t>(total) && group_pending(c) == 0;
+  };
+  REQUIRE_MESSAGE(eventually(all_handled), "m1: ", members[0]->err(), "\nm2: ", members[1]->err());
+  // The dead member, with nothing pending any more, leaves the group.
+  // (Redis 7.0 counts a member idle since its last delivery: a live one may
+  // go too, with nothing pending, and comes back with its next entries.)
+  const auto has_member = [&](const std::string& name) {
+    const auto r = c.run({"XINFO", "CONSUMERS", "orders", "billing"});
+    for (std::size_t i = 0; i < r->elements; ++i)
+      if (name == r->element[i]->element[1]->str) return true;
+    return false;
+  };
+  CHECK(eventually([&] { return !has_member("m3"); }));
+  std::string survivors_err;
+  std::vector<int> survivors;
+  for (int i = 0; i < 2; ++i) {
+    members[i]->signal(SIGTERM);
+    const auto r = members[i]->wait();
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+    survivors_err += r.err;
+    const auto got = handled_numbers(r.out);
+    survivors.insert(survivors.end(), got.begin(), got.end());
+  }
+  CHECK(contains(survivors_err, "claimed "));
+  // A survivor handles an entry at most once; the dead member's handled
+  // entries may come again only where its death cut its acks short.
+  std::set<int> once(survivors.begin(), survivors.end());
+  CHECK(once.size() == survivors.size());
+  std::size_t again = 0;
+  for (const int n : by_dead) again += once.count(n);
+  CHECK(again <= 60);  // at most what it had in flight: the batch in hand and two read ahead
+  std::vector<int> lost;
+  for (int n = 1; n <= total; ++n)
+    if (!once.count(n) && !by_dead.count(n)) lost.push_back(n);
+  CHECK(lost.empty());
+  CHECK(contains(survivors_err, "members of group 'billing' idle for over 1500 ms with nothing pending"));
+}
+
+TEST_CASE("two members claiming a dead member's entries at once: each entry is handled by one of them") {
+  RedisServer redis;
+  Client c(redis.port());
+  TempDir dir;
+  c.produce("orders", 1, 200);
+  REQUIRE(c.run({"XGROUP", "CREATE", "orders", "billing", "0"})->type == REDIS_REPLY_STATUS);
+  // "gone" reads 150 entries and dies.
+  c.run({"XREADGROUP", "GROUP", "billing", "gone", "COUNT", "150", "STREAMS", "orders", ">"});
+  const std::vector<std::string> fast = {"--claim-idle-ms", "300", "--block-ms",     "50",
+                                         "--batch",         "10",  "--idle-exit-ms", "2000"};
+  CliProcess a(member_args(redis, dir, "a", fast), dir.path());
+  CliProcess b(member_args(redis, dir, "b", fast), dir.path());
+  const auto ra = a.wait();
+  const auto rb = b.wait();
+  REQUIRE_MESSAGE(ra.exit_code == 0, ra.err);
+  REQUIRE_MESSAGE(rb.exit_code == 0, rb.err);
+  const auto ha = handled_numbers(ra.out);
+  const auto hb = handled_numbers(rb.out);
+  std::set<int> union_of(ha.begin(), ha.end());
+  union_of.insert(hb.begin(), hb.end());
+  CHECK(union_of.size() == ha.size() + hb.size());  // no entry handled by both
+  CHECK(union_of.size() == 200);
+  CHECK(group_pending(c) == 0);
+  // The dead member, idle with nothing pending, was removed (and so may the
+  // member that stopped first be, by the other: it has nothing pending).
+  const auto consumers = c.run({"XINFO", "CONSUMERS", "orders", "billing"});
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < consumers->elements; ++i) names.insert(consumers->element[i]->element[1]->str);
+  CHECK_FALSE(names.count("gone"));
+  CHECK((contains(ra.err, "members of group 'billing' idle for over 300 ms") ||
+         contains(rb.err, "members of group 'billing' idle for over 300 ms")));
+}
+
+TEST_CASE("a dead member's entries that it recorded as handled are only XACKed by the claimer, never handled again") {
+  RedisServer redis;
+  Client c(redis.port());
+  TempDir dir;
+  // "gone" may not XACK: everything it handles stays pending, and its Redis
+  // copy lists it as handled.
+  c.run({"ACL", "SETUSER", "noxack", "on", ">pw", "~*", "&*", "+@all", "-xack"});
+  c.produce("orders", 1, 50);
+  std::vector<std::string> gone = {"consume",
+                                   "--redis",
+                                   "redis://noxack:pw@127.0.0.1:" + std::to_string(redis.port()),
+                                   "--stream",
+                                   "orders",
+                                   "--group",
+                                   "billing",
+                                   "--consumer",
+                                   "gone",
+                                   "--data-dir",
+                                   (dir.path() / "gone").string(),
+                                   "--max-events",
+                                   "30",
+                                   "--claim-idle-ms",
+                                   "0"};
+  const auto first = run_cli(gone);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  REQUIRE(handled_numbers(first.out).size() == 30);
+  REQUIRE(pending_of(c, "gone") == 50);  // 30 handled, 20 read ahead
+  const auto r = run_cli(member_args(
+      redis, dir, "edge-7", {"--claim-idle-ms", "300", "--block-ms", "50", "--idle-exit-ms", "1500", "--metrics"}));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::vector<int> rest;
+  for (int n = 31; n <= 50; ++n) rest.push_back(n);
+  CHECK(handled_numbers(r.out) == rest);  // claimed: read ahead by "gone", never handled
+  CHECK(contains(r.err, "\"claimed\":20,\"claim_xacks\":30,"));
+  CHECK(group_pending(c) == 0);
 }

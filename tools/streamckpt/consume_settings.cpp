@@ -41,6 +41,7 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
                    "on-regressed",
                    "flush-ms",
                    "lease-ttl-ms",
+                   "claim-idle-ms",
                    "metrics-interval-ms",
                    "tls-ca",
                    "tls-cert",
@@ -64,6 +65,7 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
                                          : RegressedPolicy::first;
   o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, k_hour_ms));
   o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, k_min_lease_ttl.count(), k_hour_ms));
+  o.claim_idle = milliseconds(args.number_or("claim-idle-ms", 60000, 0, k_max_ms));
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
   o.batch = args.number_or("batch", 100, 1, 100000);

@@ -11,9 +11,10 @@ const char* const k_consume_synopsis =
                      [--sink stdout|file:PATH] [--start earliest|latest|fail] [--batch N]
                      [--max-events N] [--idle-exit-ms N] [--block-ms N] [--max-in-flight N]
                      [--on-regressed first|head|fail] [--flush-ms N] [--wait-lease] [--no-lease]
-                     [--lease-ttl-ms N] [--startup-timeout-ms N] [--command-timeout-ms N]
-                     [--connect-timeout-ms N] [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]
-                     [--tls-insecure] [--metrics] [--metrics-interval-ms N]
+                     [--lease-ttl-ms N] [--claim-idle-ms N] [--startup-timeout-ms N]
+                     [--command-timeout-ms N] [--connect-timeout-ms N] [--tls-ca FILE]
+                     [--tls-cert FILE] [--tls-key FILE] [--tls-insecure] [--metrics]
+                     [--metrics-interval-ms N]
 )";
 
 const char* const k_show_synopsis =
@@ -83,6 +84,11 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --no-lease            group mode: do not take the lease (no fencing)
   --lease-ttl-ms N      group mode: the lease's lifetime, renewed every third of it;
                         300 to 3600000 (default 10000)
+  --claim-idle-ms N     group mode: take over the entries pending on another member
+                        for over N ms (a member that is gone): those it recorded as
+                        handled are XACKed, the others claimed and handled here; members
+                        idle that long with nothing pending are removed; 0 to
+                        31536000000, 0: off (default 60000)
   --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms, 0 to
                         31536000000 (0: at the first failure); by default it keeps
                         retrying, logging each attempt

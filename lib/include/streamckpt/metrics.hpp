@@ -24,6 +24,12 @@ struct Metrics {
   std::uint64_t regressions = 0;      // streams found behind a checkpoint
   std::uint64_t deleted_pending = 0;  // pending entries whose payload was deleted
   std::uint64_t stall_pauses = 0;     // next() held back while a sync ran long
+  // Group mode, entries taken over from members idle past claim_idle: those
+  // claimed and handed out here, and those only XACKed, as their member had
+  // recorded them handled; and the idle members removed, with nothing pending.
+  std::uint64_t claimed = 0;
+  std::uint64_t claim_xacks = 0;
+  std::uint64_t members_removed = 0;
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
   std::uint64_t ack_to_durable_p999_us = 0;

@@ -97,6 +97,15 @@ struct ConsumerOptions {
   // Wait for the lease instead of failing with errc::lease_held.
   bool wait_lease = false;
 
+  // Group mode: entries pending on another member for longer than this are
+  // taken over, as that member is taken for dead: those it recorded as handled
+  // (its Redis copy's `unxacked` list) are only XACKed, the others are
+  // claimed (XCLAIM with this idle time, so that of two members claiming at
+  // once only one gets each entry) and handed out. Members idle this long
+  // with no pending entries are removed from the group. Default 60 s; 0 off.
+  // Durability is unaffected: a claimed entry is handled and acked as any.
+  milliseconds claim_idle{60000};
+
   // rediss:// files; tls_insecure skips server verification.
   std::string tls_ca, tls_cert, tls_key;
   bool tls_insecure = false;
