@@ -48,6 +48,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // Refused credentials or TLS files: retrying a connection cannot help.
   static bool is_refusal(boost::system::error_code ec);
   boost::asio::awaitable<boost::system::error_code> connect_with_retry(redis::Connection& c, bool at_startup);
+  boost::asio::awaitable<boost::system::error_code> check_redis_first();
   boost::asio::awaitable<Result<StreamState>> read_stream_state();
   boost::asio::awaitable<boost::system::error_code> prepare_group(ResumeReport& report);
 

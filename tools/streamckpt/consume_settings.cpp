@@ -66,6 +66,11 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
   o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, k_min_lease_ttl.count(), k_hour_ms));
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
+  // Whatever the mode: a command line that asks for both says nothing clear.
+  for (const char* lease_option : {"wait-lease", "lease-ttl-ms"})
+    if (!o.fencing && args.has(lease_option))
+      throw UsageError(
+          fmt::format("--{} and --no-lease contradict each other: --no-lease takes no lease", lease_option));
   o.batch = args.number_or("batch", 100, 1, 100000);
   s.max_events = args.number_or("max-events", 0, 1);
   s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_max_ms);

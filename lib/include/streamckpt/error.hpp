@@ -45,6 +45,7 @@ enum class errc {
   tls_setup,        // a TLS file cannot be loaded (redis)
   invalid_options,  // ConsumerOptions out of range (consumer)
   redis_not_ready,  // LOADING, BUSY, MASTERDOWN, client limit: Redis cannot serve yet (redis)
+  start_refused,    // ConsumerOptions::check_resume refused where start-up resumes (consumer)
 };
 
 const boost::system::error_category& category() noexcept;
