@@ -61,6 +61,7 @@ TEST_CASE("a sink refused at start-up: the group is not created, and the consume
     CHECK(contains(r.err, "streamckpt: error: sink file " + file.string() + " has 32" + k_unknown_length));
     CHECK(group_count(s.redis()) == 0);
     CHECK(s.hash_field("id") == "garbage");
+    CHECK(s.redis().run({"EXISTS", s.hash_key() + ":lease"})->integer == 0);  // taken, and released by the stop
   }
   SUBCASE("the group exists, read by another consumer") {
     Scenario s;
