@@ -171,7 +171,10 @@ bool Consumer::Impl::is_link_error(error_code ec) {
 asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::ResumeInputs& base, ResumeReport& out) {
   auto self = shared_from_this();
   detail::ResumeInputs inputs = base;
-  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  // Open already after check_redis_first(), unless a failed attempt closed it.
+  if (!cmds->is_open()) {
+    if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  }
   if (group_mode && opt.fencing) {
     if (auto ec = co_await acquire_lease()) co_return ec;
   }

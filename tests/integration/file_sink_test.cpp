@@ -216,3 +216,18 @@ TEST_CASE("a sink file the sink creates is 0600 whatever the umask; an existing 
   CHECK(mode_of(existing) == 0640);
   CHECK(handled_numbers(read_file(existing)) == Scenario::range(1, 2));
 }
+
+TEST_CASE("a sink file deleted since its checkpoint was made: refused as missing, and not left behind empty") {
+  Scenario s;
+  s.produce(10);
+  const auto file = s.dir().path() / "out.jsonl";
+  REQUIRE(s.consume({"--sink", "file:" + file.string(), "--max-events", "5"}).exit_code == 0);
+  const auto length = std::filesystem::file_size(file);
+  std::filesystem::remove(file);
+  const auto r = s.consume({"--sink", "file:" + file.string(), "--idle-exit-ms", "300"});
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "\nstreamckpt: error: sink file " + file.string() +
+                            " does not exist, but its checkpoint records " + std::to_string(length) +
+                            " bytes of it: it was deleted or moved; restore it or reset the checkpoint\n"));
+  CHECK(!std::filesystem::exists(file));
+}

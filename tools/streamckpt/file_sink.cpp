@@ -97,9 +97,12 @@ class FileSink final : public Sink {
       created_ = fd_ >= 0 && target_missing;
     }
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      const auto error = S_ISREG(st.st_mode) ? fmt::format("cannot stat {}: {}", path_, std::strerror(errno))
-                                             : not_regular(st.st_mode);
+    std::string error;
+    if (::fstat(fd_, &st) != 0)
+      error = fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+      error = not_regular(st.st_mode);
+    if (!error.empty()) {
       ::close(fd_);
       fd_ = -1;
       return error;
@@ -209,7 +212,7 @@ class FileSink final : public Sink {
             *start.metadata);
       recorded = *length;
     }
-    if (size < recorded && created_)
+    if (size < recorded && created_ && !started_)
       return fmt::format(
           "sink file {} does not exist, but its checkpoint records {} bytes of it: it was deleted or moved; restore it "
           "or reset the checkpoint",
