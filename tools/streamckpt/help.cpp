@@ -82,8 +82,8 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
                         100; 0: after every commit)
   --wait-lease          group mode: wait while another instance holds this consumer's
                         lease, instead of failing
-  --no-lease            group mode: do not take the lease (no fencing); not with
-                        --wait-lease or --lease-ttl-ms
+  --no-lease            group mode: do not take the lease (no fencing); in either mode
+                        a usage error with --wait-lease or --lease-ttl-ms
   --lease-ttl-ms N      group mode: the lease's lifetime, renewed every third of it;
                         300 to 3600000 (default 10000)
   --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms, 0 to
