@@ -49,6 +49,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // Refused credentials or TLS files: retrying a connection cannot help.
   static bool is_refusal(boost::system::error_code ec);
   boost::asio::awaitable<boost::system::error_code> connect_with_retry(redis::Connection& c, bool at_startup);
+  boost::asio::awaitable<boost::system::error_code> check_redis_first();
   boost::asio::awaitable<Result<StreamState>> read_stream_state();
   boost::asio::awaitable<boost::system::error_code> prepare_group(ResumeReport& report);
 
@@ -87,6 +88,12 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
 
   // the Redis copy and the lease (redis_copy.cpp)
   boost::asio::awaitable<boost::system::error_code> acquire_lease();
+  // What renewing the lease found: it was ours, it was gone and is ours
+  // again, or another instance holds it.
+  enum class LeaseRenewal { renewed, retaken, held_elsewhere };
+  // Fails with a link error, or with errc::redis_error and Redis's answer in
+  // `refusal`.
+  boost::asio::awaitable<Result<LeaseRenewal>> renew_lease(std::string& refusal);
   boost::asio::awaitable<void> lease_loop();
   boost::asio::awaitable<void> release_lease();
   boost::asio::awaitable<boost::system::error_code> reconcile(ResumeReport& report);

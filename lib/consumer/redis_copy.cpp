@@ -97,6 +97,32 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
   co_return error_code{};
 }
 
+// Renews the lease, or takes it again when it is gone: it expired while this
+// process was paused (SIGSTOP, a frozen VM) or the link was down, or Redis
+// lost it. The lease loop and the write-through both find it gone after such
+// a pause, one right after the other; both go through this one script, so the
+// second sees the lease the first took as ours, not as another instance's.
+asio::awaitable<Result<Consumer::Impl::LeaseRenewal>> Consumer::Impl::renew_lease(std::string& refusal) {
+  auto self = shared_from_this();
+  const auto key = redis::lease_key(opt.key);
+  std::vector<std::string> args{owner, std::to_string(opt.lease_ttl.count())};
+  auto r = co_await cmds->exec_one(eval(k_renew_script, key, std::move(args)));
+  if (!r) co_return r.error();
+  if (r->is_error() || r->type != redis::Value::Type::integer) {  // OOM, NOPERM, a lease key that is not a string
+    refusal = r->is_error() ? r->str : std::string("unexpected reply");
+    co_return errc::redis_error;
+  }
+  if (r->integer == 0) co_return LeaseRenewal::held_elsewhere;
+  if (r->integer == 2) {
+    log(
+        fmt::format("the lease {} had expired (this process was paused, or the link was down, for longer than the "
+                    "lease's TTL), or Redis lost it; took it again",
+                    key));
+    co_return LeaseRenewal::retaken;
+  }
+  co_return LeaseRenewal::renewed;
+}
+
 // Renews the lease every third of its TTL. Losing it to another instance is
 // fatal: that instance owns the identity now.
 asio::awaitable<void> Consumer::Impl::lease_loop() {
@@ -110,16 +136,13 @@ asio::awaitable<void> Consumer::Impl::lease_loop() {
     if (!cmds->is_open()) {
       if (co_await connect_with_retry(*cmds, false)) continue;
     }
-    std::vector<std::string> args{owner, std::to_string(opt.lease_ttl.count())};
-    auto renew = eval(k_renew_script, key, std::move(args));
-    auto r = co_await cmds->exec_one(std::move(renew));
-    if (!r) continue;  // the link failed: try again at the next tick
-    if (r->type == redis::Value::Type::integer && r->integer == 0) {
+    std::string refusal;
+    auto renewed = co_await renew_lease(refusal);
+    if (!renewed) continue;  // the link failed, or Redis refused: try again at the next tick
+    if (*renewed == LeaseRenewal::held_elsewhere) {
       fail(errc::lease_held, fmt::format("lost the lease {} to another instance; stopping", key));
       break;
     }
-    if (r->type == redis::Value::Type::integer && r->integer == 2)
-      log(fmt::format("the lease {} had expired (the link was down too long); took it again", key));
   }
   lease_running = false;
   loop_signal.notify();
@@ -256,21 +279,16 @@ asio::awaitable<bool> Consumer::Impl::flush_once() {
   last_flush_failure.clear();
   if (*r == redis::UpdateOutcome::not_owner) {
     ++metrics.flush_failures;
-    // The lease is missing (Redis lost it, or it expired while the link was
-    // down) or another instance holds it. Take it again if it is free.
+    // The lease is missing (Redis lost it, or it expired while this process
+    // was paused or the link was down) or another instance holds it. Take it
+    // again if it is free; the flusher then retries the write.
     const auto key = redis::lease_key(opt.key);
-    auto take = redis::command("SET", key, owner, "NX", "PX", std::to_string(opt.lease_ttl.count()));
-    auto taken = co_await cmds->exec_one(std::move(take));
-    if (taken && taken->is_string() && taken->str == "OK") {
-      log(fmt::format("the lease {} was gone (Redis lost it, or it expired); took it again", key));
-      co_return false;  // the flusher retries at once
-    }
-    if (!taken) co_return false;
-    if (taken->is_error()) {
-      log(fmt::format("taking the lease {} again failed: {}; will retry", key, taken->str));
-      co_return false;
-    }
-    fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}", key));
+    std::string refusal;
+    auto renewed = co_await renew_lease(refusal);
+    if (!renewed && !refusal.empty())
+      log(fmt::format("taking the lease {} again failed: {}; will retry", key, refusal));
+    if (renewed && *renewed == LeaseRenewal::held_elsewhere)
+      fail(errc::lease_held, fmt::format("the Redis copy refused our write: another instance holds the lease {}", key));
     co_return false;
   }
   if (*r == redis::UpdateOutcome::not_newer && !co_await settle_not_newer(c)) {

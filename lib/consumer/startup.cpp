@@ -107,6 +107,18 @@ asio::awaitable<Result<StreamState>> Consumer::Impl::read_stream_state() {
   co_return detail::parse_xinfo_stream(*info);
 }
 
+// Connects (retrying as start-up does) and refuses a key that is not a
+// stream. Only a definite refusal ends the start here; a link lost after the
+// connect is left to start_with_redis(), which reads the stream again.
+asio::awaitable<error_code> Consumer::Impl::check_redis_first() {
+  auto self = shared_from_this();
+  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  auto stream = co_await read_stream_state();
+  if (!stream && stream.error() == errc::wrong_type) co_return stream.error();
+  error_detail.clear();
+  co_return error_code{};
+}
+
 // Creates the group at the resume position when it is missing (never at 0 or
 // $ when a checkpoint exists), and moves it forward when it is behind.
 asio::awaitable<error_code> Consumer::Impl::prepare_group(ResumeReport& report) {
@@ -160,7 +172,10 @@ bool Consumer::Impl::is_link_error(error_code ec) {
 asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::ResumeInputs& base, ResumeReport& out) {
   auto self = shared_from_this();
   detail::ResumeInputs inputs = base;
-  if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  // Open already after check_redis_first(), unless a failed attempt closed it.
+  if (!cmds->is_open()) {
+    if (auto ec = co_await connect_with_retry(*cmds, true)) co_return ec;
+  }
   if (group_mode && opt.fencing) {
     if (auto ec = co_await acquire_lease()) co_return ec;
   }
@@ -204,6 +219,16 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   xdel_counted = report.stream.max_deleted;  // start-up has counted any XDEL so far
   replay_cursor = StreamId::min();
 
+  // Before the first change made for this start: a refusal leaves the group
+  // and both copies as they were. The resume line still says what was found,
+  // which is what the refusal is about.
+  if (opt.check_resume) {
+    if (auto refusal = opt.check_resume(report); !refusal.empty()) {
+      log(report.describe());
+      error_detail = std::move(refusal);
+      co_return errc::start_refused;
+    }
+  }
   if (group_mode) {
     if (auto ec = co_await prepare_group(report)) co_return ec;
   }
@@ -239,6 +264,23 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
     co_return url.error();
   }
 
+  redis::ConnectionOptions copt;
+  copt.connect_timeout = opt.connect_timeout;
+  copt.command_timeout = opt.command_timeout;
+  copt.tls_ca = opt.tls_ca;
+  copt.tls_cert = opt.tls_cert;
+  copt.tls_key = opt.tls_key;
+  copt.tls_insecure = opt.tls_insecure;
+  cmds = std::make_unique<redis::Connection>(ex, *url, copt);
+  reads = std::make_unique<redis::Connection>(ex, *url, copt);
+  startup_deadline =
+      opt.startup_timeout == milliseconds::max() ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
+
+  // Before the data directory is created or opened: a start that fails
+  // because Redis is unreachable, refuses us, or holds no stream under the
+  // name leaves no directory behind.
+  if (auto ec = co_await check_redis_first()) co_return ec;
+
   LocalStoreOptions store_options;
   store_options.dir = opt.data_dir;
   store_options.column_families = opt.column_families;
@@ -272,16 +314,6 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   }
   committer = std::make_unique<detail::Committer>(*store);
 
-  redis::ConnectionOptions copt;
-  copt.connect_timeout = opt.connect_timeout;
-  copt.command_timeout = opt.command_timeout;
-  copt.tls_ca = opt.tls_ca;
-  copt.tls_cert = opt.tls_cert;
-  copt.tls_key = opt.tls_key;
-  copt.tls_insecure = opt.tls_insecure;
-  cmds = std::make_unique<redis::Connection>(ex, *url, copt);
-  reads = std::make_unique<redis::Connection>(ex, *url, copt);
-
   detail::ResumeInputs inputs;
   inputs.local = store->read(opt.key);
   inputs.start = opt.start;
@@ -300,8 +332,6 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   // Everything that talks to Redis is retried as a whole while the link
   // fails (within startup_timeout): a decision is never made on a Redis copy
   // or a stream state that could not be read.
-  startup_deadline =
-      opt.startup_timeout == milliseconds::max() ? Clock::time_point::max() : Clock::now() + opt.startup_timeout;
   detail::Backoff backoff(opt.reconnect_initial, opt.reconnect_max);
   ResumeReport report;
   for (;;) {

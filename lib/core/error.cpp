@@ -76,6 +76,8 @@ class Category final : public boost::system::error_category {
         return "cannot load a TLS file";
       case errc::invalid_options:
         return "invalid consumer options";
+      case errc::start_refused:
+        return "the application refused where start-up would resume";
     }
     return "unknown streamckpt error";
   }

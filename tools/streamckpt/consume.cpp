@@ -37,7 +37,13 @@ class ConsumeRun {
         settings_(std::move(settings)),
         signals_(io, SIGINT, SIGTERM),
         metrics_timer_(io),
-        sink_(make_sink(settings_.sink_spec)) {}
+        sink_(make_sink(settings_.sink_spec)) {
+    // The sink is asked before start-up changes anything for it: a file it
+    // refuses leaves the group, its consumers and both copies as they were.
+    settings_.options.check_resume = [this](const ResumeReport& report) {
+      return sink_->check(sink_start_of(report, settings_.options));
+    };
+  }
 
   int exit_code() const { return exit_code_; }
 

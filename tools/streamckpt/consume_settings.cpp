@@ -68,6 +68,11 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
   o.claim_idle = milliseconds(args.number_or("claim-idle-ms", 60000, 0, k_max_ms));
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
+  // Whatever the mode: a command line that asks for both says nothing clear.
+  for (const char* lease_option : {"wait-lease", "lease-ttl-ms"})
+    if (!o.fencing && args.has(lease_option))
+      throw UsageError(
+          fmt::format("--{} and --no-lease contradict each other: --no-lease takes no lease", lease_option));
   o.batch = args.number_or("batch", 100, 1, 100000);
   s.max_events = args.number_or("max-events", 0, 1);
   s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_max_ms);

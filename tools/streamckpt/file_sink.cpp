@@ -15,6 +15,9 @@
 namespace streamckpt::cli {
 namespace {
 
+// A new sink file's mode: the lines are the stream's payloads.
+constexpr mode_t k_file_mode = 0600;
+
 // The extended attribute that marks a sink file as its owner's:
 // "<identity hash>:<data directory hash>".
 constexpr const char* k_owner_attribute = "user.streamckpt.sink-owner";
@@ -76,17 +79,40 @@ class FileSink final : public Sink {
   // file unmarked would interleave their lines.
   std::string prepare() override {
     if (fd_ >= 0) return {};
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    // Only a regular file can be cut back on start. Looked at before open(),
+    // which would wait for a FIFO's reader forever; through a symlink, at its
+    // target.
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) return not_regular(st.st_mode);
+    // O_NONBLOCK: a FIFO put there since the stat() fails (no reader) or
+    // opens at once, and fstat() below refuses it.
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK, k_file_mode);
     created_ = fd_ >= 0;
     // O_EXCL refuses a symlink, also one whose target is missing: that target
     // is then created, as any writer would.
     if (!created_ && errno == EEXIST) {
       std::error_code ec;
       const bool target_missing = std::filesystem::is_symlink(path_, ec) && !std::filesystem::exists(path_, ec);
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK, k_file_mode);
       created_ = fd_ >= 0 && target_missing;
     }
     if (fd_ < 0) return fmt::format("cannot open sink file {}: {}", path_, std::strerror(errno));
+    std::string error;
+    if (::fstat(fd_, &st) != 0)
+      error = fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+      error = not_regular(st.st_mode);
+    if (!error.empty()) {
+      ::close(fd_);
+      fd_ = -1;
+      return error;
+    }
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);  // a regular file: plain writes from here on
+    // The lines are the stream's payloads: the file is its owner's alone,
+    // whatever the umask (which open() applies to k_file_mode). A file that
+    // exists keeps the mode it has.
+    if (created_ && ::fchmod(fd_, k_file_mode) != 0)
+      return fmt::format("cannot set the mode of sink file {}: {}", path_, std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       const int error = errno;
       ::close(fd_);
@@ -111,29 +137,18 @@ class FileSink final : public Sink {
     return {};
   }
 
+  std::string check(const SinkStart& start) override {
+    std::uint64_t size = 0, recorded = 0;
+    std::optional<std::string> found;
+    return inspect(start, size, recorded, found);
+  }
+
   std::string open(const SinkStart& start) override {
-    if (auto error = prepare(); !error.empty()) return error;
+    std::uint64_t size = 0, recorded = 0;
+    std::optional<std::string> found;
+    if (auto error = inspect(start, size, recorded, found); !error.empty()) return error;
     buffer_.clear();
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
-    const auto size = static_cast<std::uint64_t>(st.st_size);
     const auto ours = Mark::of(start.owner);
-    const auto found = read_mark();
-    if (auto refusal = refuse_foreign(start, size, ours, found); !refusal.empty()) return refusal;
-    std::uint64_t recorded = 0;
-    if (start.metadata && !start.metadata->empty()) {
-      const auto length = recorded_length(*start.metadata);
-      if (!length)
-        return fmt::format(
-            "the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?",
-            *start.metadata);
-      recorded = *length;
-    }
-    if (size < recorded)
-      return fmt::format(
-          "sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset "
-          "the checkpoint",
-          path_, size, recorded);
     // Marked before anything is cut or written, durably. Where the mark cannot
     // be set (a file system without user attributes), the file stays unmarked:
     // a first run that crashed before its first commit then leaves a file the
@@ -177,8 +192,42 @@ class FileSink final : public Sink {
   }
 
  private:
+  // Opens the file (prepare()) and finds what open() works with: its size,
+  // the length the checkpoint records, its mark. Changes nothing. Returns
+  // why the file cannot be resumed with `start`, or "".
+  std::string inspect(const SinkStart& start, std::uint64_t& size, std::uint64_t& recorded,
+                      std::optional<std::string>& found) {
+    if (auto error = prepare(); !error.empty()) return error;
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return fmt::format("cannot stat {}: {}", path_, std::strerror(errno));
+    size = static_cast<std::uint64_t>(st.st_size);
+    found = read_mark();
+    if (auto refusal = refuse_foreign(start, size, Mark::of(start.owner), found); !refusal.empty()) return refusal;
+    recorded = 0;
+    if (start.metadata && !start.metadata->empty()) {
+      const auto length = recorded_length(*start.metadata);
+      if (!length)
+        return fmt::format(
+            "the checkpoint's metadata '{}' is not a file length; was this data directory used with another sink?",
+            *start.metadata);
+      recorded = *length;
+    }
+    if (size < recorded && created_ && !started_)
+      return fmt::format(
+          "sink file {} does not exist, but its checkpoint records {} bytes of it: it was deleted or moved; restore it "
+          "or reset the checkpoint",
+          path_, recorded);
+    if (size < recorded)
+      return fmt::format(
+          "sink file {} has {} bytes but its checkpoint records {}: it was truncated or replaced; restore it or reset "
+          "the checkpoint",
+          path_, size, recorded);
+    return {};
+  }
+
   // A message when the file is not this consumer's output, or nothing says
-  // how much of it was handled; "" otherwise.
+  // how much of it was handled; "" otherwise. An empty file (a new one
+  // included) holds nothing to cut, so only its mark can refuse it.
   std::string refuse_foreign(const SinkStart& start, std::uint64_t size, const Mark& ours,
                              const std::optional<std::string>& found) const {
     if (found && found->rfind(ours.identity + ":", 0) != 0)
@@ -194,10 +243,13 @@ class FileSink final : public Sink {
           "or a directory that was moved or lost); use that data directory, or, for this one to go on with the "
           "file, remove the mark with 'setfattr -x {} {}'",
           path_, start.owner.data_dir, k_owner_attribute, path_);
-    if (start.unknown)
-      return "no valid checkpoint records the sink file's length (see the resume line above), so the file cannot be "
-             "cut back to what was handled; move the file away, then give the checkpoint a valid value with "
-             "'streamckpt checkpoint set' (or delete it with 'checkpoint reset': the file then starts empty)";
+    if (start.unknown && size > 0)
+      return fmt::format(
+          "sink file {} has {} bytes, and no valid checkpoint records how many of them were handled (see the resume "
+          "line above), so the file cannot be cut back to what was handled; move the file away, then give the "
+          "checkpoint a valid value with 'streamckpt checkpoint set' (or delete it with 'checkpoint reset': the file "
+          "then starts empty)",
+          path_, size);
     if (!start.metadata && size > 0 && !found)
       return fmt::format(
           "sink file {} has {} bytes, and no checkpoint of this consumer records them (a mistyped --data-dir or "
@@ -213,6 +265,19 @@ class FileSink final : public Sink {
           "another file",
           path_, size);
     return {};
+  }
+
+  std::string not_regular(mode_t mode) const {
+    const char* what = S_ISFIFO(mode)   ? "a FIFO (named pipe)"
+                       : S_ISCHR(mode)  ? "a character device"
+                       : S_ISBLK(mode)  ? "a block device"
+                       : S_ISDIR(mode)  ? "a directory"
+                       : S_ISSOCK(mode) ? "a socket"
+                                        : "not a regular file";
+    return fmt::format(
+        "sink file {} is {}: the file sink writes only a regular file, which it can cut back to the checkpoint on "
+        "start; choose a regular file (--sink stdout writes to a pipe)",
+        path_, what);
   }
 
   // The file's mark; nullopt when it has none (or the file system keeps no

@@ -58,11 +58,13 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --sink SINK           stdout (default): one line per event, flushed before its ack;
                         file:PATH: appended to PATH, exactly once across crashes (PATH is
                         cut back to the length its checkpoint records on start). PATH is
-                        locked while consume runs and marked as this consumer's. Refused:
-                        a PATH marked by another consumer; a non-empty PATH marked from
-                        another data directory; a non-empty PATH when no checkpoint
-                        exists and this sink did not write it, or when the checkpoint
-                        records no file length (stdout sink, checkpoint set)
+                        locked while consume runs and marked as this consumer's; a PATH
+                        it creates is mode 0600. Refused: a PATH that is not a regular
+                        file (a FIFO, device, directory or socket); a PATH marked by
+                        another consumer; a non-empty PATH marked from another data
+                        directory; a non-empty PATH when no checkpoint exists and this
+                        sink did not write it, when no copy is valid, or when the
+                        checkpoint records no file length (stdout sink, checkpoint set)
   --start POLICY        where to begin without a valid checkpoint: earliest (default),
                         latest, or fail
   --on-regressed POLICY  when a checkpoint is beyond the stream's end (Redis lost data):
@@ -81,7 +83,8 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
                         100; 0: after every commit)
   --wait-lease          group mode: wait while another instance holds this consumer's
                         lease, instead of failing
-  --no-lease            group mode: do not take the lease (no fencing)
+  --no-lease            group mode: do not take the lease (no fencing); in either mode
+                        a usage error with --wait-lease or --lease-ttl-ms
   --lease-ttl-ms N      group mode: the lease's lifetime, renewed every third of it;
                         300 to 3600000 (default 10000)
   --claim-idle-ms N     group mode: take over the entries pending on another member

@@ -49,7 +49,12 @@ class Sink {
   // Takes hold of the output before start-up touches the checkpoint. Returns
   // an error message, or "" on success.
   virtual std::string prepare() { return {}; }
-  // Prepares for resuming. Returns an error message, or "" on success.
+  // Whether the sink can resume as `start` says, changing nothing: called
+  // during start-up, once it has decided where to resume and before it
+  // changes the group or either copy. Returns an error message, or "".
+  virtual std::string check(const SinkStart&) { return {}; }
+  // Prepares for resuming (after check()). Returns an error message, or ""
+  // on success.
   virtual std::string open(const SinkStart& start) = 0;
   // Appends the event's line (buffered). `metadata` receives what to store
   // with this event's ack (nullopt: nothing). Returns an error message or "".

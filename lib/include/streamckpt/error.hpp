@@ -46,6 +46,7 @@ enum class errc {
   invalid_options,  // ConsumerOptions out of range (consumer)
   redis_not_ready,  // LOADING, BUSY, MASTERDOWN, client limit: Redis cannot serve yet (redis)
   store_foreign,    // the data directory holds something other than a streamckpt store (local store)
+  start_refused,    // ConsumerOptions::check_resume refused where start-up resumes (consumer)
 };
 
 const boost::system::error_category& category() noexcept;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <streamckpt/checkpoint.hpp>
+#include <streamckpt/report.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -117,6 +118,17 @@ struct ConsumerOptions {
   // Receives one line per notable event (resume, gap, reconnect, storage
   // error). Called on the consumer's executor. Default: none.
   std::function<void(std::string_view)> log;
+
+  // Lets the application refuse where start-up resumes before anything is
+  // changed for it: called with the report start() would return (its
+  // group_created, group_moved and *_reseeded still false) once the position
+  // is decided, before the group is created or moved, either copy is
+  // re-seeded, or a read registers the consumer in the group. Returns "" to go
+  // on, or why not: start() then fails with errc::start_refused, and
+  // error_detail() is that text. The lease, when one was taken, is released
+  // by stop(). Called on the consumer's executor, again if start-up starts
+  // over after a lost link. Default: none.
+  std::function<std::string(const ResumeReport&)> check_resume;
 };
 
 }  // namespace streamckpt
