@@ -464,7 +464,8 @@ TEST_CASE("a store that RocksDB finds corrupt: exit 1 with what to do; moved awa
   CHECK(s.handled() == Scenario::range(1, 8));
 }
 
-TEST_CASE("a non-empty --data-dir that holds no store is refused before anything changes in Redis, and left as it was") {
+TEST_CASE(
+    "a non-empty --data-dir that holds no store is refused before anything changes in Redis, and left as it was") {
   Scenario s;
   s.produce(3);
   std::filesystem::create_directories(s.data_dir());
