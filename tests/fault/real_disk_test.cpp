@@ -47,7 +47,8 @@ struct Run {
   TempDir dir;
   int produced = 0;
 
-  std::filesystem::path sink() const { return dir.path() / "out.jsonl"; }
+  std::filesystem::path sink_path;  // the file sink's file: on an ordinary disk unless a test moves it
+  std::filesystem::path sink() const { return sink_path.empty() ? dir.path() / "out.jsonl" : sink_path; }
   void produce(int count) {
     client.produce("orders", produced + 1, count);
     produced += count;
@@ -186,4 +187,60 @@ TEST_CASE("a full disk at start: a clear error, exit 1, and no half-made store l
   const auto second = run_cli(args);
   CHECK_MESSAGE(second.exit_code == 0, second.err);
   CHECK(handled_numbers(read_file(run.sink())) == one_to(10));
+}
+
+TEST_CASE("the file sink's file on a tmpfs that fills up: consumption pauses, says why, and resumes exactly once") {
+  if (!can_mount()) {
+    MESSAGE("skipped: mounting a tmpfs needs root");
+    return;
+  }
+  Run run;
+  SmallTmpfs disk(run.dir.path() / "disk", 1 << 20);
+  run.sink_path = disk.path() / "out.jsonl";
+  run.produce(100);
+  CliProcess consumer(run.consume_args(run.dir.path() / "ckpt"), run.dir.path());
+  REQUIRE(eventually([&] { return run.handled() == 100; }));
+
+  disk.fill();
+  run.produce(500);
+  const auto paused = [&] { return contains(consumer.err(), "; consumption pauses, retrying until it succeeds"); };
+  REQUIRE_MESSAGE(eventually([&] { return paused() || !consumer.running(); }), consumer.err());
+  REQUIRE_MESSAGE(consumer.running(), consumer.err());
+  CHECK(contains(consumer.err(), "streamckpt: writing to " + run.sink().string() +
+                                     " failed: No space left on device; consumption pauses"));
+  // Nothing more is handled while the disk is full: what the file holds is
+  // what was acked.
+  const auto held = run.handled();
+  CHECK(held < static_cast<std::size_t>(run.produced));
+
+  disk.free_space();
+  REQUIRE(eventually([&] { return contains(consumer.err(), "streamckpt: the sink is written again"); }));
+  stop_and_check_ledger(run, consumer);
+}
+
+TEST_CASE("a stop while the file sink's disk is full: exit 0, and the next run handles what was not written, once") {
+  if (!can_mount()) {
+    MESSAGE("skipped: mounting a tmpfs needs root");
+    return;
+  }
+  Run run;
+  SmallTmpfs disk(run.dir.path() / "disk", 1 << 20);
+  run.sink_path = disk.path() / "out.jsonl";
+  run.produce(100);
+  {
+    CliProcess consumer(run.consume_args(run.dir.path() / "ckpt"), run.dir.path());
+    REQUIRE(eventually([&] { return run.handled() == 100; }));
+    disk.fill();
+    run.produce(300);
+    REQUIRE(eventually([&] { return contains(consumer.err(), "consumption pauses") || !consumer.running(); }));
+    consumer.signal(SIGTERM);
+    const auto r = consumer.wait();
+    CHECK_MESSAGE(r.exit_code == 0, r.err);
+  }
+  disk.free_space();
+  auto args = run.consume_args(run.dir.path() / "ckpt");
+  args.insert(args.end(), {"--idle-exit-ms", "300"});
+  const auto again = run_cli(args);
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(handled_numbers(read_file(run.sink())) == one_to(400));
 }

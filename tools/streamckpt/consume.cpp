@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -37,6 +38,7 @@ class ConsumeRun {
         settings_(std::move(settings)),
         signals_(io, SIGINT, SIGTERM),
         metrics_timer_(io),
+        retry_timer_(io),
         sink_(make_sink(settings_.sink_spec)) {
     // The sink is asked before start-up changes anything for it: a file it
     // refuses leaves the group, its consumers and both copies as they were.
@@ -74,6 +76,7 @@ class ConsumeRun {
     }
     stop_requested_ = true;
     if (consumer_) consumer_->request_stop();
+    retry_timer_.cancel();
     signals_.async_wait([this](boost::system::error_code e, int) { on_signal(e); });
   }
 
@@ -157,10 +160,11 @@ class ConsumeRun {
       }
       // The lines leave the process (and, for a file, reach the disk) before
       // their acks: an acked event is never missing from the sink.
-      if (auto error = sink_->flush(); !error.empty()) {
+      if (auto error = co_await flush_sink(); !error.empty()) {
         exit_code_ = fail(error);
         co_return false;
       }
+      if (stop_requested_ && !sink_flushed_) break;  // stopped while the disk was full: nothing of it is acked
       for (std::size_t i = 0; i < take; ++i) {
         if (metadata_of[i])
           consumer.ack(batch[i], rocksdb::WriteBatch{}, std::move(metadata_of[i]));
@@ -171,6 +175,34 @@ class ConsumeRun {
       if (settings_.max_events && handled_ >= settings_.max_events) break;
     }
     co_return false;
+  }
+
+  // Flushes the sink. A full or failing disk under a file sink is waited out
+  // with backoff, as the checkpoint store's is: consumption pauses, and the
+  // events stay unacked until their lines are durable. "" once flushed, or
+  // when a stop came first (sink_flushed_ false); the error otherwise.
+  asio::awaitable<std::string> flush_sink() {
+    sink_flushed_ = false;
+    std::chrono::milliseconds delay{50};
+    std::string logged;
+    for (;;) {
+      auto error = sink_->flush();
+      if (error.empty()) {
+        if (!logged.empty()) fmt::print(stderr, "streamckpt: the sink is written again\n");
+        sink_flushed_ = true;
+        co_return std::string{};
+      }
+      if (!sink_->can_retry()) co_return error;
+      if (error != logged) {  // once per distinct failure, not per attempt
+        fmt::print(stderr, "streamckpt: {}; consumption pauses, retrying until it succeeds\n", error);
+        logged = error;
+      }
+      retry_timer_.expires_after(delay);
+      boost::system::error_code ignored;
+      co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      if (stop_requested_) co_return std::string{};
+      delay = std::min(delay * 2, std::chrono::milliseconds{1000});
+    }
   }
 
   asio::awaitable<void> finish() {
@@ -188,9 +220,11 @@ class ConsumeRun {
   ConsumeSettings settings_;
   asio::signal_set signals_;  // first: catch signals as early as possible
   asio::steady_timer metrics_timer_;
+  asio::steady_timer retry_timer_;  // the sink's retry; a signal cancels it
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<Sink> sink_;
   bool stop_requested_ = false;
+  bool sink_flushed_ = false;
   bool started_ = false;  // the current consumer's start() succeeded
   std::uint64_t handled_ = 0;
   int exit_code_ = 0;

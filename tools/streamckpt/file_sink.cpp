@@ -183,13 +183,29 @@ class FileSink final : public Sink {
   }
 
   std::string flush() override {
-    if (auto error = write_all(fd_, buffer_, path_); !error.empty()) return error;
+    can_retry_ = false;
+    auto error = write_all(fd_, buffer_, path_);
+    // The lines must reach the disk before a checkpoint that covers them.
+    if (error.empty() && ::fdatasync(fd_) != 0)
+      error = fmt::format("fdatasync of {} failed: {}", path_, std::strerror(errno));
+    if (!error.empty()) {
+      const int failure = errno;
+      // Nothing of the buffer counts as written: the file goes back to what
+      // earlier flushes made durable, and a retry writes the lines again
+      // whole (after a failed fdatasync the kernel may have dropped them, and
+      // a second one would not say so). A cut a read-only disk refuses is
+      // overwritten by the same lines.
+      (void)::ftruncate(fd_, static_cast<off_t>(length_));
+      can_retry_ = ::lseek(fd_, static_cast<off_t>(length_), SEEK_SET) >= 0 &&
+                   (failure == ENOSPC || failure == EDQUOT || failure == EIO || failure == EROFS);
+      return error;
+    }
     length_ += buffer_.size();
     buffer_.clear();
-    // The lines must reach the disk before a checkpoint that covers them.
-    if (::fdatasync(fd_) != 0) return fmt::format("fdatasync of {} failed: {}", path_, std::strerror(errno));
     return {};
   }
+
+  bool can_retry() const override { return can_retry_; }
 
  private:
   // Opens the file (prepare()) and finds what open() works with: its size,
@@ -308,6 +324,7 @@ class FileSink final : public Sink {
   bool started_ = false;          // open() succeeded once: the file is this consumer's output
   std::uint64_t length_ = 0;
   std::string buffer_;
+  bool can_retry_ = false;  // the last flush() failed, and may succeed later
 };
 
 }  // namespace

@@ -62,6 +62,10 @@ class Sink {
   // Pushes buffered lines out; call it before acking them. Returns an error
   // message or "".
   virtual std::string flush() = 0;
+  // After a failed flush(): whether calling it again may succeed (a full or
+  // read-only disk, an I/O error). The lines are kept for it, and nothing of
+  // them counts as written.
+  virtual bool can_retry() const { return false; }
 };
 
 // "stdout" or "file:PATH"; nullptr for anything else.
