@@ -61,7 +61,9 @@ struct ConsumerOptions {
 
   // Entries per read (COUNT). Default 100.
   std::size_t batch = 100;
-  // Events between read and durable ack, at most; reading pauses beyond it.
+  // Events between read and durable ack (in group mode: and its confirmed
+  // XACK, since every commit lists what waits for one), at most; reading
+  // pauses beyond it.
   // Durability is the same for any value; what it bounds is how far reading
   // runs ahead of the disk, and so how long an ack waits when a sync stalls
   // (events waiting ~ max_in_flight / rate; next() also pauses while a
