@@ -87,11 +87,11 @@ asio::awaitable<error_code> Consumer::Impl::claim_once() {
     if (!claimed->is_error()) {
       auto entries = detail::parse_entries(std::move(*claimed));
       if (!entries) co_return entries.error();
+      std::vector<Event> again;
+      for (auto& e : *entries)
+        if (!e.deleted) again.push_back(std::move(e.event));  // XCLAIM drops a deleted one itself
       Batch batch;
-      for (auto& e : *entries) {
-        if (e.deleted) continue;  // XCLAIM drops a deleted entry from the pending list itself
-        hand_out_pending(std::move(e.event), batch);
-      }
+      redeliver(std::move(again), batch);
       if (!batch.empty()) {
         log(fmt::format("claimed {} pending entries of members idle for over {} ms", batch.size(), idle));
         metrics.claimed += batch.size();

@@ -1,4 +1,5 @@
 #include "consumer/consumer_impl.hpp"
+#include "redis/checkpoint_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -267,7 +268,16 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       ids_per_command.push_back(c.size() - 3);
       commands.push_back(std::move(c));
     }
+    // Handled: the group's count of its deliveries is done with (only
+    // entries handed out again have one). Its replies are not looked at.
+    const auto xacks = commands.size();
+    if (opt.max_deliveries > 0) {
+      auto forget = redis::command("HDEL", redis::deliveries_key(opt.key));
+      for (std::size_t i = 0; i < taken; ++i) forget.push_back(xack_queue[i].to_string());
+      commands.push_back(std::move(forget));
+    }
     auto replies = co_await cmds->exec(std::move(commands));
+    if (replies) replies->resize(xacks);
     if (!replies) {
       if (stopping && ++attempts_while_stopping > 1) break;
       const auto delay = stopping ? std::chrono::milliseconds{0} : backoff.next();

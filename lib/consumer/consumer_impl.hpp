@@ -57,12 +57,23 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<boost::system::error_code> read_once();
   boost::asio::awaitable<Result<Batch>> next();
+  boost::asio::awaitable<Result<Batch>> next_batch();
   boost::asio::awaitable<bool> stream_went_backwards();
 
   // claiming (claiming.cpp)
   // A pending entry this consumer never handled, into `batch`: delivered in
   // order when above every delivered ID, otherwise out of order.
   void hand_out_pending(Event&& event, Batch& batch);
+  // Hands out pending entries this consumer never handled, each a delivery
+  // again. With max_deliveries each goes out in a batch of its own, counted
+  // when next() hands it to the application (dead_letter.cpp): entries read
+  // ahead behind a handler that crashes are not counted.
+  void redeliver(std::vector<Event> events, Batch& batch);
+  // Counts the delivery of `event` in the group's hash; past max_deliveries
+  // copies it to the dead-letter stream and acks it instead: true then.
+  boost::asio::awaitable<bool> give_up(const Event& event);
+  std::string dead_letter_stream() const;
+  std::set<StreamId> count_at_hand_out;  // delivered again, counted when next() returns it
   boost::asio::awaitable<boost::system::error_code> claim_once();
   std::chrono::milliseconds claim_interval() const;
 

@@ -186,6 +186,7 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
 
   Batch batch;
   std::vector<StreamId> ack_now;
+  std::vector<Event> again;  // pending entries never handled here: delivered again
   for (auto& entry : *entries) {
     const auto id = entry.event.id;
     const auto delivered = tracker.last_delivered();
@@ -210,7 +211,7 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       if (tracker.was_delivered_outstanding(id) || out_of_order.count(id) || committing.count(id)) continue;
       // Never handled by this consumer, whatever its ID: a pending entry
       // claimed from another one, or one delivered before a crash.
-      hand_out_pending(std::move(entry.event), batch);
+      again.push_back(std::move(entry.event));
       continue;
     } else {
       cursor = id;
@@ -219,6 +220,7 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
     tracker.deliver(id);
     batch.push_back(std::move(entry.event));
   }
+  if (!again.empty()) redeliver(std::move(again), batch);
   if (replaying && entries->empty()) {
     replay_pending = false;
     loaded_unxacked.clear();  // the rest were XACKed before the last run ended
@@ -267,6 +269,18 @@ asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
 }
 
 asio::awaitable<Result<Batch>> Consumer::Impl::next() {
+  auto self = shared_from_this();
+  for (;;) {
+    auto batch = co_await next_batch();
+    if (!batch) co_return batch;
+    // An entry delivered again is counted as the application gets it, and
+    // given up past max_deliveries (dead_letter.cpp).
+    if (batch->size() == 1 && count_at_hand_out.erase(batch->front().id) && co_await give_up(batch->front())) continue;
+    co_return batch;
+  }
+}
+
+asio::awaitable<Result<Batch>> Consumer::Impl::next_batch() {
   auto self = shared_from_this();
   bool paused = false;
   for (;;) {

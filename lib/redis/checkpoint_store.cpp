@@ -77,6 +77,12 @@ std::string checkpoint_hash_key(const CheckpointKey& key) {
 
 std::string lease_key(const CheckpointKey& key) { return checkpoint_hash_key(key) + ":lease"; }
 
+std::string deliveries_key(const CheckpointKey& key) {
+  // Two colons: no consumer name encodes to an empty part, so no hash or
+  // lease of a consumer has this key.
+  return fmt::format("streamckpt:{{{}}}:{}::deliveries", key.stream, key_part(key.group));
+}
+
 std::string checkpoint_crc(const Checkpoint& c) {
   const auto text = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", c.key.stream.size(), c.key.stream, c.key.group,
                                 c.key.consumer, c.id.to_string(), c.epoch, c.updated_ms, c.entries_seen, c.metadata);

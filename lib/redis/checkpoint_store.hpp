@@ -23,6 +23,9 @@ namespace streamckpt::redis {
 
 std::string checkpoint_hash_key(const CheckpointKey& key);
 std::string lease_key(const CheckpointKey& key);
+// The group's count of hand-outs again, per pending entry (a HASH): key
+// streamckpt:{<stream>}:<group>::deliveries (the stream's slot, as above).
+std::string deliveries_key(const CheckpointKey& key);
 
 // Validates an HGETALL reply for `key` (sans-io).
 CheckpointCopy parse_checkpoint_hash(const CheckpointKey& key, const Value& reply);

@@ -266,3 +266,61 @@ TEST_CASE("a dead member's entries that it recorded as handled are only XACKed b
   CHECK(contains(r.err, "\"claimed\":20,\"claim_xacks\":30,"));
   CHECK(group_pending(c) == 0);
 }
+
+namespace {
+
+std::vector<int> lines_of(const std::string& out) {
+  std::vector<int> numbers;
+  std::size_t start = 0;
+  for (auto end = out.find('\n'); end != std::string::npos; start = end + 1, end = out.find('\n', start))
+    numbers.push_back(std::stoi(out.substr(start, end - start)));
+  return numbers;
+}
+
+}  // namespace
+
+TEST_CASE("a poison entry that crashes its handler is handed out --max-deliveries times, then dead-lettered") {
+  RedisServer redis;
+  Client c(redis.port());
+  TempDir dir;
+  c.produce("orders", 1, 20);
+  const auto poison_id = [&] {
+    const auto r = c.run({"XRANGE", "orders", "-", "+", "COUNT", "13"});
+    return std::string(r->element[12]->element[0]->str);
+  }();
+  const auto program = program_path("POISON_CONSUMER");
+  const std::vector<std::string> args = {redis.url(), (dir.path() / "ckpt").string(), "3", "13"};
+  std::set<int> handled;
+  int crashes = 0;
+  CliResult last;
+  for (int run = 0; run < 6; ++run) {
+    last = run_program(program, args);
+    for (const int n : lines_of(last.out)) handled.insert(n);
+    if (last.exit_code != -SIGABRT) break;
+    ++crashes;
+  }
+  REQUIRE_MESSAGE(last.exit_code == 0, last.err);
+  CHECK(crashes == 3);  // handed out 3 times, each crashing
+  CHECK(contains(last.err, "entry " + poison_id +
+                               " was handed out 3 times without being handled: copied to "
+                               "'orders:dead' as "));
+  CHECK(contains(last.err, "\"dead_lettered\":1}"));
+  std::set<int> expected;
+  for (int n = 1; n <= 20; ++n)
+    if (n != 13) expected.insert(n);
+  CHECK(handled == expected);
+  CHECK(group_pending(c) == 0);
+  // The copy names its origin and why, and keeps the fields.
+  const auto dead = c.run({"XRANGE", "orders:dead", "-", "+"});
+  REQUIRE(dead->elements == 1);
+  std::map<std::string, std::string> f;
+  const auto* fields = dead->element[0]->element[1];
+  for (std::size_t i = 0; i + 1 < fields->elements; i += 2) f[fields->element[i]->str] = fields->element[i + 1]->str;
+  CHECK(f["origin-stream"] == "orders");
+  CHECK(f["origin-id"] == poison_id);
+  CHECK(f["origin-group"] == "billing");
+  CHECK(f["reason"] == "handed out 3 times without being handled");
+  CHECK(f["n"] == "13");
+  // The count of deliveries is gone with it.
+  CHECK(c.run({"EXISTS", "streamckpt:{orders}:billing::deliveries"})->integer == 0);
+}

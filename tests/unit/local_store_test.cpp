@@ -563,7 +563,10 @@ TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and tak
   // ahead of them: it ends in zeros, not in the last record.
   const auto wals = wal_files(tmp.db());
   REQUIRE_FALSE(wals.empty());
-  const auto& [live, size] = wals.back();
+  // Named copies, not structured bindings: clang 14 cannot capture those in
+  // INFO's lambda.
+  const auto live = wals.back().first;
+  const auto size = wals.back().second;
   INFO(live.string(), " is ", size, " bytes");
   if (fallocate_sets_size(tmp.path())) {
     CHECK(size >= std::uintmax_t{1} << 20);
@@ -580,9 +583,9 @@ TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and tak
     REQUIRE_FALSE(store->commit({sample(key, StreamId(301, 0))}));
   }
   // A clean close trims the WAL to what was written.
-  for (const auto& [path, bytes] : wal_files(tmp.db())) {
-    INFO(path.string());
-    CHECK(bytes < std::uintmax_t{1} << 20);
+  for (const auto& wal : wal_files(tmp.db())) {
+    INFO(wal.first.string());
+    CHECK(wal.second < std::uintmax_t{1} << 20);
   }
   auto store = open_store(tmp.db());
   auto copy = store->read(key);

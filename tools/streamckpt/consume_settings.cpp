@@ -42,6 +42,8 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
                    "flush-ms",
                    "lease-ttl-ms",
                    "claim-idle-ms",
+                   "max-deliveries",
+                   "dead-letter",
                    "metrics-interval-ms",
                    "tls-ca",
                    "tls-cert",
@@ -66,6 +68,10 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
   o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, k_hour_ms));
   o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, k_min_lease_ttl.count(), k_hour_ms));
   o.claim_idle = milliseconds(args.number_or("claim-idle-ms", 60000, 0, k_max_ms));
+  o.max_deliveries = args.number_or("max-deliveries", 0, 0, 1000000);
+  o.dead_letter = args.get_or("dead-letter", "");
+  if (args.has("dead-letter") && (o.dead_letter.empty() || o.dead_letter.size() > CheckpointKey::k_max_name_bytes))
+    throw UsageError("--dead-letter must name a stream of 1 to 1024 bytes");
   o.wait_lease = args.has("wait-lease");
   o.fencing = !args.has("no-lease");
   // Whatever the mode: a command line that asks for both says nothing clear.

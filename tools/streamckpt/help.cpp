@@ -11,7 +11,8 @@ const char* const k_consume_synopsis =
                      [--sink stdout|file:PATH] [--start earliest|latest|fail] [--batch N]
                      [--max-events N] [--idle-exit-ms N] [--block-ms N] [--max-in-flight N]
                      [--on-regressed first|head|fail] [--flush-ms N] [--wait-lease] [--no-lease]
-                     [--lease-ttl-ms N] [--claim-idle-ms N] [--startup-timeout-ms N]
+                     [--lease-ttl-ms N] [--claim-idle-ms N] [--max-deliveries N]
+                     [--dead-letter STREAM] [--startup-timeout-ms N]
                      [--command-timeout-ms N] [--connect-timeout-ms N] [--tls-ca FILE]
                      [--tls-cert FILE] [--tls-key FILE] [--tls-insecure] [--metrics]
                      [--metrics-interval-ms N]
@@ -92,6 +93,12 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
                         handled are XACKed, the others claimed and handled here; members
                         idle that long with nothing pending are removed; 0 to
                         31536000000, 0: off (default 60000)
+  --max-deliveries N    group mode: an entry handed out N times without being handled
+                        (its handling crashed the process, say) is copied to the dead-
+                        letter stream with its origin and the reason, then XACKed;
+                        counted by the members (the group's ::deliveries hash), 0 to
+                        1000000, 0: off (default)
+  --dead-letter STREAM  where those go (default: <stream>:dead)
   --startup-timeout-ms N  give up on an unreachable Redis at start-up after N ms, 0 to
                         31536000000 (0: at the first failure); by default it keeps
                         retrying, logging each attempt

@@ -30,6 +30,7 @@ struct Metrics {
   std::uint64_t claimed = 0;
   std::uint64_t claim_xacks = 0;
   std::uint64_t members_removed = 0;
+  std::uint64_t dead_lettered = 0;  // entries given up after max_deliveries, copied to the dead-letter stream
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
   std::uint64_t ack_to_durable_p999_us = 0;

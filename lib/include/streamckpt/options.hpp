@@ -109,6 +109,17 @@ struct ConsumerOptions {
   // Durability is unaffected: a claimed entry is handled and acked as any.
   milliseconds claim_idle{60000};
 
+  // Group mode: an entry handed out this many times without being handled
+  // (its handler crashed the process, say) is not handed out again: it is
+  // copied to `dead_letter` with its origin and the reason, then XACKed.
+  // Counted by the group's members themselves, each time one hands a pending
+  // entry out again (in the hash streamckpt:{<stream>}:<group>::deliveries),
+  // not by Redis's delivery count, which every replay of a pending list
+  // raises. Default 0: off.
+  std::size_t max_deliveries = 0;
+  // Where those go. Default "": "<stream>:dead".
+  std::string dead_letter;
+
   // rediss:// files; tls_insecure skips server verification.
   std::string tls_ca, tls_cert, tls_key;
   bool tls_insecure = false;
