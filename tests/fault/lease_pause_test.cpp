@@ -5,6 +5,7 @@
 // the write-through the lease refused); neither may take the lease the other
 // has just taken for another instance's.
 #include "fault_run.hpp"
+#include "ledger.hpp"
 
 #include <doctest/doctest.h>
 
@@ -28,12 +29,19 @@ TEST_CASE("group mode: paused past its lease TTL, again and again, the consumer 
     run.produce_async(300, 3, 2ms);
     REQUIRE(eventually([&] { return run.handled_so_far() > handled || !run.cli().running(); }));
     run.cli().signal(SIGSTOP);
+    // Counted while it cannot log: it may retake the lease the moment it
+    // resumes, before the producer below is done.
+    const int retakes = occurrences(run.cli().err(), "took it again");
     // Paused until Redis has expired the lease: no guess at how long that is.
     const bool expired = eventually([&] { return run.redis().run({"EXISTS", lease})->integer == 0; });
     run.cli().signal(SIGCONT);
     REQUIRE(expired);
     run.finish_producing();
-    wait_for_more(run, "took it again");
+    const bool retaken =
+        eventually([&] { return occurrences(run.cli().err(), "took it again") > retakes || !run.cli().running(); });
+    INFO("stderr: ", run.cli().err());
+    REQUIRE(retaken);
+    REQUIRE(run.cli().running());
   }
   run.wait_all_handled();
   const auto r = run.stop();
