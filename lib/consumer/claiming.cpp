@@ -91,10 +91,13 @@ asio::awaitable<error_code> Consumer::Impl::claim_once() {
       for (auto& e : *entries)
         if (!e.deleted) again.push_back(std::move(e.event));  // XCLAIM drops a deleted one itself
       Batch batch;
-      redeliver(std::move(again), batch);
+      const auto claimed_now = again.size();
+      redeliver(std::move(again), batch);  // into `batch`, or with max_deliveries each in its own
+      if (claimed_now > 0) {
+        log(fmt::format("claimed {} pending entries of members idle for over {} ms", claimed_now, idle));
+        metrics.claimed += claimed_now;
+      }
       if (!batch.empty()) {
-        log(fmt::format("claimed {} pending entries of members idle for over {} ms", batch.size(), idle));
-        metrics.claimed += batch.size();
         metrics.events += batch.size();
         ready.push_back(std::move(batch));
         ready_signal.notify();

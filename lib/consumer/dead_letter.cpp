@@ -26,6 +26,7 @@ void Consumer::Impl::redeliver(std::vector<Event> events, Batch& batch) {
     count_at_hand_out.insert(e.id);
     hand_out_pending(std::move(e), own);
     ready.push_back(std::move(own));
+    ++metrics.events;
   }
   ready_signal.notify();
 }
@@ -63,6 +64,7 @@ asio::awaitable<bool> Consumer::Impl::give_up(const Event& event) {
     co_return false;
   }
   ++metrics.dead_lettered;
+  --metrics.events;  // counted as read, and never handed to the application
   log(fmt::format("entry {} was {}: copied to '{}' as {}", id, reason, dead_letter_stream(), copied->str));
   // Given up is its handling: acked as any, XACKed once durable (a crash
   // before that copies it again, never drops it); the count goes with the
