@@ -147,6 +147,12 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       auto create = redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, durable.to_string(), "MKSTREAM");
       auto created = co_await cmds->exec_one(std::move(create));
       if (!created) co_return created.error();
+      ++metrics.groups_lost;
+      if (created->error_prefix() == std::string_view("BUSYGROUP"))
+        log(
+            fmt::format("group '{}' was recreated by another member first; entries handled above its position "
+                        "may be delivered again",
+                        opt.key.group));
       replay_pending = true;
       replay_cursor = StreamId::min();
       co_return error_code{};
@@ -215,6 +221,19 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       continue;
     } else {
       cursor = id;
+      if (group_mode && delivered && id <= *delivered) {
+        // '>' gives what this consumer had read only after the group was
+        // recreated below it (by another member, at its own checkpoint): in
+        // flight, it is XACKed once durable; known handled, only XACKed;
+        // otherwise delivered again (a duplicate, never a loss).
+        if (tracker.was_delivered_outstanding(id) || out_of_order.count(id) || committing.count(id)) continue;
+        if (unxacked.count(id)) {
+          ack_now.push_back(id);
+          continue;
+        }
+        again.push_back(std::move(entry.event));
+        continue;
+      }
       if (delivered && id <= *delivered) continue;  // never hand out an entry twice
     }
     tracker.deliver(id);

@@ -72,11 +72,11 @@ std::string Metrics::to_json() const {
       R"("flush_failures":{},"reconnects":{},"storage_errors":{},"gaps":{},"gap_entries":{},)"
       R"("regressions":{},"deleted_pending":{},"stall_pauses":{},"ack_to_durable_us":{{"p50":{},"p99":{},"p999":{}}},)"
       R"("sync_us":{{"p50":{},"p99":{},"max":{}}},"redis_lag":{{"events":{},"ms":{}}},)"
-      R"("claimed":{},"claim_xacks":{},"members_removed":{},"dead_lettered":{}}})",
+      R"("claimed":{},"claim_xacks":{},"members_removed":{},"dead_lettered":{},"groups_lost":{}}})",
       events, acks, commits, fsyncs, xacks, xack_failures, redis_flushes, flush_failures, reconnects, storage_errors,
       gaps, gap_entries, regressions, deleted_pending, stall_pauses, ack_to_durable_p50_us, ack_to_durable_p99_us,
       ack_to_durable_p999_us, sync_p50_us, sync_p99_us, sync_max_us, redis_lag_events, redis_lag_ms, claimed,
-      claim_xacks, members_removed, dead_lettered);
+      claim_xacks, members_removed, dead_lettered, groups_lost);
 }
 
 }  // namespace streamckpt

@@ -119,6 +119,12 @@ bool eventually(const std::function<bool()>& done, int seconds = 60) {
   return done();
 }
 
+int occurrences_of(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + part.size())) ++n;
+  return n;
+}
+
 long long group_pending(Client& c) {
   const auto r = c.run({"XPENDING", "orders", "billing"});
   return r->element[0]->integer;
@@ -304,7 +310,7 @@ TEST_CASE("a poison entry that crashes its handler is handed out --max-deliverie
   CHECK(contains(last.err, "entry " + poison_id +
                                " was handed out 3 times without being handled: copied to "
                                "'orders:dead' as "));
-  CHECK(contains(last.err, "\"dead_lettered\":1}"));
+  CHECK(contains(last.err, "\"dead_lettered\":1,"));
   std::set<int> expected;
   for (int n = 1; n <= 20; ++n)
     if (n != 13) expected.insert(n);
@@ -323,4 +329,36 @@ TEST_CASE("a poison entry that crashes its handler is handed out --max-deliverie
   CHECK(f["n"] == "13");
   // The count of deliveries is gone with it.
   CHECK(c.run({"EXISTS", "streamckpt:{orders}:billing::deliveries"})->integer == 0);
+}
+
+TEST_CASE("the group destroyed while two members run: each reports and counts it, the group is recreated, none lost") {
+  RedisServer redis;
+  Client c(redis.port());
+  TempDir dir;
+  const std::vector<std::string> fast = {"--claim-idle-ms", "0", "--block-ms", "100", "--batch", "20", "--metrics"};
+  CliProcess m1(member_args(redis, dir, "m1", fast), dir.path());
+  CliProcess m2(member_args(redis, dir, "m2", fast), dir.path());
+  c.produce("orders", 1, 200);
+  const auto handled_union = [&] {
+    auto seen = numbers_in(m1.out());
+    for (const int n : numbers_in(m2.out())) seen.insert(n);
+    return seen;
+  };
+  REQUIRE(eventually([&] { return handled_union().size() == 200; }));
+  REQUIRE(c.run({"XGROUP", "DESTROY", "orders", "billing"})->integer == 1);
+  c.produce("orders", 201, 100);
+  REQUIRE_MESSAGE(eventually([&] { return handled_union().size() == 300; }), m1.err(), m2.err());
+  m1.signal(SIGTERM);
+  m2.signal(SIGTERM);
+  const auto r1 = m1.wait();
+  const auto r2 = m2.wait();
+  CHECK_MESSAGE(r1.exit_code == 0, r1.err);
+  CHECK_MESSAGE(r2.exit_code == 0, r2.err);
+  const auto all = r1.err + r2.err;
+  CHECK(contains(all, "group 'billing' is gone (NOGROUP"));
+  // Counted by each member that found it gone.
+  const int lost = (contains(r1.err, "\"groups_lost\":1}") ? 1 : 0) + (contains(r2.err, "\"groups_lost\":1}") ? 1 : 0);
+  CHECK(lost >= 1);
+  CHECK(occurrences_of(all, "group 'billing' is gone") == lost);
+  CHECK(group_pending(c) == 0);
 }

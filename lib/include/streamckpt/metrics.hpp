@@ -30,6 +30,11 @@ struct Metrics {
   std::uint64_t claimed = 0;
   std::uint64_t claim_xacks = 0;
   std::uint64_t members_removed = 0;
+  // Group mode: the group found gone while running (XGROUP DESTROY, the
+  // stream deleted), and recreated at this consumer's checkpoint, by it or by
+  // another member first. Entries other members handled above that position
+  // are delivered again.
+  std::uint64_t groups_lost = 0;
   std::uint64_t dead_lettered = 0;  // entries given up after max_deliveries, copied to the dead-letter stream
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
