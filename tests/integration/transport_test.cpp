@@ -325,3 +325,22 @@ TEST_CASE("a server without AUTH echoes the password in its refusal: the message
   CHECK(contains(r.err, "refused: ERR unknown command 'AUTH', with args beginning with: '***'"));
   CHECK(!contains(r.err, "hunter22"));
 }
+
+TEST_CASE("an ACL user that may not XRANGE: start-up says the checkpoint's entry is not looked up, and goes on") {
+  RedisServer redis;
+  Client c(redis.port());
+  const auto url = url_of_user_without(redis, c, "xrange");
+  c.produce("orders", 1, 10);
+  TempDir dir;
+  const auto first = run_cli(consume(url, dir));
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  c.produce("orders", 11, 5);
+  const auto second = run_cli(consume(url, dir));
+  REQUIRE_MESSAGE(second.exit_code == 0, second.err);
+  CHECK(contains(second.err, " up in the stream (NOPERM"));
+  CHECK(contains(second.err, "; whether the stream lost it is not checked"));
+  auto all = handled_numbers(first.out);
+  const auto more = handled_numbers(second.out);
+  all.insert(all.end(), more.begin(), more.end());
+  CHECK(all == one_to(15));
+}
