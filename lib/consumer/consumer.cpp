@@ -295,7 +295,15 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       if (!reply.is_error()) {
         metrics.xacks += ids_per_command[i];
         // Redis has forgotten them: they need no XACK after a crash.
-        for (std::size_t k = 0; k < ids_per_command[i]; ++k) unxacked.erase(xack_queue[first_of_command + k]);
+        for (std::size_t k = 0; k < ids_per_command[i]; ++k) {
+          const auto id = xack_queue[first_of_command + k];
+          unxacked.erase(id);
+          if (recent_xacks.insert(id).second) recent_xacks_order.push_back(id);
+        }
+        while (recent_xacks_order.size() > k_recent_xacks) {
+          recent_xacks.erase(recent_xacks_order.front());
+          recent_xacks_order.pop_front();
+        }
         first_of_command += ids_per_command[i];
         continue;
       }

@@ -56,6 +56,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // reading (reading.cpp)
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<boost::system::error_code> read_once();
+  // A pending entry given to this consumer again (a replay, or '>' after the
+  // group was recreated below it): into `ack_now` when it is known handled,
+  // into `again` when it was never handled here, nowhere while in flight.
+  void take_again(Event&& event, std::vector<StreamId>& ack_now, std::vector<Event>& again);
   boost::asio::awaitable<Result<Batch>> next();
   boost::asio::awaitable<Result<Batch>> next_batch();
   boost::asio::awaitable<bool> stream_went_backwards();
@@ -170,6 +174,14 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // again there: duplicates, not losses), and not counted in flight.
   static constexpr std::size_t k_max_refused = 4096;
   std::set<StreamId> xack_refused;
+  // XACKed, as Redis confirmed: a Redis restarted from an older snapshot (or
+  // a replica that missed the XACKs) gives them back as pending, and within
+  // this run they are recognised as handled. The latest k_recent_xacks only,
+  // in memory: after a restart of this consumer they are handed out again
+  // (duplicates, never losses).
+  static constexpr std::size_t k_recent_xacks = 16384;
+  std::set<StreamId> recent_xacks;
+  std::deque<StreamId> recent_xacks_order;
   // Handed out below the highest ID delivered (a pending entry this consumer
   // never handled): acked on their own, they never move the watermark.
   std::set<StreamId> out_of_order;

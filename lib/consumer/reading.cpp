@@ -90,6 +90,16 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
   loop_signal.notify();
 }
 
+void Consumer::Impl::take_again(Event&& event, std::vector<StreamId>& ack_now, std::vector<Event>& again) {
+  const auto id = event.id;
+  if (loaded_unxacked.erase(id) || xack_refused.erase(id)) unxacked.insert(id);
+  if (unxacked.count(id) || recent_xacks.count(id)) {
+    ack_now.push_back(id);  // handled and durable: only the XACK was lost (or Redis lost it)
+  } else if (!tracker.was_delivered_outstanding(id) && !out_of_order.count(id) && !committing.count(id)) {
+    again.push_back(std::move(event));  // neither handled nor in flight (in flight: XACKed once durable)
+  }
+}
+
 asio::awaitable<error_code> Consumer::Impl::read_once() {
   auto self = shared_from_this();
   const bool replaying = group_mode && replay_pending;
@@ -207,31 +217,17 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
         ack_now.push_back(id);
         continue;
       }
-      // Handled and durable: only the XACK was lost.
-      if (loaded_unxacked.erase(id) || xack_refused.erase(id)) unxacked.insert(id);
-      if (unxacked.count(id)) {
-        ack_now.push_back(id);
-        continue;
-      }
-      // Delivered in this run and still in flight or committing.
-      if (tracker.was_delivered_outstanding(id) || out_of_order.count(id) || committing.count(id)) continue;
       // Never handled by this consumer, whatever its ID: a pending entry
       // claimed from another one, or one delivered before a crash.
-      again.push_back(std::move(entry.event));
+      take_again(std::move(entry.event), ack_now, again);
       continue;
     } else {
       cursor = id;
       if (group_mode && delivered && id <= *delivered) {
         // '>' gives what this consumer had read only after the group was
-        // recreated below it (by another member, at its own checkpoint): in
-        // flight, it is XACKed once durable; known handled, only XACKed;
-        // otherwise delivered again (a duplicate, never a loss).
-        if (tracker.was_delivered_outstanding(id) || out_of_order.count(id) || committing.count(id)) continue;
-        if (unxacked.count(id)) {
-          ack_now.push_back(id);
-          continue;
-        }
-        again.push_back(std::move(entry.event));
+        // recreated below it (by another member, at its own checkpoint):
+        // delivered again unless known (a duplicate, never a loss).
+        take_again(std::move(entry.event), ack_now, again);
         continue;
       }
       if (delivered && id <= *delivered) continue;  // never hand out an entry twice
