@@ -2,6 +2,8 @@
 // are claimed by another (XAUTOCLAIM), and must be handled there, never
 // XACKed unhandled because they lie below the claimer's own checkpoint.
 #include "cli.hpp"
+#include "fault_run.hpp"
+#include "ledger.hpp"
 #include "redis_server.hpp"
 
 #include <doctest/doctest.h>
@@ -111,20 +113,6 @@ std::set<int> numbers_in(const std::string& out) {
   return {v.begin(), v.end()};
 }
 
-bool eventually(const std::function<bool()>& done, int seconds = 60) {
-  for (int i = 0; i < seconds * 50; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
-
-int occurrences_of(const std::string& text, const std::string& part) {
-  int n = 0;
-  for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + part.size())) ++n;
-  return n;
-}
-
 long long group_pending(Client& c) {
   const auto r = c.run({"XPENDING", "orders", "billing"});
   return r->element[0]->integer;
@@ -151,7 +139,7 @@ TEST_CASE("three members, one killed for good mid-run: the survivors handle ever
     members[2]->signal(SIGSTOP);
     c.produce("orders", total + 1, 300);
     total += 300;
-    eventually([&] { return pending_of(c, "m3") > 0; }, 1);
+    eventually([&] { return pending_of(c, "m3") > 0; }, std::chrono::seconds(1));
   }
   REQUIRE(pending_of(c, "m3") > 0);
   members[2]->kill();  // its host is gone: it never comes back
@@ -359,6 +347,6 @@ TEST_CASE("the group destroyed while two members run: each reports and counts it
   // Counted by each member that found it gone.
   const int lost = (contains(r1.err, "\"groups_lost\":1}") ? 1 : 0) + (contains(r2.err, "\"groups_lost\":1}") ? 1 : 0);
   CHECK(lost >= 1);
-  CHECK(occurrences_of(all, "group 'billing' is gone") == lost);
+  CHECK(occurrences(all, "group 'billing' is gone") == lost);
   CHECK(group_pending(c) == 0);
 }

@@ -5,6 +5,8 @@
 // say so and check nothing.
 #include "real_disk.hpp"
 #include "cli.hpp"
+#include "fault_run.hpp"
+#include "ledger.hpp"
 #include "redis_server.hpp"
 
 #include <doctest/doctest.h>
@@ -17,21 +19,6 @@ using namespace streamckpt::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool eventually(const std::function<bool()>& done, std::chrono::seconds limit = 60s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
-
-std::size_t occurrences(const std::string& text, const std::string& part) {
-  std::size_t n = 0;
-  for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + part.size())) ++n;
-  return n;
-}
 
 std::vector<int> one_to(int last) {
   std::vector<int> v;
@@ -87,7 +74,8 @@ bool produce_until_commit_fails(Run& run, SmallTmpfs& disk, CliProcess& consumer
 bool keep_full_until(SmallTmpfs& disk, CliProcess& consumer, std::size_t failures) {
   return eventually([&] {
            disk.fill();  // what RocksDB freed since (an obsolete WAL it deleted)
-           return occurrences(consumer.err(), "local commit failed") >= failures || !consumer.running();
+           return occurrences(consumer.err(), "local commit failed") >= static_cast<int>(failures) ||
+                  !consumer.running();
          }) &&
          consumer.running();
 }
