@@ -37,10 +37,12 @@ void complete_with_ec(asio::any_io_executor ex, asio::awaitable<error_code> op, 
 
 }  // namespace
 
-Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options)
+Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options, std::shared_ptr<Store> given)
     : ex(std::move(executor)),
       opt(std::move(options)),
       group_mode(!opt.key.group.empty()),
+      shared(std::move(given)),
+      store_given(shared != nullptr),
       commit_backoff(opt.reconnect_initial, opt.reconnect_max),
       read_backoff(opt.reconnect_initial, opt.reconnect_max),
       ready_signal(ex),
@@ -147,6 +149,7 @@ void Consumer::Impl::submit_staged() {
   ++commits_in_flight;
 
   detail::Committer::Job work;
+  work.client = client;
   job.updated_ms = now_unix_ms();
   work.checkpoints.push_back(job.checkpoint(opt.key, epoch));
   work.unacked = unacked_list();
@@ -389,7 +392,7 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
 
 void Consumer::Impl::copy_committer_metrics(Metrics& m) const {
   if (!committer) return;
-  m.fsyncs = committer->writes();
+  m.fsyncs = committer->writes(client);
   const auto writes = committer->write_times();
   m.sync_p50_us = writes.p50_us;
   m.sync_p99_us = writes.p99_us;
@@ -405,11 +408,13 @@ void Consumer::Impl::close_now() {
   if (reads) reads->close();
   if (cmds) cmds->close();
   if (committer) {
-    committer->finish();              // writes what is queued, joins
+    committer->drain(client);         // writes what is queued
     copy_committer_metrics(metrics);  // metrics() reads them from here on
-    committer.reset();
+    shared->impl().release(opt.key);
+    committer = nullptr;
   }
-  store.reset();
+  store = nullptr;
+  shared.reset();  // closes the consumer's own store
   ready_signal.notify();
   space_signal.notify();
   durable_signal.notify();
@@ -419,6 +424,9 @@ void Consumer::Impl::close_now() {
 
 Consumer::Consumer(executor_type executor, ConsumerOptions options)
     : executor_(executor), impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+
+Consumer::Consumer(executor_type executor, std::shared_ptr<Store> store, ConsumerOptions options)
+    : executor_(executor), impl_(std::make_shared<Impl>(std::move(executor), std::move(options), std::move(store))) {}
 
 Consumer::~Consumer() { impl_->close_now(); }
 

@@ -8,6 +8,7 @@
 #include "consumer/signal.hpp"
 #include "core/latency.hpp"
 #include "local/committer.hpp"
+#include "local/store_impl.hpp"
 #include "redis/backoff.hpp"
 #include "redis/connection.hpp"
 
@@ -38,7 +39,7 @@ struct Staged {
 struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   using Clock = std::chrono::steady_clock;
 
-  Impl(boost::asio::any_io_executor executor, ConsumerOptions options);
+  Impl(boost::asio::any_io_executor executor, ConsumerOptions options, std::shared_ptr<Store> given = nullptr);
   ~Impl();
 
   // start-up (startup.cpp)
@@ -51,6 +52,11 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<boost::system::error_code> connect_with_retry(redis::Connection& c, bool at_startup);
   boost::asio::awaitable<boost::system::error_code> check_redis_first();
   boost::asio::awaitable<Result<StreamState>> read_stream_state();
+  // Opens the consumer's own store, or checks the options against the one
+  // it was given, and registers it there.
+  boost::system::error_code open_store();
+  // The options a shared store decides: refused when they disagree with it.
+  std::string check_shared_store() const;
   boost::asio::awaitable<boost::system::error_code> prepare_group(ResumeReport& report);
 
   // reading (reading.cpp)
@@ -125,8 +131,13 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   ConsumerOptions opt;
   bool group_mode;
 
-  std::unique_ptr<LocalStore> store;
-  std::unique_ptr<detail::Committer> committer;
+  // The store, given or the consumer's own; `store` and `committer` are its
+  // parts while the consumer uses them, `client` its ID with the committer.
+  std::shared_ptr<Store> shared;
+  LocalStore* store = nullptr;
+  detail::Committer* committer = nullptr;
+  std::uint64_t client = 0;
+  bool store_given = false;
   std::unique_ptr<redis::Connection> reads;  // blocking reads only: never delays an ack
   std::unique_ptr<redis::Connection> cmds;   // XACK, write-through, XINFO, lease
 

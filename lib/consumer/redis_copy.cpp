@@ -174,7 +174,7 @@ asio::awaitable<error_code> Consumer::Impl::reconcile(ResumeReport& report) {
   if (behind(report.local)) {
     std::string detail;
     if (auto ec = store->commit({target}, nullptr, &detail)) {
-      error_detail = fmt::format("cannot re-seed the local checkpoint in {}: {}", opt.data_dir.string(), detail);
+      error_detail = fmt::format("cannot re-seed the local checkpoint in {}: {}", store->dir().string(), detail);
       co_return ec;
     }
     report.local_reseeded = true;

@@ -246,6 +246,48 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   co_return error_code{};
 }
 
+std::string Consumer::Impl::check_shared_store() const {
+  if (!opt.data_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::equivalent(opt.data_dir, shared->dir(), ec))
+      return fmt::format("data_dir {} is not the store's directory {}: leave it empty with a shared store",
+                         opt.data_dir.string(), shared->dir().string());
+  }
+  for (const auto& family : opt.column_families)
+    if (!shared->column_family(family))
+      return fmt::format("column family '{}' is not one of the store's: open the store with it", family);
+  if (opt.env) return "env is the store's with a shared store: set it in StoreOptions";
+  return {};
+}
+
+error_code Consumer::Impl::open_store() {
+  if (!shared) {
+    StoreOptions store_options;
+    store_options.dir = opt.data_dir;
+    store_options.column_families = opt.column_families;
+    store_options.env = opt.env;
+    auto opened = Store::open(store_options, &error_detail);
+    if (!opened) return opened.error();
+    shared = std::move(*opened);
+  }
+  if (!shared->impl().claim(opt.key)) {
+    shared.reset();
+    error_detail = fmt::format("a consumer with the same key ({}) runs on this store already", opt.key.describe());
+    return errc::consumer_running;
+  }
+  store = shared->impl().local.get();
+  committer = shared->impl().committer.get();
+  client = committer->add_client();
+  {
+    // The owner is stable per data directory: a restart after a crash
+    // recognises its own lease; another host (another directory) does not.
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    owner = fmt::format("{}:{}", host, store->instance_id());
+  }
+  return {};
+}
+
 asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   auto self = shared_from_this();
   if (started) co_return errc::stopped;
@@ -258,6 +300,12 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   if (auto bad = out_of_range_duration(opt); !bad.empty()) {
     error_detail = std::move(bad);
     co_return errc::invalid_options;
+  }
+  if (store_given) {
+    if (auto refusal = check_shared_store(); !refusal.empty()) {
+      error_detail = std::move(refusal);
+      co_return errc::invalid_options;
+    }
   }
   std::string why;
   auto url = redis::Url::parse(opt.redis_url, &why);
@@ -283,38 +331,7 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   // name leaves no directory behind.
   if (auto ec = co_await check_redis_first()) co_return ec;
 
-  LocalStoreOptions store_options;
-  store_options.dir = opt.data_dir;
-  store_options.column_families = opt.column_families;
-  store_options.env = opt.env;
-  std::string detail;
-  auto opened = LocalStore::open(store_options, &detail);
-  if (!opened) {
-    if (opened.error() == errc::store_locked)
-      error_detail = fmt::format("data directory {} is held by another process; stop it or use another data directory",
-                                 opt.data_dir.string());
-    else if (opened.error() == errc::store_corruption)
-      // Not repaired automatically: the store may also hold the application's
-      // column families, and only its owner can judge what a repair lost.
-      error_detail = fmt::format(
-          "cannot open data directory {}: {}. Move the directory away to resume from the Redis copy, as after a lost "
-          "disk (the application's column families in it are then lost too), or repair it with 'ldb repair --db={}'",
-          opt.data_dir.string(), detail, opt.data_dir.string());
-    else if (opened.error() == errc::store_foreign)
-      error_detail = "data directory " + detail;
-    else
-      error_detail = fmt::format("cannot open data directory {}: {}", opt.data_dir.string(), detail);
-    co_return opened.error();
-  }
-  store = std::move(*opened);
-  {
-    // The owner is stable per data directory: a restart after a crash
-    // recognises its own lease; another host (another directory) does not.
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    owner = fmt::format("{}:{}", host, store->instance_id());
-  }
-  committer = std::make_unique<detail::Committer>(*store);
+  if (auto ec = open_store()) co_return ec;
 
   detail::ResumeInputs inputs;
   inputs.local = store->read(opt.key);

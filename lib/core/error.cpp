@@ -78,6 +78,8 @@ class Category final : public boost::system::error_category {
         return "invalid consumer options";
       case errc::start_refused:
         return "the application refused where start-up would resume";
+      case errc::consumer_running:
+        return "a consumer with the same key runs on this store already";
     }
     return "unknown streamckpt error";
   }

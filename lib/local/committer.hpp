@@ -1,8 +1,10 @@
-// Committer: the one thread that performs synced RocksDB writes.
+// Committer: the one thread that performs a store's synced RocksDB writes.
 //
 // RocksDB calls block on fsync, so they never run on an io_context thread.
 // Jobs submitted while a write is in progress are merged into the next write
-// (group commit): one fsync covers all of them.
+// (group commit): one fsync covers all of them, whichever consumer (client)
+// each came from. A failure is kept per client: it fails that client's later
+// jobs until its retry, never another client's.
 #pragma once
 
 #include "core/latency.hpp"
@@ -15,6 +17,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -28,6 +31,7 @@ class Committer {
   using Completion = std::function<void(boost::system::error_code, const std::string& detail)>;
 
   struct Job {
+    std::uint64_t client = 0;  // from add_client(); 0 for a store's direct use
     std::vector<Checkpoint> checkpoints;
     // Application writes committed atomically with the checkpoints.
     std::vector<std::shared_ptr<const rocksdb::WriteBatch>> extras;
@@ -35,9 +39,9 @@ class Committer {
     std::vector<LocalStore::Unacked> unacked;
     Completion done;
     bool reopen_first = false;  // reopen the DB before writing (after a WAL I/O error)
-    // The first job after a failure. Until one comes, every job fails with the
-    // failure's error: a job queued behind a failed one must not become durable
-    // without the failed one's writes.
+    // The first job after a failure. Until one comes, every job of the same
+    // client fails with the failure's error: a job queued behind a failed one
+    // must not become durable without the failed one's writes.
     bool retry = false;
   };
 
@@ -53,8 +57,16 @@ class Committer {
   // Thread-safe.
   void submit(Job job);
 
+  // A new client ID for Job::client. Thread-safe.
+  std::uint64_t add_client();
+  // Blocks until every job `client` submitted is written or failed (its
+  // completion called). Thread-safe; not from a completion.
+  void drain(std::uint64_t client);
+
   // Number of successful synced writes (each is one fsync of the WAL).
   std::uint64_t writes() const;
+  // ... that carried at least one job of `client`.
+  std::uint64_t writes(std::uint64_t client) const;
 
   // How long the successful synced writes took, from the start of the
   // WriteBatch to the end of its WAL sync (and a reopen before it): the
@@ -71,20 +83,33 @@ class Committer {
  private:
   void run();
 
+  void write(std::vector<Job>& jobs);
+  void finished(const std::vector<Job>& jobs);
+
+  struct Failure {
+    boost::system::error_code ec;
+    std::string detail;
+  };
+
   LocalStore& store_;
-  mutable std::mutex mutex_;  // guards queue_, stopping_, writes_ and the write times
+  // Guards queue_, stopping_, the counts and the write times.
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable drained_;
   std::deque<Job> queue_;
   bool stopping_ = false;
+  std::uint64_t next_client_ = 1;
+  std::map<std::uint64_t, std::size_t> outstanding_;  // per client: submitted, not yet completed
+  std::map<std::uint64_t, std::uint64_t> client_writes_;
   std::uint64_t writes_ = 0;
   LatencyHistogram write_times_;
   std::uint64_t longest_write_us_ = 0;
   StallLimit stall_limit_;  // committer thread only: fed every successful write's time
   std::atomic<std::int64_t> stall_limit_us_{StallLimit::k_initial.count()};  // its limit, for stalled()
   std::atomic<std::int64_t> write_started_ns_{0};                            // steady_clock; 0 while not writing
-  // Committer thread only: the last write failed, and no retry came yet.
-  boost::system::error_code failure_;
-  std::string failure_detail_;
+  // Committer thread only: per client, its last write failed and no retry
+  // came yet.
+  std::map<std::uint64_t, Failure> failures_;
   std::thread thread_;
 };
 

@@ -8,7 +8,7 @@
 //
 // Threading: every member must be called on the executor given to the
 // constructor, which must not run handlers concurrently (a single-threaded
-// io_context, or a strand). RocksDB writes run on the consumer's own committer
+// io_context, or a strand). RocksDB writes run on the store's committer
 // thread; their results are posted back to the executor.
 //
 // Async operations take an Asio completion token. With Boost 1.81 coroutines,
@@ -20,6 +20,7 @@
 #include <streamckpt/metrics.hpp>
 #include <streamckpt/options.hpp>
 #include <streamckpt/report.hpp>
+#include <streamckpt/store.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -47,9 +48,17 @@ class Consumer {
  public:
   using executor_type = boost::asio::any_io_executor;
 
-  // REQUIRES: options.key and options.data_dir are set (start() reports
-  // errc::invalid_key otherwise).
+  // A consumer with a store of its own, in options.data_dir (opened by
+  // start()). REQUIRES: options.key and options.data_dir are set (start()
+  // reports errc::invalid_key otherwise).
   Consumer(executor_type executor, ConsumerOptions options);
+  // A consumer of a shared store (see Store): its commits join those of the
+  // store's other consumers. options.data_dir may stay empty (or name the
+  // store's directory), options.column_families must be among the store's,
+  // and options.env is the store's: start() fails with
+  // errc::invalid_options otherwise, and with errc::consumer_running while
+  // another consumer with the same key runs on the store.
+  Consumer(executor_type executor, std::shared_ptr<Store> store, ConsumerOptions options);
   // Closes without the final commit: what was acked but not yet durable is
   // handled again on the next start (as after a crash). Call stop() first.
   ~Consumer();

@@ -42,11 +42,12 @@ enum class errc {
   stream_regressed,
   lease_held,
   stopped,
-  tls_setup,        // a TLS file cannot be loaded (redis)
-  invalid_options,  // ConsumerOptions out of range (consumer)
-  redis_not_ready,  // LOADING, BUSY, MASTERDOWN, client limit: Redis cannot serve yet (redis)
-  store_foreign,    // the data directory holds something other than a streamckpt store (local store)
-  start_refused,    // ConsumerOptions::check_resume refused where start-up resumes (consumer)
+  tls_setup,         // a TLS file cannot be loaded (redis)
+  invalid_options,   // ConsumerOptions out of range (consumer)
+  redis_not_ready,   // LOADING, BUSY, MASTERDOWN, client limit: Redis cannot serve yet (redis)
+  store_foreign,     // the data directory holds something other than a streamckpt store (local store)
+  start_refused,     // ConsumerOptions::check_resume refused where start-up resumes (consumer)
+  consumer_running,  // a consumer with the same key runs on the store already (consumer)
 };
 
 const boost::system::error_category& category() noexcept;

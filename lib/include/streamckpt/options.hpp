@@ -50,7 +50,8 @@ struct ConsumerOptions {
   std::string redis_url = "redis://127.0.0.1:6379";
   // Whose checkpoint: stream, group (empty: plain XREAD), consumer. Required.
   CheckpointKey key;
-  // The local store's directory. Required.
+  // The local store's directory. Required, unless the consumer is given a
+  // Store.
   std::filesystem::path data_dir;
   // Application column families opened beside "checkpoints", for effects
   // committed with acks (transactional ack). Default: none.
