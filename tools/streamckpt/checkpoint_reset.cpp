@@ -34,7 +34,8 @@ void print_group_position(Writable& w, const CheckpointKey& key) {
 }  // namespace
 
 int checkpoint_reset(const std::vector<std::string>& argv) {
-  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"force"});
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "redis-user", "redis-password-file"},
+                  {"force"});
   const auto key = parse_key(args);
   // A mistyped --data-dir would otherwise get a new, empty store, and only the
   // Redis copy would go: the real local copy would win at the next start.

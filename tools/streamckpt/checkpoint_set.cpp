@@ -11,7 +11,8 @@
 namespace streamckpt::cli {
 
 int checkpoint_set(const std::vector<std::string>& argv) {
-  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "id"}, {"force"});
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "redis-user", "redis-password-file", "id"},
+                  {"force"});
   const auto key = parse_key(args);
   const auto id_text = args.required("id");
   auto id = StreamId::parse(id_text);

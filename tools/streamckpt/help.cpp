@@ -15,12 +15,28 @@ const char* const k_consume_synopsis =
                      [--dead-letter STREAM] [--startup-timeout-ms N]
                      [--command-timeout-ms N] [--connect-timeout-ms N] [--tls-ca FILE]
                      [--tls-cert FILE] [--tls-key FILE] [--tls-insecure] [--metrics]
-                     [--metrics-interval-ms N]
+                     [--metrics-interval-ms N] [--metrics-listen ADDR] [--metrics-file PATH]
+                     [--metrics-file-ms N] [--redis-user NAME] [--redis-password-file FILE]
+)";
+
+// The credentials options of the commands that read Redis besides consume.
+#define STREAMCKPT_CLI_AUTH_OPTIONS                                                                 \
+  "  --redis-user NAME     the ACL user, if --redis names none (default: $STREAMCKPT_REDIS_USER)\n" \
+  "  --redis-password-file FILE  the password, from FILE, if --redis holds none (default:\n"        \
+  "                        $STREAMCKPT_REDIS_PASSWORD)\n"
+
+const char* const k_version_synopsis = R"(  streamckpt version
+  streamckpt --version
+)";
+
+const char* const k_version_text =
+    R"(version prints streamckpt's version, the versions of the libraries it was built
+with (RocksDB, hiredis, Boost, fmt, OpenSSL), the compiler, and its features (TLS).
 )";
 
 const char* const k_show_synopsis =
     R"(  streamckpt checkpoint show --data-dir DIR --stream NAME [--group NAME] --consumer NAME
-                     [--redis URL] [--json]
+                     [--redis URL] [--redis-user NAME] [--redis-password-file FILE] [--json]
 )";
 
 const char* const k_list_synopsis = R"(  streamckpt checkpoint list --data-dir DIR [--json]
@@ -28,12 +44,14 @@ const char* const k_list_synopsis = R"(  streamckpt checkpoint list --data-dir D
 
 const char* const k_set_synopsis =
     R"(  streamckpt checkpoint set --data-dir DIR --redis URL --stream NAME [--group NAME]
-                     --consumer NAME --id ID [--force]
+                     --consumer NAME --id ID [--force] [--redis-user NAME]
+                     [--redis-password-file FILE]
 )";
 
 const char* const k_reset_synopsis =
     R"(  streamckpt checkpoint reset --data-dir DIR --redis URL --stream NAME [--group NAME]
-                     --consumer NAME [--force]
+                     --consumer NAME [--force] [--redis-user NAME]
+                     [--redis-password-file FILE]
 )";
 
 const char* const k_consume_text =
@@ -113,6 +131,25 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --metrics             print the consumer's counters as one JSON line on stderr at exit
   --metrics-interval-ms N  ... and every N ms while running, 0 to 3600000 (0, the
                         default: at exit only); implies --metrics
+  --metrics-listen ADDR  serve the metrics in the Prometheus text format at
+                        http://ADDR/metrics; ADDR is IP:PORT or [IPv6]:PORT, PORT 0 to
+                        65535 (0: any free port, named on stderr). The stream is sampled
+                        once a second (XINFO STREAM) for the lag
+  --metrics-file PATH   write the same text to PATH (for node_exporter's textfile
+                        collector: name it *.prom) at start, every --metrics-file-ms and
+                        at exit, through PATH.tmp and a rename; mode 0644
+  --metrics-file-ms N   how often, 1000 to 3600000 (default 15000)
+)"
+    R"(  --redis-user NAME     the ACL user to AUTH as, if --redis names none (default: the
+                        STREAMCKPT_REDIS_USER variable; needs a password)
+  --redis-password-file FILE  read the password from FILE (one line; its line end is
+                        dropped) if --redis holds none (default: the
+                        STREAMCKPT_REDIS_PASSWORD variable). A password in --redis
+                        works, with a warning: other users can read the command line
+Under systemd (Type=notify; NOTIFY_SOCKET set), consume sends READY=1 once it has
+decided where to resume, STATUS= as the checkpoint moves, WATCHDOG=1 every half of
+WATCHDOG_USEC, and STOPPING=1 when it stops. Whatever it creates is private to its
+user (umask 077; the store 0700, a sink file 0600); the metrics file is 0644.
 )";
 
 // What show, set and reset take to name one consumer's checkpoint.
@@ -132,7 +169,7 @@ const char* const k_show_options = R"(  --data-dir DIR        the store consume 
                         local copy is judged alone)
   --json                print {"local":...,"redis":...,"effective":...} on one line
                         instead of three lines of text
-)";
+)" STREAMCKPT_CLI_AUTH_OPTIONS;
 
 const char* const k_list_text = R"(checkpoint list prints every checkpoint in a data directory, one per line: stream,
 group ("-" in plain mode), consumer and the copy's state, separated by tabs. It opens
@@ -150,9 +187,11 @@ stream: it must exist, and ID must not be beyond its last-generated-id; otherwis
 nothing is changed. It refuses while a consumer holds the data directory.
 )";
 
-const char* const k_set_options = R"(  --data-dir DIR        the local store, created when missing
+const char* const k_set_options =
+    R"(  --data-dir DIR        the local store, created when missing
   --redis URL           where the Redis copy (and the group) is
-  --id ID               the new checkpoint, <ms>-<seq>: the last entry handled; consume
+)" STREAMCKPT_CLI_AUTH_OPTIONS
+    R"(  --id ID               the new checkpoint, <ms>-<seq>: the last entry handled; consume
                         resumes after it
   --force               allow moving the checkpoint backwards (entries after ID are
                         handled again); starts a new epoch
@@ -168,7 +207,7 @@ as it is). It refuses while a consumer holds the data directory.
 
 const char* const k_reset_options = R"(  --data-dir DIR        the local store; it must exist (unless --force)
   --redis URL           where the Redis copy is
-  --force               when --data-dir holds no store, delete the Redis copy alone
+)" STREAMCKPT_CLI_AUTH_OPTIONS R"(  --force               when --data-dir holds no store, delete the Redis copy alone
 )";
 
 const char* const k_exit_status = R"(exit status: 0 success, 1 failure (one line on stderr: "streamckpt: error: ..."),
@@ -197,13 +236,17 @@ std::string help(const std::string& synopses, const std::string& text) {
 }  // namespace
 
 std::string usage() {
-  return std::string("usage:\n") + k_consume_synopsis + checkpoint_synopses() + "  streamckpt --help\n";
+  return std::string("usage:\n") + k_consume_synopsis + checkpoint_synopses() + k_version_synopsis +
+         "  streamckpt --help\n";
 }
 
-std::string full_help() { return usage() + "\n" + k_consume_text + "\n" + checkpoint_texts() + "\n" + k_exit_status; }
+std::string full_help() {
+  return usage() + "\n" + k_consume_text + "\n" + checkpoint_texts() + "\n" + k_version_text + "\n" + k_exit_status;
+}
 
 std::string help_for(const std::string& command) {
   if (command == "consume") return help(k_consume_synopsis, k_consume_text);
+  if (command == "version") return help(k_version_synopsis, k_version_text);
   if (command == "checkpoint show") return help(k_show_synopsis, keyed_text(k_show_about, k_show_options));
   if (command == "checkpoint list") return help(k_list_synopsis, k_list_text);
   if (command == "checkpoint set") return help(k_set_synopsis, keyed_text(k_set_about, k_set_options));
