@@ -219,6 +219,7 @@ class ConsumeRun {
       exit_code_ = fail(error);
       co_return false;
     }
+    publisher_.note_stream(report.stream);
     notify_started(report);
 
     auto last_event = Clock::now();

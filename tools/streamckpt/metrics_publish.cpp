@@ -124,7 +124,7 @@ std::string MetricsPublisher::write_file() const {
   const auto& path = publishing_.file;
   const auto temporary = path + ".tmp";
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, k_metrics_file_mode);
-  if (fd < 0) return fmt::format("cannot write --metrics-file {}: {}", temporary, std::strerror(errno));
+  if (fd < 0) return fmt::format("cannot write --metrics-file {}: {}", path, std::strerror(errno));
   auto error = write_all(fd, render());
   if (error.empty() && ::fchmod(fd, k_metrics_file_mode) != 0) error = std::strerror(errno);
   ::close(fd);

@@ -44,6 +44,8 @@ class MetricsPublisher {
   std::string begin();
   // Writes the file a last time, stops listening and sampling.
   void finish();
+  // The stream's state as start-up read it: the lag's first sample.
+  void note_stream(const StreamState& state) { last_sample_ = state; }
   // The exposition as it stands.
   std::string render() const;
 
