@@ -242,7 +242,9 @@ TEST_CASE("-h or --help as an option's value is that value, not a request for he
 
 TEST_CASE("each command's help describes every option of its synopsis, with the bounds the parser applies") {
   const std::vector<std::vector<std::string>> commands = {
-      {"consume"}, {"checkpoint", "show"}, {"checkpoint", "list"}, {"checkpoint", "set"}, {"checkpoint", "reset"}};
+      {"consume"},           {"checkpoint", "show"},  {"checkpoint", "list"},
+      {"checkpoint", "set"}, {"checkpoint", "reset"}, {"checkpoint", "export"},
+      {"group", "describe"}};
   for (auto command : commands) {
     CAPTURE(command.back());
     command.push_back("--help");

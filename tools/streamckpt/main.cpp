@@ -56,11 +56,15 @@ int main(int argc, char** argv) {
     }
     if (command == "checkpoint") {
       if (asks_for_help(args)) {
-        const bool known =
-            !args.empty() && (args[0] == "show" || args[0] == "list" || args[0] == "set" || args[0] == "reset");
+        const bool known = !args.empty() && (args[0] == "show" || args[0] == "list" || args[0] == "set" ||
+                                             args[0] == "reset" || args[0] == "export" || args[0] == "import");
         return print_help(known ? "checkpoint " + args[0] : "checkpoint");
       }
       return run_checkpoint(args);
+    }
+    if (command == "group") {
+      if (asks_for_help(args)) return print_help("group describe");
+      return run_group(args);
     }
     if (command == "version") {
       if (asks_for_help(args)) return print_help("version");
