@@ -86,6 +86,10 @@ TEST_CASE("the password from --redis-password-file authenticates, is never print
   const auto redis_line = shown.out.substr(shown.out.find("redis:"));
   CHECK(redis_line.substr(0, redis_line.find('\n')).find("(valid, epoch 0)") != std::string::npos);
   CHECK(shown.err.empty());
+  const auto without_redis = run_cli({"checkpoint", "show", "--data-dir", (dir.path() / "d").string(), "--stream", "s",
+                                      "--consumer", "c", "--redis-password-file", file.string()});
+  CHECK(without_redis.exit_code == 2);
+  CHECK(without_redis.err.rfind("streamckpt: --redis-password-file needs --redis\n", 0) == 0);
 }
 
 TEST_CASE("STREAMCKPT_REDIS_PASSWORD and STREAMCKPT_REDIS_USER authenticate as an ACL user") {

@@ -24,6 +24,8 @@ int checkpoint_show(const std::vector<std::string>& argv) {
   const auto key = parse_key(args);
   const std::filesystem::path dir = args.required("data-dir");
   auto redis_url = args.optional("redis");
+  for (const char* option : {"redis-user", "redis-password-file"})
+    if (!redis_url && args.has(option)) throw UsageError(fmt::format("--{} needs --redis", option));
   if (redis_url) redis_url = redis_url_with_credentials(args, *redis_url);
 
   std::unique_ptr<LocalStore> store;

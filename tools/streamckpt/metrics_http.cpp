@@ -69,7 +69,14 @@ struct MetricsServer::State : std::enable_shared_from_this<State> {
       boost::system::error_code ec;
       auto socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-      if (ec) continue;  // a client that went away before it was accepted
+      if (ec) {
+        // A client that went away before it was accepted, or no descriptor
+        // left: try again shortly, without spinning.
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!acceptor.is_open()) co_return;
+        continue;
+      }
       asio::co_spawn(acceptor.get_executor(), serve(std::move(socket)), asio::detached);
     }
   }
