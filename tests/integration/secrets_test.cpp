@@ -269,3 +269,19 @@ TEST_CASE("under umask 000 the data directory is 0700, nothing in it is open to 
   }
   CHECK(files > 3);  // CURRENT, MANIFEST, the WAL, LOG, …
 }
+
+TEST_CASE("a wrong password from the file is refused by Redis, and the message names the user, never the password") {
+  RedisServer redis;
+  Client(redis.port()).run({"ACL", "SETUSER", "edge", "on", ">right-one", "~*", "+@all"});
+  TempDir dir;
+  ScopedEnv no_password("STREAMCKPT_REDIS_PASSWORD", std::nullopt);
+  const auto file = write_secret(dir.path() / "pw", "wrong-one\n");
+  auto args = consume_args(redis.url(), dir.path() / "d");
+  args.insert(args.end(), {"--redis-user", "edge", "--redis-password-file", file.string()});
+  const auto r = run_cli(args);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.rfind(
+            "streamckpt: error: redis://edge:***@127.0.0.1:" + std::to_string(redis.port()) + " refused: WRONGPASS",
+            0) == 0);
+  CHECK_FALSE(contains(r.err, "wrong-one"));
+}

@@ -20,10 +20,11 @@ const char* const k_consume_synopsis =
 )";
 
 // The credentials options of the commands that read Redis besides consume.
-#define STREAMCKPT_CLI_AUTH_OPTIONS                                                                 \
-  "  --redis-user NAME     the ACL user, if --redis names none (default: $STREAMCKPT_REDIS_USER)\n" \
-  "  --redis-password-file FILE  the password, from FILE, if --redis holds none (default:\n"        \
-  "                        $STREAMCKPT_REDIS_PASSWORD)\n"
+#define STREAMCKPT_CLI_AUTH_OPTIONS                                                           \
+  "  --redis-user NAME     the ACL user (default: $STREAMCKPT_REDIS_USER); not with a user\n" \
+  "                        in --redis\n"                                                      \
+  "  --redis-password-file FILE  the password, from FILE (default:\n"                         \
+  "                        $STREAMCKPT_REDIS_PASSWORD); not with a password in --redis\n"
 
 const char* const k_group_synopsis =
     R"(  streamckpt group describe --redis URL --stream NAME --group NAME [--data-dir DIR]
@@ -167,12 +168,12 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
                         at exit, through PATH.tmp and a rename; mode 0644
   --metrics-file-ms N   how often, 1000 to 3600000 (default 15000)
 )"
-    R"(  --redis-user NAME     the ACL user to AUTH as, if --redis names none (default: the
-                        STREAMCKPT_REDIS_USER variable; needs a password)
+    R"(  --redis-user NAME     the ACL user to AUTH as (default: the STREAMCKPT_REDIS_USER
+                        variable); needs a password; a usage error if --redis names one
   --redis-password-file FILE  read the password from FILE (one line; its line end is
-                        dropped) if --redis holds none (default: the
-                        STREAMCKPT_REDIS_PASSWORD variable). A password in --redis
-                        works, with a warning: other users can read the command line
+                        dropped) (default: the STREAMCKPT_REDIS_PASSWORD variable); a
+                        usage error if --redis holds one. A password in --redis works,
+                        with a warning: other users can read the command line
 Under systemd (Type=notify; NOTIFY_SOCKET set), consume sends READY=1 once it has
 decided where to resume, STATUS= as the checkpoint moves, WATCHDOG=1 every half of
 WATCHDOG_USEC, and STOPPING=1 when it stops. Whatever it creates is private to its
