@@ -275,3 +275,28 @@ TEST_CASE("a bad --metrics-listen address is a usage error; a port in use or an 
   CHECK(i.err.rfind("streamckpt: --metrics-file-ms needs --metrics-file\n", 0) == 0);
   CHECK_FALSE(std::filesystem::exists(dir.path() / "d"));
 }
+
+TEST_CASE("in group mode a scrape also shows the group's lag and pending entries as Redis counts them") {
+  RedisServer redis;
+  Client client(redis.port());
+  const auto ids = client.produce("s", 1, 12);
+  TempDir dir;
+  CliProcess cli({"consume", "--redis", redis.url(), "--stream", "s", "--group", "g", "--consumer", "edge-1",
+                  "--data-dir", (dir.path() / "d").string(), "--metrics-listen", "127.0.0.1:0"},
+                 dir.path());
+  const int port = served_port(cli);
+  const auto s = scrape_until(port, [&](const auto& m) {
+    return m.at("streamckpt_checkpoint_seq") == seq_of(ids.back()) && m.count("streamckpt_group_pending_entries") &&
+           m.at("streamckpt_group_pending_entries") == "0" && m.at("streamckpt_xacks_total") == "12";
+  });
+  CHECK(s.at("streamckpt_info{stream=\"s\",group=\"g\",consumer=\"edge-1\"}") == "1");
+  CHECK(s.at("streamckpt_events_total") == "12");
+  CHECK(s.at("streamckpt_handled_total") == "12");
+  CHECK(s.at("streamckpt_xacks_total") == "12");
+  CHECK(s.at("streamckpt_group_pending_entries") == "0");
+  CHECK(s.at("streamckpt_group_lag_entries") == "0");
+  CHECK(s.at("streamckpt_lag_entries") == "0");
+  check_histogram(s, 12);
+  cli.signal(SIGTERM);
+  CHECK(cli.wait().exit_code == 0);
+}

@@ -162,7 +162,8 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --metrics-listen ADDR  serve the metrics in the Prometheus text format at
                         http://ADDR/metrics; ADDR is IP:PORT or [IPv6]:PORT, PORT 0 to
                         65535 (0: any free port, named on stderr). The stream is sampled
-                        once a second (XINFO STREAM) for the lag
+                        once a second for the lag (XINFO STREAM; in group mode also
+                        XINFO GROUPS)
   --metrics-file PATH   write the same text to PATH (for node_exporter's textfile
                         collector: name it *.prom) at start, every --metrics-file-ms and
                         at exit, through PATH.tmp and a rename; mode 0644

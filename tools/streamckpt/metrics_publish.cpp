@@ -44,6 +44,7 @@ MetricsPublisher::MetricsPublisher(asio::io_context& io, MetricsPublishing publi
       publishing_(std::move(publishing)),
       view_(std::move(view)),
       stream_(options.key.stream),
+      group_(options.key.group),
       file_timer_(io),
       sample_timer_(io) {
   if (!enabled()) return;
@@ -100,6 +101,8 @@ std::string MetricsPublisher::render() const {
             ? static_cast<double>(s.last_generated.ms() - std::min(s.last_generated.ms(), v.checkpoint.ms())) / 1e3
             : 0.0;
   }
+  v.group_lag_entries = group_lag_;
+  v.group_pending_entries = group_pending_;
   return prometheus_text(v);
 }
 
@@ -156,8 +159,30 @@ asio::awaitable<void> MetricsPublisher::sample() {
     if (finished_) co_return;
     if (info && !info->is_error())
       if (auto state = detail::parse_xinfo_stream(*info)) last_sample_ = *state;
+    if (!group_.empty() && !finished_) co_await sample_group();
   }
   schedule_sample();
+}
+
+asio::awaitable<void> MetricsPublisher::sample_group() {
+  auto groups = co_await sampler_->exec_one(redis::command("XINFO", "GROUPS", stream_));
+  if (finished_ || !groups || groups->is_error()) co_return;
+  for (const auto& entry : groups->elements) {
+    std::optional<std::uint64_t> lag, pending;
+    bool ours = false;
+    for (std::size_t i = 0; i + 1 < entry.elements.size(); i += 2) {
+      const auto& name = entry.elements[i].str;
+      const auto& value = entry.elements[i + 1];
+      const bool number = value.type == redis::Value::Type::integer && value.integer >= 0;
+      if (name == "name") ours = value.str == group_;
+      if (name == "lag" && number) lag = static_cast<std::uint64_t>(value.integer);
+      if (name == "pending" && number) pending = static_cast<std::uint64_t>(value.integer);
+    }
+    if (ours) {
+      group_lag_ = lag;
+      group_pending_ = pending;
+    }
+  }
 }
 
 }  // namespace streamckpt::cli

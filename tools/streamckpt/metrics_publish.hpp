@@ -53,6 +53,7 @@ class MetricsPublisher {
   void schedule_file();
   void schedule_sample();
   boost::asio::awaitable<void> sample();
+  boost::asio::awaitable<void> sample_group();
   std::string write_file() const;
 
   boost::asio::io_context& io_;
@@ -61,9 +62,11 @@ class MetricsPublisher {
   std::unique_ptr<MetricsServer> server_;
   std::unique_ptr<redis::Connection> sampler_;
   std::string stream_;
+  std::string group_;  // "": plain mode
   boost::asio::steady_timer file_timer_;
   boost::asio::steady_timer sample_timer_;
   std::optional<StreamState> last_sample_;
+  std::optional<std::uint64_t> group_lag_, group_pending_;
   std::string last_file_error_;
   bool sampling_ = false;
   bool finished_ = false;

@@ -109,6 +109,12 @@ std::string prometheus_text(const MetricsView& v) {
   if (v.lag_seconds)
     gauge(out, "lag_seconds", "How much older the checkpoint's entry is than the stream's newest.",
           seconds(*v.lag_seconds));
+  if (v.group_lag_entries)
+    gauge(out, "group_lag_entries", "The group's lag as Redis counts it (XINFO GROUPS lag).",
+          std::to_string(*v.group_lag_entries));
+  if (v.group_pending_entries)
+    gauge(out, "group_pending_entries", "Entries delivered to the group's members and not yet XACKed.",
+          std::to_string(*v.group_pending_entries));
   gauge(out, "redis_copy_behind_entries", "Entries the Redis copy of the checkpoint trails the local copy by.",
         std::to_string(m.redis_lag_events));
   gauge(out, "redis_copy_behind_seconds", "Seconds the Redis copy has trailed the local copy.",

@@ -24,6 +24,11 @@ struct MetricsView {
   // stream's newest; none until one succeeded.
   std::optional<std::uint64_t> lag_entries;
   std::optional<double> lag_seconds;
+  // Group mode, from the last XINFO GROUPS: the group's lag as Redis counts
+  // it (entries-added minus entries-read; none when Redis cannot tell) and
+  // its pending entries, all members together.
+  std::optional<std::uint64_t> group_lag_entries;
+  std::optional<std::uint64_t> group_pending_entries;
 };
 
 // `total` plus `more`: the counters and the histogram add up (a consumer that
