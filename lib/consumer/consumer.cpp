@@ -473,6 +473,10 @@ Metrics Consumer::metrics() const {
   m.ack_to_durable_p50_us = impl_->ack_latency.quantile(0.50);
   m.ack_to_durable_p99_us = impl_->ack_latency.quantile(0.99);
   m.ack_to_durable_p999_us = impl_->ack_latency.quantile(0.999);
+  m.ack_to_durable_le = impl_->ack_latency.fixed_buckets();
+  m.ack_to_durable_count = impl_->ack_latency.count();
+  m.ack_to_durable_sum_us = impl_->ack_latency.sum();
+  m.entries_seen = impl_->entries_seen;
   if (impl_->redis_dirty) {
     m.redis_lag_events =
         impl_->redis_dirty->entries_seen - std::min(impl_->redis_dirty->entries_seen, impl_->redis_entries_seen);

@@ -2,6 +2,8 @@
 // fixed memory.
 #pragma once
 
+#include <streamckpt/metrics.hpp>
+
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -13,6 +15,9 @@ class LatencyHistogram {
   void record(std::uint64_t us) {
     ++buckets_[bucket(us)];
     ++count_;
+    sum_ += us;
+    for (std::size_t i = 0; i < fixed_.size(); ++i)
+      if (us <= k_ack_to_durable_bounds_us[i]) ++fixed_[i];
   }
   // The value below which `q` (0..1) of the samples fall; 0 when empty.
   std::uint64_t quantile(double q) const {
@@ -26,6 +31,9 @@ class LatencyHistogram {
     return upper(buckets_.size() - 1);
   }
   std::uint64_t count() const { return count_; }
+  std::uint64_t sum() const { return sum_; }
+  // Cumulative counts at k_ack_to_durable_bounds_us, exact.
+  const std::array<std::uint64_t, k_ack_to_durable_bounds_us.size()>& fixed_buckets() const { return fixed_; }
 
  private:
   static constexpr double k_growth = 1.06;
@@ -41,6 +49,8 @@ class LatencyHistogram {
 
   std::array<std::uint64_t, k_buckets> buckets_{};
   std::uint64_t count_ = 0;
+  std::uint64_t sum_ = 0;
+  std::array<std::uint64_t, k_ack_to_durable_bounds_us.size()> fixed_{};
 };
 
 }  // namespace streamckpt::detail

@@ -242,7 +242,9 @@ TEST_CASE("-h or --help as an option's value is that value, not a request for he
 
 TEST_CASE("each command's help describes every option of its synopsis, with the bounds the parser applies") {
   const std::vector<std::vector<std::string>> commands = {
-      {"consume"}, {"checkpoint", "show"}, {"checkpoint", "list"}, {"checkpoint", "set"}, {"checkpoint", "reset"}};
+      {"consume"},           {"checkpoint", "show"},  {"checkpoint", "list"},
+      {"checkpoint", "set"}, {"checkpoint", "reset"}, {"checkpoint", "export"},
+      {"group", "describe"}};
   for (auto command : commands) {
     CAPTURE(command.back());
     command.push_back("--help");
@@ -360,7 +362,9 @@ TEST_CASE("a wrong password exits 1 with Redis's refusal") {
   const auto r = run_cli({"consume", "--redis", "redis://:wrong@127.0.0.1:" + std::to_string(redis.port()), "--stream",
                           "s", "--consumer", "c", "--data-dir", (dir.path() / "d").string()});
   CHECK(r.exit_code == 1);
-  CHECK(starts_with(r.err, "streamckpt: error: redis://:***@127.0.0.1:"));
+  // A password in the URL is warned about first.
+  CHECK(starts_with(r.err, "streamckpt: warning: the password in --redis can be read by every user of this host"));
+  CHECK(starts_with(r.err.substr(r.err.find('\n') + 1), "streamckpt: error: redis://:***@127.0.0.1:"));
   CHECK(r.err.find("refused: WRONGPASS") != std::string::npos);
   CHECK(r.err.find("wrong") == std::string::npos);  // the password is never printed
 }

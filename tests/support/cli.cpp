@@ -138,6 +138,21 @@ CliResult run_program(const std::string& program, const std::vector<std::string>
   return p.wait();
 }
 
+ScopedEnv::ScopedEnv(std::string name, const std::optional<std::string>& value) : name_(std::move(name)) {
+  if (const char* old = std::getenv(name_.c_str())) old_ = old;
+  if (value)
+    ::setenv(name_.c_str(), value->c_str(), 1);
+  else
+    ::unsetenv(name_.c_str());
+}
+
+ScopedEnv::~ScopedEnv() {
+  if (old_)
+    ::setenv(name_.c_str(), old_->c_str(), 1);
+  else
+    ::unsetenv(name_.c_str());
+}
+
 std::vector<int> handled_numbers(const std::string& out) {
   std::vector<int> numbers;
   std::size_t pos = 0;

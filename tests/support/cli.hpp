@@ -65,6 +65,20 @@ void close_inherited_descriptors();
 CliResult run_cli(const std::vector<std::string>& args);
 CliResult run_program(const std::string& program, const std::vector<std::string>& args);
 
+// An environment variable set (or, with nullopt, unset) for one scope: the
+// programs started meanwhile inherit it.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const std::optional<std::string>& value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
+
 // Whether `text` (a program's output, say) holds `part`.
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 

@@ -11,5 +11,7 @@ int checkpoint_show(const std::vector<std::string>& args);
 int checkpoint_list(const std::vector<std::string>& args);
 int checkpoint_set(const std::vector<std::string>& args);
 int checkpoint_reset(const std::vector<std::string>& args);
+int checkpoint_export(const std::vector<std::string>& args);
+int checkpoint_import(const std::vector<std::string>& args);
 
 }  // namespace streamckpt::cli

@@ -34,7 +34,8 @@ void print_group_position(Writable& w, const CheckpointKey& key) {
 }  // namespace
 
 int checkpoint_reset(const std::vector<std::string>& argv) {
-  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"force"});
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "redis-user", "redis-password-file"},
+                  {"force", "dry-run"});
   const auto key = parse_key(args);
   // A mistyped --data-dir would otherwise get a new, empty store, and only the
   // Redis copy would go: the real local copy would win at the next start.
@@ -47,6 +48,19 @@ int checkpoint_reset(const std::vector<std::string>& argv) {
                     dir.string()));
   Writable w;
   if (auto error = open_redis(args, w); !error.empty()) return fail(error);
+  if (args.has("dry-run")) {
+    std::unique_ptr<LocalStore> reader;
+    if (has_store)
+      if (auto error = open_for_reading(dir, reader); !error.empty()) return fail(error);
+    std::string detail;
+    if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
+    const auto remote = run_sync(*w.io, redis::read_checkpoint(*w.conn, key, &detail));
+    if (!remote) return fail(detail);
+    fmt::print("dry run: would delete the checkpoint of {} from {} (local: {}, redis: {}); nothing was changed\n",
+               key.describe(), has_store ? "both copies" : "the Redis copy",
+               reader ? copy_text(reader->read(key)) : "no store in " + dir.string(), copy_text(*remote));
+    return 0;
+  }
   if (has_store)
     if (auto error = open_store(args, w); !error.empty()) return fail(error);
   std::string detail;

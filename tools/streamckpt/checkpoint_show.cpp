@@ -4,6 +4,7 @@
 #include "checkpoint_common.hpp"
 #include "commands.hpp"
 #include "json.hpp"
+#include "redis_auth.hpp"
 
 #include "consumer/resume.hpp"
 
@@ -18,10 +19,14 @@ namespace streamckpt::cli {
 namespace asio = boost::asio;
 
 int checkpoint_show(const std::vector<std::string>& argv) {
-  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis"}, {"json"});
+  const Args args(argv, {"data-dir", "stream", "group", "consumer", "redis", "redis-user", "redis-password-file"},
+                  {"json"});
   const auto key = parse_key(args);
   const std::filesystem::path dir = args.required("data-dir");
-  const auto redis_url = args.optional("redis");
+  auto redis_url = args.optional("redis");
+  for (const char* option : {"redis-user", "redis-password-file"})
+    if (!redis_url && args.has(option)) throw UsageError(fmt::format("--{} needs --redis", option));
+  if (redis_url) redis_url = redis_url_with_credentials(args, *redis_url);
 
   std::unique_ptr<LocalStore> store;
   if (auto error = open_for_reading(dir, store); !error.empty()) return fail(error);

@@ -1,5 +1,7 @@
 #include "checkpoint_write.hpp"
 
+#include "redis_auth.hpp"
+
 #include "consumer/stream_reply.hpp"
 
 #include <fmt/format.h>
@@ -8,7 +10,7 @@ namespace streamckpt::cli {
 
 std::string open_redis(const Args& args, Writable& w) {
   std::string why;
-  auto url = redis::Url::parse(args.required("redis"), &why);
+  auto url = redis::Url::parse(redis_url_with_credentials(args, args.required("redis")), &why);
   if (!url) return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(args.required("redis")), why);
   w.io.emplace();
   w.conn = std::make_unique<redis::Connection>(w.io->get_executor(), *url, redis::ConnectionOptions{});

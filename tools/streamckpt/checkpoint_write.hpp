@@ -41,6 +41,14 @@ T run_sync(boost::asio::io_context& io, boost::asio::awaitable<T> op) {
   return done.get();
 }
 
+// Writes `id` to both copies, as checkpoint set does: refuses to move
+// backwards without --force (which starts a new epoch), keeps the current
+// metadata (or `imported`'s, with the higher of the two epochs), and in group
+// mode moves the group. With --dry-run it says what it would do. Prints the
+// outcome; returns the exit status. REQUIRES: w.conn connected.
+int write_checkpoint_copies(const Args& args, Writable& w, const CheckpointKey& key, StreamId id,
+                            const std::optional<Checkpoint>& imported);
+
 // The stream must exist and hold `id`'s position. An error message, or "".
 std::string check_stream(Writable& w, const CheckpointKey& key, StreamId id);
 

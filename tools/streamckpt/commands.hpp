@@ -10,6 +10,7 @@ namespace streamckpt::cli {
 
 int run_consume(const std::vector<std::string>& args);
 int run_checkpoint(const std::vector<std::string>& args);
+int run_group(const std::vector<std::string>& args);
 
 // Prints "streamckpt: error: <message>" on stderr and returns 1.
 int fail(const std::string& message);

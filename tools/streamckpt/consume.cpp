@@ -2,6 +2,8 @@
 #include "checkpoint_common.hpp"
 #include "commands.hpp"
 #include "consume_settings.hpp"
+#include "metrics_publish.hpp"
+#include "sd_notify.hpp"
 #include "sink.hpp"
 
 #include <streamckpt/consumer.hpp>
@@ -39,6 +41,9 @@ class ConsumeRun {
         signals_(io, SIGINT, SIGTERM),
         metrics_timer_(io),
         retry_timer_(io),
+        watchdog_timer_(io),
+        status_timer_(io),
+        publisher_(io, settings_.publishing, settings_.options, [this] { return metrics_view(); }),
         sink_(make_sink(settings_.sink_spec)) {
     // The sink is asked before start-up changes anything for it: a file it
     // refuses leaves the group, its consumers and both copies as they were.
@@ -50,7 +55,15 @@ class ConsumeRun {
   int exit_code() const { return exit_code_; }
 
   void begin() {
-    signals_.async_wait([this](boost::system::error_code ec, int) { on_signal(ec); });
+    signals_.async_wait([this](boost::system::error_code ec, int signo) { on_signal(ec, signo); });
+    // Before anything talks to Redis: a port in use or an unwritable file is
+    // a mistake in the unit, said at once.
+    if (auto error = publisher_.begin(); !error.empty()) {
+      exit_code_ = fail(error);
+      signals_.cancel();
+      return;
+    }
+    if (notifier_.watchdog_period().count() > 0) schedule_watchdog();
     if (settings_.metrics_interval_ms) schedule_metrics();
     asio::co_spawn(io_, run(), [this](std::exception_ptr e) {
       if (e) {
@@ -60,13 +73,14 @@ class ConsumeRun {
           exit_code_ = fail(ex.what());
         }
       }
+      end_notifications();
       signals_.cancel();
       metrics_timer_.cancel();
     });
   }
 
  private:
-  void on_signal(boost::system::error_code ec) {
+  void on_signal(boost::system::error_code ec, int signo) {
     if (ec) return;
     if (stop_requested_) {
       // A second signal: leave now. What was acked but not yet durable is
@@ -75,9 +89,78 @@ class ConsumeRun {
       std::_Exit(1);
     }
     stop_requested_ = true;
+    notify_stopping(
+        fmt::format("stopping on {}: finishing the events in flight", signo == SIGINT ? "SIGINT" : "SIGTERM"));
     if (consumer_) consumer_->request_stop();
     retry_timer_.cancel();
-    signals_.async_wait([this](boost::system::error_code e, int) { on_signal(e); });
+    signals_.async_wait([this](boost::system::error_code e, int n) { on_signal(e, n); });
+  }
+
+  // systemd: READY=1 once the resume is decided, STATUS= as the checkpoint
+  // moves, WATCHDOG=1 while the loop runs, STOPPING=1 when it stops.
+  void notify_started(const ResumeReport& report) {
+    const auto status =
+        fmt::format("STATUS=resumed after {} (source: {})", report.position.to_string(), to_string(report.source));
+    notifier_.send(ready_sent_ ? status : "READY=1\n" + status);
+    ready_sent_ = true;
+    status_id_ = consumer_->durable_id();
+    status_handled_ = handled_;
+    if (notifier_.active() && !status_scheduled_) schedule_status();
+  }
+
+  void schedule_status() {
+    status_scheduled_ = true;
+    status_timer_.expires_after(std::chrono::seconds(1));
+    status_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping_sent_) return;
+      if (started_ && (consumer_->durable_id() != status_id_ || handled_ != status_handled_)) {
+        status_id_ = consumer_->durable_id();
+        status_handled_ = handled_;
+        notifier_.send(fmt::format("STATUS=checkpoint {}, {} events handled", status_id_.to_string(), handled_));
+      }
+      schedule_status();
+    });
+  }
+
+  void schedule_watchdog() {
+    notifier_.send("WATCHDOG=1");
+    watchdog_timer_.expires_after(notifier_.watchdog_period());
+    watchdog_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) schedule_watchdog();
+    });
+  }
+
+  void notify_stopping(const std::string& why) {
+    if (stopping_sent_) return;
+    stopping_sent_ = true;
+    status_timer_.cancel();
+    notifier_.send("STOPPING=1\nSTATUS=" + why);
+  }
+
+  void end_notifications() {
+    notify_stopping("stopping");
+    watchdog_timer_.cancel();
+    status_timer_.cancel();
+    publisher_.finish();
+  }
+
+  // The numbers --metrics-listen and --metrics-file show.
+  MetricsView metrics_view() {
+    MetricsView v;
+    v.key = settings_.options.key;
+    v.consumer = consumer_ ? add_counters(finished_metrics_, consumer_->metrics()) : finished_metrics_;
+    v.handled = handled_;
+    v.started = started_;
+    const auto now = Clock::now();
+    if (started_) {
+      v.checkpoint = consumer_->durable_id();
+      if (v.checkpoint != age_id_) {
+        age_id_ = v.checkpoint;
+        age_since_ = now;
+      }
+    }
+    v.checkpoint_age_seconds = std::chrono::duration<double>(now - age_since_).count();
+    return v;
   }
 
   void schedule_metrics() {
@@ -99,12 +182,18 @@ class ConsumeRun {
     }
     bool again = true;
     while (again && !stop_requested_) {
+      if (consumer_) finished_metrics_ = add_counters(finished_metrics_, consumer_->metrics());
       consumer_ = std::make_unique<Consumer>(io_.get_executor(), settings_.options);
       started_ = false;
       again = co_await run_one();
       co_await finish();
     }
     if (settings_.metrics && consumer_) fmt::print(stderr, "{}\n", consumer_->metrics().to_json());
+    notify_stopping("stopping");
+    if (started_)
+      notifier_.send(
+          fmt::format("STATUS=stopped after {} events; checkpoint {}", handled_, consumer_->durable_id().to_string()));
+    end_notifications();
     if (exit_code_ != 0) co_return;
     // Before start-up completes the consumer's durable_id() is no checkpoint
     // at all: name what the store holds instead (the consumer has closed it).
@@ -130,6 +219,8 @@ class ConsumeRun {
       exit_code_ = fail(error);
       co_return false;
     }
+    publisher_.note_stream(report.stream);
+    notify_started(report);
 
     auto last_event = Clock::now();
     while (!stop_requested_) {
@@ -221,6 +312,18 @@ class ConsumeRun {
   asio::signal_set signals_;  // first: catch signals as early as possible
   asio::steady_timer metrics_timer_;
   asio::steady_timer retry_timer_;  // the sink's retry; a signal cancels it
+  asio::steady_timer watchdog_timer_;
+  asio::steady_timer status_timer_;
+  SystemdNotifier notifier_;
+  MetricsPublisher publisher_;
+  Metrics finished_metrics_;  // the counters of this run's earlier consumers
+  bool ready_sent_ = false;
+  bool stopping_sent_ = false;
+  bool status_scheduled_ = false;
+  StreamId status_id_;  // what the last STATUS said
+  std::uint64_t status_handled_ = 0;
+  StreamId age_id_;  // the checkpoint as last seen, and since when
+  Clock::time_point age_since_ = Clock::now();
   std::unique_ptr<Consumer> consumer_;
   std::unique_ptr<Sink> sink_;
   bool stop_requested_ = false;

@@ -2,6 +2,7 @@
 
 #include "args.hpp"
 #include "commands.hpp"
+#include "redis_auth.hpp"
 #include "sink.hpp"
 
 #include <fmt/format.h>
@@ -47,11 +48,16 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
                    "metrics-interval-ms",
                    "tls-ca",
                    "tls-cert",
-                   "tls-key"},
+                   "tls-key",
+                   "redis-user",
+                   "redis-password-file",
+                   "metrics-listen",
+                   "metrics-file",
+                   "metrics-file-ms"},
                   {"metrics", "wait-lease", "no-lease", "tls-insecure"});
   ConsumeSettings s;
   auto& o = s.options;
-  o.redis_url = args.required("redis");
+  o.redis_url = redis_url_with_credentials(args, args.required("redis"));
   o.key.stream = args.name("stream");
   o.key.group = args.name("group");
   o.key.consumer = args.name("consumer");
@@ -102,6 +108,12 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
     throw UsageError("--tls-ca, --tls-cert, --tls-key and --tls-insecure need a rediss:// URL");
   s.metrics_interval_ms = args.number_or("metrics-interval-ms", 0, 0, k_hour_ms);
   s.metrics = args.has("metrics") || s.metrics_interval_ms > 0;
+  if (const auto listen = args.optional("metrics-listen")) s.publishing.listen = parse_listen_address(*listen);
+  s.publishing.file = args.get_or("metrics-file", "");
+  if (args.has("metrics-file") && s.publishing.file.empty()) throw UsageError("--metrics-file must not be empty");
+  s.publishing.file_interval = milliseconds(args.number_or("metrics-file-ms", 15000, 1000, k_hour_ms));
+  if (args.has("metrics-file-ms") && !args.has("metrics-file"))
+    throw UsageError("--metrics-file-ms needs --metrics-file");
   o.command_timeout = milliseconds(args.number_or("command-timeout-ms", 2000, 1, k_hour_ms));
   o.connect_timeout = milliseconds(args.number_or("connect-timeout-ms", 2000, 1, k_hour_ms));
   o.log = [](std::string_view line) { fmt::print(stderr, "streamckpt: {}\n", line); };

@@ -1,6 +1,8 @@
 // The options of `streamckpt consume`, parsed and checked.
 #pragma once
 
+#include "metrics_publish.hpp"
+
 #include <streamckpt/options.hpp>
 
 #include <cstdint>
@@ -16,6 +18,7 @@ struct ConsumeSettings {
   std::uint64_t idle_exit_ms = 0;
   bool metrics = false;
   std::uint64_t metrics_interval_ms = 0;  // 0: only at exit
+  MetricsPublishing publishing;           // --metrics-listen, --metrics-file
 };
 
 // Throws UsageError for a missing, unknown or out-of-range option.

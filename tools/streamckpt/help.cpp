@@ -15,12 +15,50 @@ const char* const k_consume_synopsis =
                      [--dead-letter STREAM] [--startup-timeout-ms N]
                      [--command-timeout-ms N] [--connect-timeout-ms N] [--tls-ca FILE]
                      [--tls-cert FILE] [--tls-key FILE] [--tls-insecure] [--metrics]
-                     [--metrics-interval-ms N]
+                     [--metrics-interval-ms N] [--metrics-listen ADDR] [--metrics-file PATH]
+                     [--metrics-file-ms N] [--redis-user NAME] [--redis-password-file FILE]
+)";
+
+// The credentials options of the commands that read Redis besides consume.
+#define STREAMCKPT_CLI_AUTH_OPTIONS                                                           \
+  "  --redis-user NAME     the ACL user (default: $STREAMCKPT_REDIS_USER); not with a user\n" \
+  "                        in --redis\n"                                                      \
+  "  --redis-password-file FILE  the password, from FILE (default:\n"                         \
+  "                        $STREAMCKPT_REDIS_PASSWORD); not with a password in --redis\n"
+
+const char* const k_group_synopsis =
+    R"(  streamckpt group describe --redis URL --stream NAME --group NAME [--data-dir DIR]
+                     [--json] [--redis-user NAME] [--redis-password-file FILE]
+)";
+
+const char* const k_group_text =
+    R"(group describe prints the stream's state (length, last-generated-id, first entry,
+entries-added), the group's (last-delivered-id, entries-read, lag, pending), and one
+line per member, separated by tabs: its pending entries, its idle time, its Redis
+copy's checkpoint, its local copy's (with --data-dir) and its lag: entries-added minus
+the entries its newest checkpoint had seen ("-" when unknown).
+
+  --redis URL           where the stream is
+  --stream NAME         the stream's key, 1 to 1024 bytes
+  --group NAME          the consumer group, 1 to 1024 bytes
+  --data-dir DIR        also read the members' local copies from this store (read-only;
+                        it must exist)
+  --json                print one JSON object: {"stream":{...},"group":{...},
+                        "members":[{"name","pending","idle_ms","redis","local","lag"}]}
+)" STREAMCKPT_CLI_AUTH_OPTIONS;
+
+const char* const k_version_synopsis = R"(  streamckpt version
+  streamckpt --version
+)";
+
+const char* const k_version_text =
+    R"(version prints streamckpt's version, the versions of the libraries it was built
+with (RocksDB, hiredis, Boost, fmt, OpenSSL), the compiler, and its features (TLS).
 )";
 
 const char* const k_show_synopsis =
     R"(  streamckpt checkpoint show --data-dir DIR --stream NAME [--group NAME] --consumer NAME
-                     [--redis URL] [--json]
+                     [--redis URL] [--redis-user NAME] [--redis-password-file FILE] [--json]
 )";
 
 const char* const k_list_synopsis = R"(  streamckpt checkpoint list --data-dir DIR [--json]
@@ -28,12 +66,20 @@ const char* const k_list_synopsis = R"(  streamckpt checkpoint list --data-dir D
 
 const char* const k_set_synopsis =
     R"(  streamckpt checkpoint set --data-dir DIR --redis URL --stream NAME [--group NAME]
-                     --consumer NAME --id ID [--force]
+                     --consumer NAME (--id ID | --to-datetime TIME) [--force] [--dry-run]
+                     [--redis-user NAME] [--redis-password-file FILE]
 )";
 
 const char* const k_reset_synopsis =
     R"(  streamckpt checkpoint reset --data-dir DIR --redis URL --stream NAME [--group NAME]
-                     --consumer NAME [--force]
+                     --consumer NAME [--force] [--dry-run] [--redis-user NAME]
+                     [--redis-password-file FILE]
+)";
+
+const char* const k_export_synopsis =
+    R"(  streamckpt checkpoint export --data-dir DIR --stream NAME [--group NAME] --consumer NAME
+  streamckpt checkpoint import --data-dir DIR --redis URL --file FILE [--force] [--dry-run]
+                     [--redis-user NAME] [--redis-password-file FILE]
 )";
 
 const char* const k_consume_text =
@@ -113,6 +159,26 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
   --metrics             print the consumer's counters as one JSON line on stderr at exit
   --metrics-interval-ms N  ... and every N ms while running, 0 to 3600000 (0, the
                         default: at exit only); implies --metrics
+  --metrics-listen ADDR  serve the metrics in the Prometheus text format at
+                        http://ADDR/metrics; ADDR is IP:PORT or [IPv6]:PORT, PORT 0 to
+                        65535 (0: any free port, named on stderr). The stream is sampled
+                        once a second for the lag (XINFO STREAM; in group mode also
+                        XINFO GROUPS)
+  --metrics-file PATH   write the same text to PATH (for node_exporter's textfile
+                        collector: name it *.prom) at start, every --metrics-file-ms and
+                        at exit, through PATH.tmp and a rename; mode 0644
+  --metrics-file-ms N   how often, 1000 to 3600000 (default 15000)
+)"
+    R"(  --redis-user NAME     the ACL user to AUTH as (default: the STREAMCKPT_REDIS_USER
+                        variable); needs a password; a usage error if --redis names one
+  --redis-password-file FILE  read the password from FILE (one line; its line end is
+                        dropped) (default: the STREAMCKPT_REDIS_PASSWORD variable); a
+                        usage error if --redis holds one. A password in --redis works,
+                        with a warning: other users can read the command line
+Under systemd (Type=notify; NOTIFY_SOCKET set), consume sends READY=1 once it has
+decided where to resume, STATUS= as the checkpoint moves, WATCHDOG=1 every half of
+WATCHDOG_USEC, and STOPPING=1 when it stops. Whatever it creates is private to its
+user (umask 077; the store 0700, a sink file 0600); the metrics file is 0644.
 )";
 
 // What show, set and reset take to name one consumer's checkpoint.
@@ -132,7 +198,7 @@ const char* const k_show_options = R"(  --data-dir DIR        the store consume 
                         local copy is judged alone)
   --json                print {"local":...,"redis":...,"effective":...} on one line
                         instead of three lines of text
-)";
+)" STREAMCKPT_CLI_AUTH_OPTIONS;
 
 const char* const k_list_text = R"(checkpoint list prints every checkpoint in a data directory, one per line: stream,
 group ("-" in plain mode), consumer and the copy's state, separated by tabs. It opens
@@ -150,12 +216,19 @@ stream: it must exist, and ID must not be beyond its last-generated-id; otherwis
 nothing is changed. It refuses while a consumer holds the data directory.
 )";
 
-const char* const k_set_options = R"(  --data-dir DIR        the local store, created when missing
+const char* const k_set_options =
+    R"(  --data-dir DIR        the local store, created when missing
   --redis URL           where the Redis copy (and the group) is
-  --id ID               the new checkpoint, <ms>-<seq>: the last entry handled; consume
+)" STREAMCKPT_CLI_AUTH_OPTIONS
+    R"(  --id ID               the new checkpoint, <ms>-<seq>: the last entry handled; consume
                         resumes after it
+  --to-datetime TIME    instead of --id: the last entry at or before TIME, an ISO 8601
+                        date and time with a zone (2026-01-31T12:00:00Z,
+                        2026-01-31T13:00:00.250+01:00); 0-0 when there is none
   --force               allow moving the checkpoint backwards (entries after ID are
                         handled again); starts a new epoch
+  --dry-run             check everything and say what would be written; change nothing
+                        (and make no store)
 The checkpoint keeps the file length a file sink recorded: its file is not cut,
 so after moving backwards the lines of the entries after ID are written again,
 and after moving forwards those of the entries skipped are missing.
@@ -168,15 +241,37 @@ as it is). It refuses while a consumer holds the data directory.
 
 const char* const k_reset_options = R"(  --data-dir DIR        the local store; it must exist (unless --force)
   --redis URL           where the Redis copy is
-  --force               when --data-dir holds no store, delete the Redis copy alone
+)" STREAMCKPT_CLI_AUTH_OPTIONS R"(  --force               when --data-dir holds no store, delete the Redis copy alone
+  --dry-run             say what would be deleted (and what it holds); change nothing
 )";
+
+const char* const k_export_text =
+    R"(checkpoint export prints one consumer's local checkpoint as one line of JSON:
+{"format":"streamckpt-checkpoint-1","stream","group","consumer","id","epoch",
+"updated_ms","entries_seen","metadata"}. It opens the store read-only. checkpoint import
+writes such a file to both copies of the consumer it names, with the rules of
+checkpoint set (the stream is checked; moving backwards needs --force), keeping the
+higher epoch and taking the file's metadata and entries seen: to move a consumer to
+another host, stop it, export, import there, start it there.
+
+)"
+    R"(  --data-dir DIR        export: the store consume wrote; import: the store to write
+                        (created when missing)
+  --stream NAME         the stream's key, 1 to 1024 bytes
+  --group NAME          the consumer group, for a checkpoint consumed with --group
+  --consumer NAME       the consumer's name, 1 to 1024 bytes
+  --redis URL           import: where the Redis copy (and the group) is
+  --file FILE           import: the JSON export wrote ("-": standard input)
+  --force               import: allow moving the checkpoint backwards
+  --dry-run             import: say what would be written; change nothing
+)" STREAMCKPT_CLI_AUTH_OPTIONS;
 
 const char* const k_exit_status = R"(exit status: 0 success, 1 failure (one line on stderr: "streamckpt: error: ..."),
 2 usage error.
 )";
 
 std::string checkpoint_synopses() {
-  return std::string(k_show_synopsis) + k_list_synopsis + k_set_synopsis + k_reset_synopsis;
+  return std::string(k_show_synopsis) + k_list_synopsis + k_set_synopsis + k_reset_synopsis + k_export_synopsis;
 }
 
 // A command that names one consumer's checkpoint: its description, then
@@ -187,7 +282,7 @@ std::string keyed_text(const char* about, const char* options) {
 
 std::string checkpoint_texts() {
   return keyed_text(k_show_about, k_show_options) + "\n" + k_list_text + "\n" + keyed_text(k_set_about, k_set_options) +
-         "\n" + keyed_text(k_reset_about, k_reset_options);
+         "\n" + keyed_text(k_reset_about, k_reset_options) + "\n" + k_export_text;
 }
 
 std::string help(const std::string& synopses, const std::string& text) {
@@ -197,24 +292,31 @@ std::string help(const std::string& synopses, const std::string& text) {
 }  // namespace
 
 std::string usage() {
-  return std::string("usage:\n") + k_consume_synopsis + checkpoint_synopses() + "  streamckpt --help\n";
+  return std::string("usage:\n") + k_consume_synopsis + checkpoint_synopses() + k_group_synopsis + k_version_synopsis +
+         "  streamckpt --help\n";
 }
 
-std::string full_help() { return usage() + "\n" + k_consume_text + "\n" + checkpoint_texts() + "\n" + k_exit_status; }
+std::string full_help() {
+  return usage() + "\n" + k_consume_text + "\n" + checkpoint_texts() + "\n" + k_group_text + "\n" + k_version_text +
+         "\n" + k_exit_status;
+}
 
 std::string help_for(const std::string& command) {
   if (command == "consume") return help(k_consume_synopsis, k_consume_text);
+  if (command == "version") return help(k_version_synopsis, k_version_text);
+  if (command == "group describe") return help(k_group_synopsis, k_group_text);
   if (command == "checkpoint show") return help(k_show_synopsis, keyed_text(k_show_about, k_show_options));
   if (command == "checkpoint list") return help(k_list_synopsis, k_list_text);
   if (command == "checkpoint set") return help(k_set_synopsis, keyed_text(k_set_about, k_set_options));
   if (command == "checkpoint reset") return help(k_reset_synopsis, keyed_text(k_reset_about, k_reset_options));
+  if (command == "checkpoint export" || command == "checkpoint import") return help(k_export_synopsis, k_export_text);
   return help(checkpoint_synopses(), checkpoint_texts());
 }
 
 bool asks_for_help(const std::vector<std::string>& args) {
   // Every "--name" but these switches (of all commands) takes the next
   // argument as its value: `--consumer -h` names a consumer, it asks nothing.
-  static const std::set<std::string> k_switches = {"json",       "force",    "metrics",
+  static const std::set<std::string> k_switches = {"json",       "force",    "dry-run",     "metrics",
                                                    "wait-lease", "no-lease", "tls-insecure"};
   for (std::size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];

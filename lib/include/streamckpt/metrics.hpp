@@ -1,10 +1,16 @@
 // Metrics: everything the consumer observes, as numbers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
 namespace streamckpt {
+
+// The upper bounds, in µs, of Metrics::ack_to_durable_le's buckets: 100 µs to
+// 10 s, as a Prometheus histogram's "le" labels.
+inline constexpr std::array<std::uint64_t, 16> k_ack_to_durable_bounds_us = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
 
 struct Metrics {
   std::uint64_t events = 0;   // events handed to the application
@@ -39,6 +45,13 @@ struct Metrics {
   std::uint64_t ack_to_durable_p50_us = 0;
   std::uint64_t ack_to_durable_p99_us = 0;
   std::uint64_t ack_to_durable_p999_us = 0;
+  // The same latencies, exactly, in fixed buckets: ack_to_durable_le[i]
+  // counts the acks durable within k_ack_to_durable_bounds_us[i] µs
+  // (cumulative, as Prometheus's buckets); _count all acks timed, _sum_us
+  // their total.
+  std::array<std::uint64_t, k_ack_to_durable_bounds_us.size()> ack_to_durable_le{};
+  std::uint64_t ack_to_durable_count = 0;
+  std::uint64_t ack_to_durable_sum_us = 0;
   // Successful synced local writes, each timed once: the WriteBatch (with
   // the application's writes of transactional acks), its WAL fdatasync, and
   // a reopen before it after an I/O error. The disk as this consumer meets it.
@@ -47,6 +60,11 @@ struct Metrics {
   std::uint64_t sync_max_us = 0;
   std::uint64_t redis_lag_events = 0;  // how far the Redis copy trails the local one
   std::uint64_t redis_lag_ms = 0;
+  // How many entries the stream had received up to the checkpoint being
+  // committed, as far as this consumer knows (Checkpoint::entries_seen):
+  // XINFO STREAM's entries-added minus this is the consumer's lag in entries
+  // (exact in plain mode and for a group's only consumer).
+  std::uint64_t entries_seen = 0;
 
   std::string to_json() const;
 };
