@@ -17,9 +17,9 @@ namespace streamckpt {
 struct CheckpointKey {
   static constexpr std::size_t k_max_name_bytes = 1024;
 
-  std::string stream;
-  std::string group;
-  std::string consumer;
+  std::string stream{};
+  std::string group{};
+  std::string consumer{};
 
   bool plain() const noexcept { return group.empty(); }
   // "stream/group/consumer", for messages.

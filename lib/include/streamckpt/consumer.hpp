@@ -91,8 +91,8 @@ class Consumer {
   // acks back until it has seen more events must hold fewer than that.
   // next() also holds back events (not empty batches) while the synced
   // write in progress has run several times longer than this disk's writes
-  // usually take (4x their median, at least 1 ms; 10 ms until 32 writes are
-  // timed): whatever the application acked meanwhile would wait for it too.
+  // usually take (the stall limit: docs/internals.md, "Tuning constants"):
+  // whatever the application acked meanwhile would wait for it too.
   // It goes on when that write ends; Metrics::stall_pauses counts the waits.
   // REQUIRES: start() succeeded; one next() at a time.
   template <class Token>

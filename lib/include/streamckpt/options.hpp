@@ -49,13 +49,13 @@ struct ConsumerOptions {
   // redis://[user:password@]host[:port][/db], rediss://…, unix:///path[?db=N].
   std::string redis_url = "redis://127.0.0.1:6379";
   // Whose checkpoint: stream, group (empty: plain XREAD), consumer. Required.
-  CheckpointKey key;
+  CheckpointKey key{};
   // The local store's directory. Required, unless the consumer is given a
   // Store.
-  std::filesystem::path data_dir;
+  std::filesystem::path data_dir{};
   // Application column families opened beside "checkpoints", for effects
   // committed with acks (transactional ack). Default: none.
-  std::vector<std::string> column_families;
+  std::vector<std::string> column_families{};
 
   StartPolicy start = StartPolicy::earliest;
   RegressedPolicy on_regressed = RegressedPolicy::first;
@@ -119,10 +119,10 @@ struct ConsumerOptions {
   // raises. Default 0: off.
   std::size_t max_deliveries = 0;
   // Where those go. Default "": "<stream>:dead".
-  std::string dead_letter;
+  std::string dead_letter{};
 
   // rediss:// files; tls_insecure skips server verification.
-  std::string tls_ca, tls_cert, tls_key;
+  std::string tls_ca{}, tls_cert{}, tls_key{};
   bool tls_insecure = false;
 
   // Storage fault injection for tests: only the Env's FileSystem is used.
@@ -131,7 +131,7 @@ struct ConsumerOptions {
 
   // Receives one line per notable event (resume, gap, reconnect, storage
   // error). Called on the consumer's executor. Default: none.
-  std::function<void(std::string_view)> log;
+  std::function<void(std::string_view)> log{};
 
   // Lets the application refuse where start-up resumes before anything is
   // changed for it: called with the report start() would return (its
@@ -142,7 +142,7 @@ struct ConsumerOptions {
   // error_detail() is that text. The lease, when one was taken, is released
   // by stop(). Called on the consumer's executor, again if start-up starts
   // over after a lost link. Default: none.
-  std::function<std::string(const ResumeReport&)> check_resume;
+  std::function<std::string(const ResumeReport&)> check_resume{};
 };
 
 }  // namespace streamckpt

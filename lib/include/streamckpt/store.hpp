@@ -39,10 +39,10 @@ namespace streamckpt {
 
 struct StoreOptions {
   // The data directory; created 0700 when missing. Required.
-  std::filesystem::path dir;
+  std::filesystem::path dir{};
   // Application column families, for the transactional acks of any consumer
   // of the store. Default: none.
-  std::vector<std::string> column_families;
+  std::vector<std::string> column_families{};
   // Storage fault injection for tests: only the Env's FileSystem is used.
   // Default: RocksDB's.
   rocksdb::Env* env = nullptr;
