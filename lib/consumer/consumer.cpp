@@ -21,7 +21,7 @@ namespace {
 // (error_code, T).
 template <class T, class Handler>
 void complete_with(asio::any_io_executor ex, asio::awaitable<Result<T>> op, Handler handler) {
-  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](std::exception_ptr e, Result<T> r) mutable {
+  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](const std::exception_ptr& e, Result<T> r) mutable {
     if (e) return std::move(h)(make_error_code(errc::stopped), T{});
     if (r) return std::move(h)(error_code{}, std::move(*r));
     std::move(h)(r.error(), T{});
@@ -30,7 +30,7 @@ void complete_with(asio::any_io_executor ex, asio::awaitable<Result<T>> op, Hand
 
 template <class Handler>
 void complete_with_ec(asio::any_io_executor ex, asio::awaitable<error_code> op, Handler handler) {
-  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](std::exception_ptr e, error_code ec) mutable {
+  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](const std::exception_ptr& e, error_code ec) mutable {
     std::move(h)(e ? make_error_code(errc::stopped) : ec);
   });
 }
@@ -158,7 +158,7 @@ void Consumer::Impl::submit_staged() {
   work.retry = std::exchange(retry_next_commit, false);
   work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail) mutable {
     auto& ex = self->ex;
-    asio::post(ex, [self = std::move(self), ec, detail, job = std::move(job)]() mutable {
+    asio::post(ex, [self = std::move(self), ec, detail = std::string(detail), job = std::move(job)]() mutable {
       self->on_commit_done(ec, std::move(detail), std::move(job));
     });
   };
@@ -428,7 +428,15 @@ Consumer::Consumer(executor_type executor, ConsumerOptions options)
 Consumer::Consumer(executor_type executor, std::shared_ptr<Store> store, ConsumerOptions options)
     : executor_(executor), impl_(std::make_shared<Impl>(std::move(executor), std::move(options), std::move(store))) {}
 
-Consumer::~Consumer() { impl_->close_now(); }
+// A destructor cannot report a failure to close (a timer that cannot be
+// cancelled, the final drain): it ends as a crash would, and what was acked
+// but not yet durable is handled again at the next start.
+Consumer::~Consumer() {
+  try {
+    impl_->close_now();
+  } catch (...) {  // see above
+  }
+}
 
 void Consumer::start_erased(asio::any_completion_handler<void(error_code, ResumeReport)> handler) {
   complete_with(executor_, impl_->start(), std::move(handler));

@@ -15,7 +15,7 @@ namespace {
 
 class PlainLog final : public rocksdb::Logger {
  public:
-  PlainLog(std::filesystem::path dir, rocksdb::InfoLogLevel level, std::uint64_t max_bytes)
+  PlainLog(const std::filesystem::path& dir, rocksdb::InfoLogLevel level, std::uint64_t max_bytes)
       : rocksdb::Logger(level), path_(dir / "LOG"), old_path_(dir / "LOG.old"), max_bytes_(max_bytes) {
     open_file();
   }

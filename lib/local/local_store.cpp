@@ -237,6 +237,7 @@ boost::system::error_code LocalStore::open_rocksdb(std::string* detail) {
   }
   db_.reset(raw);
   std::vector<Handle> owned;
+  owned.reserve(handles.size());
   for (auto* h : handles) owned.emplace_back(h, HandleDeleter{raw});
   for (std::size_t i = 0; i < families.size(); ++i) {
     if (families[i].name == k_checkpoints_cf)

@@ -171,7 +171,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   }
 
   static asio::awaitable<void> reader(std::shared_ptr<State> self, std::uint64_t gen) {
-    std::vector<char> buffer(64 * 1024);
+    std::vector<char> buffer(std::size_t{64} * 1024);
     for (;;) {
       error_code ec;
       const auto n = co_await self->read_some(asio::buffer(buffer), ec);
@@ -475,7 +475,15 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
 Connection::Connection(asio::any_io_executor executor, Url url, ConnectionOptions options)
     : state_(std::make_shared<State>(std::move(executor), std::move(url), std::move(options))) {}
 
-Connection::~Connection() { state_->fail_all(errc::connection_closed); }
+// The requests still queued fail with connection_closed. A watchdog timer
+// that cannot be cancelled (its cancel() throws) cannot be reported from a
+// destructor: it fires later into a connection that is closed.
+Connection::~Connection() {
+  try {
+    state_->fail_all(errc::connection_closed);
+  } catch (...) {  // see above
+  }
+}
 
 asio::awaitable<error_code> Connection::connect(std::string* detail) {
   auto state = state_;

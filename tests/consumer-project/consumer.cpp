@@ -1,5 +1,5 @@
-// consumer REDIS_URL DATA_DIR COUNT: prints the IDs of the next COUNT entries
-// of the stream 'orders' (plain mode, consumer 'outside'), then stops.
+// consumer REDIS_URL DATA_DIR NAME COUNT: prints the IDs of the next COUNT
+// entries of the stream 'orders' (plain mode, consumer NAME), then stops.
 #include <streamckpt/consumer.hpp>
 
 #include <boost/asio.hpp>
@@ -11,15 +11,15 @@
 namespace asio = boost::asio;
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::cerr << "usage: consumer REDIS_URL DATA_DIR COUNT\n";
+  if (argc != 5) {
+    std::cerr << "usage: consumer REDIS_URL DATA_DIR NAME COUNT\n";
     return 2;
   }
-  const auto count = std::stoul(argv[3]);
+  const auto count = std::stoul(argv[4]);
   asio::io_context io;
   streamckpt::ConsumerOptions options;
   options.redis_url = argv[1];
-  options.key = {.stream = "orders", .group = "", .consumer = "outside"};
+  options.key = {.stream = "orders", .group = "", .consumer = argv[3]};
   options.data_dir = argv[2];
   streamckpt::Consumer consumer(io.get_executor(), options);
 
