@@ -43,7 +43,7 @@ Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options, st
       group_mode(!opt.key.group.empty()),
       shared(std::move(given)),
       store_given(shared != nullptr),
-      commit_backoff(opt.reconnect_initial, opt.reconnect_max),
+      commits(opt.reconnect_initial, opt.reconnect_max),
       read_backoff(opt.reconnect_initial, opt.reconnect_max),
       ready_signal(ex),
       space_signal(ex),
@@ -72,7 +72,7 @@ std::size_t Consumer::Impl::in_flight() const {
   std::size_t queued = 0;
   for (const auto& b : ready) queued += b.size();
   // Handled but not XACKed counts too: its list is in every commit.
-  return tracker.outstanding() + out_of_order.size() + uncommitted_events + queued + unxacked.size();
+  return tracker.outstanding() + out_of_order.size() + commits.uncommitted() + queued + unxacked.size();
 }
 
 std::vector<LocalStore::Unacked> Consumer::Impl::unacked_list() const {
@@ -92,14 +92,11 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
     // Handled below the watermark: its commit records it handled, and the
     // checkpoint carries its metadata, without moving.
     ++metrics.acks;
-    if (!staged_job) staged_job = Staged{staged_to, {}, {}, metadata, entries_seen, Clock::now()};
-    auto& job = *staged_job;
-    ++uncommitted_events;
-    job.ids.push_back(event.id);
     committing.insert(event.id);
-    if (effects) job.effects.push_back(std::move(effects));
     if (md) metadata = std::move(*md);
-    job.metadata = metadata;
+    detail::Staged acks{staged_to, {event.id}, {}, metadata, entries_seen, Clock::now()};
+    if (effects) acks.effects.push_back(std::move(effects));
+    commits.stage(std::move(acks));
     kick_commit();
     return true;
   }
@@ -108,9 +105,6 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   auto advance = tracker.take_advance();
   if (!advance) return true;
 
-  if (!staged_job) staged_job = Staged{advance->to, {}, {}, metadata, entries_seen, Clock::now()};
-  auto& job = *staged_job;
-  job.to = advance->to;
   staged_to = advance->to;
   if (group_mode) committing.insert(advance->ids.begin(), advance->ids.end());
   // Entries lost below what this ack covers count as seen, so that a restart
@@ -120,12 +114,9 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
     pending_gaps.pop_front();
   }
   entries_seen += advance->ids.size();
-  job.entries_seen = entries_seen;
-  uncommitted_events += advance->ids.size();
-  job.ids.insert(job.ids.end(), advance->ids.begin(), advance->ids.end());
-  for (auto& e : advance->effects) job.effects.push_back(std::move(e));
   if (advance->metadata) metadata = std::move(*advance->metadata);
-  job.metadata = metadata;
+  commits.stage(
+      {advance->to, std::move(advance->ids), std::move(advance->effects), metadata, entries_seen, Clock::now()});
   kick_commit();
   return true;
 }
@@ -141,12 +132,10 @@ void Consumer::Impl::kick_commit() {
 }
 
 void Consumer::Impl::submit_staged() {
-  if (commits_in_flight >= k_max_commits_in_flight || commit_waiting_retry || !failed_jobs.empty() || !staged_job ||
-      !committer)
-    return;
-  Staged job = std::move(*staged_job);
-  staged_job.reset();
-  ++commits_in_flight;
+  if (!committer) return;
+  auto submission = commits.take_submission();
+  if (!submission) return;
+  auto job = std::move(submission->job);
 
   detail::Committer::Job work;
   work.client = client;
@@ -154,8 +143,8 @@ void Consumer::Impl::submit_staged() {
   work.checkpoints.push_back(job.checkpoint(opt.key, epoch));
   work.unacked = unacked_list();
   work.extras = job.effects;
-  work.reopen_first = std::exchange(reopen_before_commit, false);
-  work.retry = std::exchange(retry_next_commit, false);
+  work.reopen_first = submission->reopen_first;
+  work.retry = submission->retry;
   work.done = [self = shared_from_this(), job = std::move(job)](error_code ec, const std::string& detail) mutable {
     auto& ex = self->ex;
     asio::post(ex, [self = std::move(self), ec, detail = std::string(detail), job = std::move(job)]() mutable {
@@ -165,67 +154,40 @@ void Consumer::Impl::submit_staged() {
   committer->submit(std::move(work));
 }
 
-namespace {
-
-// Appends `later` to `earlier`: the merged job covers both, in order.
-void merge_into(Staged& earlier, Staged&& later) {
-  earlier.to = later.to;
-  earlier.ids.insert(earlier.ids.end(), later.ids.begin(), later.ids.end());
-  for (auto& e : later.effects) earlier.effects.push_back(std::move(e));
-  earlier.metadata = std::move(later.metadata);
-  earlier.entries_seen = later.entries_seen;
-}
-
-}  // namespace
-
-void Consumer::Impl::on_commit_done(error_code ec, std::string detail, Staged job) {
-  --commits_in_flight;
-  if (ec || !failed_jobs.empty()) {
-    // Nothing is acked. The committer fails every job queued behind a failed
-    // one, so wait for those too, then merge them all back in front of what
-    // was staged since, pause reading (in-flight stays full), and retry after
-    // a backoff.
-    if (failed_jobs.empty()) {
+void Consumer::Impl::on_commit_done(error_code ec, std::string detail, detail::Staged job) {
+  auto outcome = commits.on_done(ec, std::move(job));
+  if (!outcome.durable) {
+    // Nothing is acked: reading pauses (in-flight stays full) until the
+    // merged job is written.
+    if (outcome.first_failure) {
       ++metrics.storage_errors;
-      // RocksDB refuses writes after a WAL I/O error until it is reopened; a
-      // reopen that failed leaves the store closed.
-      reopen_before_commit = ec == errc::store_io || ec == errc::store_closed;
-      commit_waiting_retry = true;  // reading pauses from now on
-      const auto delay = commit_backoff.next();
+      const auto delay = outcome.retry_after;
       log(fmt::format("local commit failed ({}: {}); retrying in {} ms", ec.message(), detail, delay.count()));
       auto timer = std::make_shared<asio::steady_timer>(ex, delay);
       timer->async_wait([self = shared_from_this(), timer](error_code) {
-        self->commit_waiting_retry = false;
+        self->commits.on_retry_due();
         self->kick_commit();
       });
     }
-    failed_jobs.push_back(std::move(job));
     space_signal.notify();  // the write ended: a next() held by a stall re-checks
-    if (commits_in_flight > 0) return;
-    Staged merged = std::move(failed_jobs.front());
-    for (std::size_t i = 1; i < failed_jobs.size(); ++i) merge_into(merged, std::move(failed_jobs[i]));
-    failed_jobs.clear();
-    if (staged_job) merge_into(merged, std::move(*staged_job));
-    staged_job = std::move(merged);
-    retry_next_commit = true;
-    durable_signal.notify();
-    kick_commit();  // no-op until the backoff timer fires
+    if (outcome.merged) {
+      durable_signal.notify();
+      kick_commit();  // no-op until the retry is due
+    }
     return;
   }
 
-  commit_backoff.reset();
-  durable = job.to;
-  mark_redis_dirty(job.checkpoint(opt.key, epoch));  // the same record as the local copy
+  const auto& done = *outcome.durable;
+  mark_redis_dirty(done.checkpoint(opt.key, epoch));  // the same record as the local copy
   ++metrics.commits;
-  uncommitted_events -= job.ids.size();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - job.since).count();
-  for (std::size_t i = 0; i < job.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - done.since).count();
+  for (std::size_t i = 0; i < done.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
   if (group_mode) {
-    for (const auto id : job.ids) {
+    for (const auto id : done.ids) {
       committing.erase(id);
       unxacked.insert(id);
     }
-    xack_queue.insert(xack_queue.end(), job.ids.begin(), job.ids.end());
+    xack_queue.insert(xack_queue.end(), done.ids.begin(), done.ids.end());
     kick_xack();
   }
   durable_signal.notify();
@@ -332,7 +294,7 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
 
 asio::awaitable<error_code> Consumer::Impl::wait_durable(StreamId id) {
   auto self = shared_from_this();
-  while (durable < id) {
+  while (commits.durable() < id) {
     if (!store) co_return errc::stopped;
     co_await durable_signal.wait();
   }
@@ -370,8 +332,7 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   while (read_loop_running) co_await loop_signal.wait();
   // Every acked event becomes durable before we go: a clean stop never
   // causes a duplicate.
-  while (commits_in_flight > 0 || staged_job || commit_waiting_retry || !failed_jobs.empty())
-    co_await durable_signal.wait();
+  while (!commits.idle()) co_await durable_signal.wait();
   while (xack_running) co_await loop_signal.wait();
   // The final write-through. The local copy is durable already: a Redis that
   // is down now costs nothing but a stale Redis copy, which start-up handles.
@@ -471,7 +432,7 @@ Result<std::optional<std::string>> Consumer::get(const std::string& family, std:
   return impl_->store->get(family, key);
 }
 
-StreamId Consumer::durable_id() const { return impl_->durable; }
+StreamId Consumer::durable_id() const { return impl_->commits.durable(); }
 
 std::string Consumer::error_detail() const { return impl_->error_detail; }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "consumer/ack_tracker.hpp"
+#include "consumer/commit_pipeline.hpp"
 #include "consumer/resume.hpp"
 #include "consumer/signal.hpp"
 #include "core/latency.hpp"
@@ -20,21 +21,6 @@
 #include <set>
 
 namespace streamckpt {
-
-// One advance of the watermark on its way to disk.
-struct Staged {
-  StreamId to;
-  std::vector<StreamId> ids;
-  std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;
-  std::string metadata;
-  std::uint64_t entries_seen = 0;
-  std::chrono::steady_clock::time_point since;  // its first ack
-  std::uint64_t updated_ms = 0;                 // stamped when handed to the committer
-
-  Checkpoint checkpoint(const CheckpointKey& key, std::uint64_t epoch) const {
-    return Checkpoint{key, to, epoch, updated_ms, metadata, entries_seen};
-  }
-};
 
 struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   using Clock = std::chrono::steady_clock;
@@ -91,7 +77,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects, std::optional<std::string> metadata);
   void kick_commit();
   void submit_staged();
-  void on_commit_done(boost::system::error_code ec, std::string detail, Staged job);
+  void on_commit_done(boost::system::error_code ec, std::string detail, detail::Staged job);
   void kick_xack();
   boost::asio::awaitable<void> xack_loop();
   boost::asio::awaitable<boost::system::error_code> wait_durable(StreamId id);
@@ -149,27 +135,18 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   Clock::time_point startup_deadline;  // start() gives up on the link here
   std::string error_detail;
 
-  // The checkpoint. `durable` is on disk; `staged` has advanced past it and
-  // waits for the committer.
-  StreamId durable;
+  // The checkpoint: the commit path (commits.durable() is on disk) and what
+  // the next checkpoint records.
   std::uint64_t epoch = 0;
   std::string metadata;            // of the latest staged or durable checkpoint
   std::uint64_t entries_seen = 0;  // of the latest staged or durable checkpoint
   detail::AckTracker tracker;
-  std::optional<Staged> staged_job;
   // Staged acks are handed to the committer once per executor turn, however
   // many commits are in flight: it merges whatever is queued into its next
   // synced write the moment the current one ends (group commit), so an ack
   // waits for at most the sync in progress and its own.
-  static constexpr int k_max_commits_in_flight = 64;
-  int commits_in_flight = 0;
+  detail::CommitPipeline commits;
   bool submit_posted = false;
-  std::vector<Staged> failed_jobs;  // failed, waiting for the rest in flight to fail too
-  bool commit_waiting_retry = false;
-  bool reopen_before_commit = false;
-  bool retry_next_commit = false;
-  std::size_t uncommitted_events = 0;  // acked, covered, not yet durable
-  detail::Backoff commit_backoff;
 
   // What was handled, by entry (group mode). An entry of the pending list is
   // only XACKed when it is known handled: `unxacked` (durable, its XACK not

@@ -36,8 +36,7 @@ asio::awaitable<bool> Consumer::Impl::give_up(const Event& event) {
   // What was acked before is durable first: a handler that crashes on this
   // entry then costs the other entries no delivery, and the count says how
   // often this one was tried.
-  while (!stopping && (commits_in_flight > 0 || staged_job || commit_waiting_retry || !failed_jobs.empty()))
-    co_await durable_signal.wait();
+  while (!stopping && !commits.idle()) co_await durable_signal.wait();
   // Counted before the application has it: a handler that crashes the
   // process must not keep its entry from ever reaching the limit. A count
   // that cannot be had hands the entry out: never lose it.

@@ -48,7 +48,7 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
     // Read ahead of the application (k_read_ahead batches), and never more
     // than max_in_flight events between read and durable ack.
     while (!stopping && !fatal &&
-           (ready.size() >= k_read_ahead || commit_waiting_retry || in_flight() >= opt.max_in_flight))
+           (ready.size() >= k_read_ahead || commits.retry_pending() || in_flight() >= opt.max_in_flight))
       co_await space_signal.wait();
     if (stopping || fatal) break;
 
@@ -153,8 +153,10 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
       if (co_await stream_went_backwards()) co_return error_code{};
       // The group (or the whole stream) was deleted while we ran: recreate it
       // at our durable checkpoint, never at 0 or $, then replay.
-      log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, reply->str, durable.to_string()));
-      auto create = redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, durable.to_string(), "MKSTREAM");
+      log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, reply->str,
+                      commits.durable().to_string()));
+      auto create =
+          redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, commits.durable().to_string(), "MKSTREAM");
       auto created = co_await cmds->exec_one(std::move(create));
       if (!created) co_return created.error();
       ++metrics.groups_lost;
@@ -272,7 +274,7 @@ asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
   if (!cmds->is_open() && co_await cmds->connect(nullptr)) co_return false;
   auto state = co_await read_stream_state();
   if (!state) co_return false;  // cannot tell now; a later check will
-  const auto high = std::max({durable, cursor, tracker.last_delivered().value_or(StreamId::min())});
+  const auto high = std::max({commits.durable(), cursor, tracker.last_delivered().value_or(StreamId::min())});
   if (!(state->last_generated < high)) co_return false;
   ++metrics.regressions;
   fail(errc::stream_regressed,

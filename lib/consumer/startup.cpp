@@ -210,7 +210,8 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   }
   ResumeReport report = std::move(*decided);
 
-  durable = staged_to = report.position;
+  commits.start_at(report.position);
+  staged_to = report.position;
   entries_seen = detail::entries_seen_at(report);
   metadata = report.metadata;
   if (const auto* winner = report.winner()) epoch = winner->checkpoint->epoch;
