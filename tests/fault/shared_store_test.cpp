@@ -4,8 +4,8 @@
 //
 // The promise under test: every consumer hands out exactly its own stream,
 // once and in order; acks of several consumers that arrive during a sync
-// share the next synced write; a write that fails fails only the consumers
-// whose acks it carried; transactional acks and
+// share the next synced write; a write that fails, or an effect that a write
+// would reject, fails only the consumer it came from; transactional acks and
 // their checkpoints stay per consumer across a restart; the store refuses a
 // second consumer with the same key and options that disagree with it; and
 // `streamckpt checkpoint list` shows every consumer's checkpoint.
@@ -219,6 +219,57 @@ TEST_CASE(
 
 // ---------------------------------------------------------------------------
 // One consumer's failures are its own.
+
+// Lane 0 acks its first entry with a Merge (the store opens its families
+// without a merge operator, so RocksDB rejects any write that carries one,
+// and refuses every write after it until the database is reopened); lane 1
+// consumes its stream meanwhile.
+asio::awaitable<void> merge_beside_another(Shared& s, bool& merge_accepted) {
+  for (auto& lane : s.lanes) co_await start(*lane.consumer);
+  auto& bad = s.lanes[0];
+  auto& good = s.lanes[1];
+  const auto first = co_await take(bad, 5);
+  rocksdb::WriteBatch merge;
+  REQUIRE(merge.Merge(bad.consumer->column_family("app"), effect_key(first[0]), "1").ok());
+  merge_accepted = bad.consumer->ack(first[0], std::move(merge));
+
+  const auto events = co_await take(good, 10);
+  for (const auto& e : events) REQUIRE(good.consumer->ack(e));
+  CHECK_MESSAGE(co_await eventually([&] { return good.consumer->durable_id() == good.last(); }, 5s),
+                "the other consumer's acks never became durable");
+  CHECK(good.consumer->metrics().storage_errors == 0);
+  if (merge_accepted) co_return;  // every commit fails, stop() would wait for ever: destroy instead
+
+  // Refused and kept nothing: the same entry acked with a Put goes through.
+  for (const auto& e : first) REQUIRE(bad.consumer->ack(e, effect_of(bad.consumer->column_family("app"), e)));
+  CHECK(co_await eventually([&] { return bad.consumer->durable_id() == bad.last(); }));
+  CHECK(bad.consumer->metrics().storage_errors == 0);
+  co_await stop_all(s);
+}
+
+TEST_CASE("an effect a write would reject (a Merge) is refused by ack(), and the store's other consumers go on") {
+  Shared s(2, {"app"});
+  s.produce(s.lanes[0], 5);
+  s.produce(s.lanes[1], 10);
+  s.open();
+  bool merge_accepted = true;
+  run(s.io, merge_beside_another(s, merge_accepted));
+  CHECK_MESSAGE(!merge_accepted, "ack() took a Merge: every later write of the store fails");
+  if (merge_accepted) return;
+  CHECK(ledger(s.lanes[0].handled, 1, 5) == k_exactly_once_in_order);
+  CHECK(ledger(s.lanes[1].handled, 1, 10) == k_exactly_once_in_order);
+
+  // The app family holds lane 0's Puts, one per entry, and no trace of the
+  // Merge.
+  const auto store = reopen_and_check(s, {"app"});
+  std::map<std::string, std::string> expected;
+  for (int n = 1; n <= 5; ++n) {
+    Event e;
+    e.id = s.lanes[0].ids.at(static_cast<std::size_t>(n - 1));
+    expected[effect_key(e)] = std::to_string(n);
+  }
+  CHECK(contents(*store, "app") == expected);
+}
 
 // Lane 0's next write fails its WAL sync (and lane 0 retries, reopening the
 // database); lane 1 has nothing to commit meanwhile, then goes on.
