@@ -13,10 +13,13 @@
 // Every wait is bounded only to turn a hang into a failure; no assertion
 // depends on how fast anything is.
 #include "cli.hpp"
+#include "local/store_impl.hpp"
 #include "storage_rig.hpp"
 
 #include <streamckpt/store.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -351,6 +354,59 @@ TEST_CASE("a failed write fails the consumers whose acks it carried; each retrie
     INFO(lane.stream);
     CHECK(ledger(lane.handled, 1, 10) == k_exactly_once_in_order);
   }
+  reopen_and_check(s);
+}
+
+// Lane 0's ack is in a write that stalls; lane 1, with nothing of its own
+// in that write (and in plain mode: no XACK wakes it either), asks for its
+// next batch meanwhile and is held back.
+asio::awaitable<void> stalled_by_another(Shared& s, bool& handed_out) {
+  auto& writer = s.lanes[0];
+  auto& reader = s.lanes[1];
+  for (auto& lane : s.lanes) co_await start(*lane.consumer);
+  for (const auto& e : co_await take(reader, k_batch)) REQUIRE(reader.consumer->ack(e));
+  REQUIRE(co_await eventually([&] { return reader.consumer->durable_id() == reader.ids.at(k_batch - 1); }));
+  const auto written = co_await take(writer, k_batch);
+
+  auto& committer = *s.store->impl().committer;
+  s.rig.fs->hold_syncs();
+  REQUIRE(writer.consumer->ack(written[0]));
+  REQUIRE(co_await eventually([&] { return committer.stalled(); }));
+  bool returned = false;
+  Batch batch;
+  asio::co_spawn(
+      co_await asio::this_coro::executor,
+      [&]() -> asio::awaitable<void> {
+        batch = co_await next_batch(*reader.consumer);
+        returned = true;
+      },
+      asio::detached);
+  REQUIRE(co_await eventually([&] { return reader.consumer->metrics().stall_pauses == 1; }));
+  CHECK(!returned);
+  s.rig.fs->release_syncs();
+
+  handed_out = co_await eventually([&] { return returned; }, 5s);
+  if (!handed_out) co_return;  // stop() would wait for the held-back next() for ever: destroy instead
+  for (const auto& e : batch) {
+    reader.handled.push_back(number_of(e));
+    REQUIRE(reader.consumer->ack(e));
+  }
+  for (std::size_t k = 1; k < written.size(); ++k) REQUIRE(writer.consumer->ack(written[k]));
+  REQUIRE(co_await eventually([&] { return s.all_durable(); }));
+  co_await stop_all(s);
+}
+
+TEST_CASE("a consumer held back by another consumer's stalled write gets its batch when that write ends") {
+  Shared s(2);
+  s.produce(s.lanes[0], k_batch);
+  s.produce(s.lanes[1], 2 * k_batch);
+  s.open();
+  bool handed_out = false;
+  run(s.io, stalled_by_another(s, handed_out));
+  CHECK_MESSAGE(handed_out, "next() stayed held back after the stalled write had ended");
+  if (!handed_out) return;
+  CHECK(ledger(s.lanes[0].handled, 1, k_batch) == k_exactly_once_in_order);
+  CHECK(ledger(s.lanes[1].handled, 1, 2 * k_batch) == k_exactly_once_in_order);
   reopen_and_check(s);
 }
 
