@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 namespace streamckpt::bench {
 namespace {
@@ -72,7 +73,10 @@ void print_many(std::FILE* out, const BenchResults& r) {
                shared.name, thousands(static_cast<double>(shared.fsyncs)), r.consumers,
                thousands(static_cast<double>(shared.consumer_fsyncs)),
                static_cast<double>(shared.consumer_fsyncs) / static_cast<double>(shared.fsyncs));
-  if (!one || one->fsyncs_per_s <= 0 || one->events_per_s <= 0) return;
+  if (!shared.correct() || !one || !one->correct() || one->fsyncs_per_s <= 0 || one->events_per_s <= 0) {
+    fmt::print(out, "  targets of {}: not judged, a scenario failed (see the notes)\n", shared.name);
+    return;
+  }
   const auto met = [](bool yes) { return yes ? "met" : "MISSED"; };
   const auto fsync_ratio = shared.fsyncs_per_s / one->fsyncs_per_s;
   const auto rss_target = rss_target_mb(r.consumers);
@@ -141,7 +145,11 @@ void print_table(std::FILE* out, const BenchResults& r) {
              "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
              "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
   fmt::print(out, "  - RSS: the child's own peak (VmHWM); CPU: user + system of the child, all threads\n");
-  for (const auto& s : r.scenarios) {
+  std::vector<const ScenarioResult*> all;
+  for (const auto& s : r.scenarios) all.push_back(&s);
+  for (const auto& s : r.many) all.push_back(&s);
+  for (const auto* each : all) {
+    const auto& s = *each;
     if (s.library_ack_to_durable_us)
       fmt::print(out, "  - {}: the library's own ack-to-durable p50/p99/p999: {} / {} / {} us; metrics {}\n", s.name,
                  s.library_ack_to_durable_us->p50, s.library_ack_to_durable_us->p99, s.library_ack_to_durable_us->p999,
