@@ -143,6 +143,28 @@ int run_bench(const BenchOptions& o) {
     }
     probe();
   }
+
+  // The many-consumer scenarios, once: --events shared out among streams of
+  // their own, one per consumer.
+  if (o.consumers > 0) {
+    results.consumers = o.consumers;
+    results.many_events_each = o.events / o.consumers;
+    for (std::size_t i = 0; i < o.consumers; ++i)
+      produce(redis, many_stream(keys.stream(), i), results.many_events_each, o.payload_bytes, [&](std::uint64_t) {
+        check_interrupted();
+        progress.show(fmt::format("producing for {} consumers: {}/{}", o.consumers, i + 1, o.consumers));
+      });
+    for (const char* name : {k_many_shared, k_many_own}) {
+      ChildArgs a = base;
+      a.scenario = name;
+      a.group = fmt::format("bench-{}", name);
+      a.dir = (work.path() / name).string();
+      a.events = results.many_events_each * o.consumers;
+      a.consumers = o.consumers;
+      results.many.push_back(run_scenario(exe, a, progress));
+    }
+  }
+
   results.fsync_samples = fsync.size();
   results.fsync_p50_us = percentile(fsync, 0.50);
   results.fsync_p99_us = percentile(fsync, 0.99);

@@ -17,8 +17,11 @@ std::vector<std::string> ChildArgs::to_argv() const {
           "--events",        std::to_string(events),
           "--batch",         std::to_string(batch),
           "--payload-bytes", std::to_string(payload_bytes),
-          "--kill-after",    std::to_string(kill_after)};
+          "--kill-after",    std::to_string(kill_after),
+          "--consumers",     std::to_string(consumers)};
 }
+
+std::string many_stream(const std::string& stream, std::size_t i) { return fmt::format("{}:many-{}", stream, i); }
 
 ChildArgs ChildArgs::parse(const std::vector<std::string>& args) {
   if (args.empty()) throw UsageError("--scenario needs a name");
@@ -47,6 +50,8 @@ ChildArgs ChildArgs::parse(const std::vector<std::string>& args) {
       a.payload_bytes = parse_number(name, value, 0, 1 << 20);
     else if (name == "--kill-after")
       a.kill_after = parse_number(name, value, 0, UINT64_MAX);
+    else if (name == "--consumers")
+      a.consumers = parse_number(name, value, 0, k_max_consumers);
     else
       throw UsageError(fmt::format("--scenario: unknown argument '{}'", name));
   }

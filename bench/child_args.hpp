@@ -15,6 +15,10 @@ inline constexpr const char* k_file_fsync = "file-fsync-per-event";
 inline constexpr const char* k_engine = "streamckpt";
 inline constexpr const char* k_engine_plain = "streamckpt-plain";
 inline constexpr const char* k_resume = "resume";  // internal: one run of the SIGKILL/restart loop
+// --consumers Consumers in one process, one stream each: on one shared Store,
+// and each with a store of its own.
+inline constexpr const char* k_many_shared = "streamckpt-many";
+inline constexpr const char* k_many_own = "streamckpt-many-own";
 
 // The child's end of the result pipe (see result_pipe.hpp).
 inline constexpr int k_result_fd = 3;
@@ -31,11 +35,15 @@ struct ChildArgs {
   std::size_t batch = 100;
   std::size_t payload_bytes = 0;
   std::uint64_t kill_after = 0;  // resume: report "ready" once this many events are durable
+  std::size_t consumers = 0;     // the many-consumer scenarios: how many (events is their total)
 
   std::vector<std::string> to_argv() const;  // "--scenario", NAME, ...
   // `args` starts after "--scenario". Throws UsageError.
   static ChildArgs parse(const std::vector<std::string>& args);
 };
+
+// The stream of consumer `i` in the many-consumer scenarios.
+std::string many_stream(const std::string& stream, std::size_t i);
 
 // Runs the child's scenario; returns its exit status.
 int run_child(const ChildArgs& args);

@@ -17,6 +17,7 @@ int run_child(const ChildArgs& args) {
     if (args.scenario == k_raw || args.scenario == k_redis_set || args.scenario == k_file_fsync)
       return run_baseline(args, out);
     if (args.scenario == k_engine || args.scenario == k_engine_plain) return run_engine(args, out);
+    if (args.scenario == k_many_shared || args.scenario == k_many_own) return run_many(args, out);
     if (args.scenario == k_resume) return run_resume_child(args, out);
     out.send("error", fmt::format("unknown scenario '{}'", args.scenario));
   } catch (const std::exception& e) {

@@ -76,6 +76,8 @@ BenchOptions parse_options(const std::vector<std::string>& args) {
       o.batch = parse_number(name, value(), 1, 100'000);
     } else if (name == "--rounds") {
       rounds = static_cast<unsigned>(parse_number(name, value(), 1, 99));
+    } else if (name == "--consumers") {
+      o.consumers = parse_number(name, value(), 0, k_max_consumers);
     } else if (name == "--restarts") {
       restarts = static_cast<unsigned>(parse_number(name, value(), 0, 1000));
     } else if (name == "--json") {
@@ -90,6 +92,9 @@ BenchOptions parse_options(const std::vector<std::string>& args) {
   o.events = events.value_or(o.quick ? 200'000 : 1'000'000);
   o.restarts = restarts.value_or(o.quick ? 5 : 20);
   o.rounds = rounds.value_or(3);
+  if (o.consumers > o.events && !o.help)
+    throw UsageError(fmt::format("--consumers {} needs --events {} or more: one entry per consumer at least",
+                                 o.consumers, o.consumers));
   // Every life of the resume loop must find entries left to hand out.
   if (o.restarts > 0 && !o.help) {
     const std::uint64_t lives = o.restarts + 1ULL;
@@ -123,6 +128,14 @@ scenario, each scenario in its own child process:
                         checkpoint file after each event
   streamckpt            the Consumer in group mode with its defaults
   streamckpt-plain      the Consumer in plain XREAD mode
+  streamckpt-many       N (--consumers) Consumers as in streamckpt, in one
+                        process, each on a stream of its own with
+                        --events / N entries, all on one shared Store (one
+                        RocksDB, one committer thread: their acks share
+                        synced writes)
+  streamckpt-many-own   the same consumers, each with a store of its own
+The two many-consumer scenarios run once, after the rounds; their entries are
+produced to their own streams, apart from the others' stream.
 Then it SIGKILLs and restarts the Consumer --restarts times with a
 checkpoint in place and times process start to first event. The disk's own
 4 KiB write + fdatasync latency in the data directory is measured before the
@@ -136,7 +149,10 @@ latency (engine: ack() until durable_id() covers the event; baselines: the
 time to store their checkpoint), fsyncs per event, peak RSS, CPU seconds,
 and lost/duplicate counts against the produced sequence numbers; below it,
 the engine's own synced writes (p50/p99/max), timed in the same round as its
-acks. Exits 1 when a scenario fails or loses, duplicates or reorders an entry.
+acks. Below that, the many-consumer scenarios: aggregate events/s, fsyncs
+per second and per event, peak RSS and CPU seconds, beside streamckpt's (the
+single consumer's) and the targets of a shared store. Exits 1 when a scenario
+fails or loses, duplicates or reorders an entry.
 
 options:
   --redis URL          use this server (redis:// or unix://) instead of
@@ -152,6 +168,8 @@ options:
                        interleaved, 1 to 99; each row reports the round with
                        the median events/s, the slower middle one when N is
                        even (default 3; the slow baselines run once)
+  --consumers N        consumers of streamckpt-many and streamckpt-many-own,
+                       0 to 1000 (default 64; 0 skips both); at most --events
   --restarts N         SIGKILL/restart cycles for the resume time, 0 to 1000
                        (default 20; 5 with --quick; 0 skips it); each needs
                        entries left, so --events must be large enough

@@ -25,11 +25,16 @@ struct BenchOptions {
   // streamckpt-plain), interleaved; the median by events/s is reported. On a
   // shared machine one round is at the mercy of its neighbours.
   unsigned rounds = 3;
+  // Consumers of the many-consumer scenarios, one stream each, --events
+  // shared out among them; 0 skips them.
+  std::size_t consumers = 64;
   bool quick = false;
   bool verbose = false;   // print the consumers' log lines
   std::string json_path;  // empty: no JSON file
   bool help = false;
 };
+
+inline constexpr std::size_t k_max_consumers = 1000;
 
 // Throws UsageError.
 BenchOptions parse_options(const std::vector<std::string>& args);

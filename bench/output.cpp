@@ -1,5 +1,6 @@
 #include "output.hpp"
 
+#include "child_args.hpp"
 #include "histogram.hpp"
 #include "json.hpp"
 
@@ -9,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <vector>
 
 namespace streamckpt::bench {
 namespace {
@@ -39,6 +41,62 @@ std::string json_number(double v, int decimals) { return fmt::format("{:.{}f}", 
 
 // A message as a JSON string, or null when there is none.
 std::string json_message(const std::string& m) { return m.empty() ? "null" : cli::json_string(m); }
+
+const ScenarioResult* single_consumer(const BenchResults& r) {
+  for (const auto& s : r.scenarios)
+    if (s.name == k_engine) return &s;
+  return nullptr;
+}
+
+// The shared store's targets: MiB of peak RSS allowed.
+double rss_target_mb(std::size_t consumers) {
+  return 32.0 + 100.0 / 1024.0 * static_cast<double>(consumers > 0 ? consumers - 1 : 0);
+}
+
+void print_many(std::FILE* out, const BenchResults& r) {
+  if (r.many.empty()) return;
+  fmt::print(out, "\nmany consumers: {} in one process, one stream each, {} events each (group mode, defaults)\n",
+             r.consumers, thousands(static_cast<double>(r.many_events_each)));
+  fmt::print(out, "{:<26} {:>10} {:>9} {:>11} {:>7} {:>7} {:>8} {:>5}\n", "scenario", "events/s", "fsyncs/s",
+             "fsync/event", "RSS MB", "CPU s", "lost", "dup");
+  const auto row = [&](const ScenarioResult& s, const std::string& label) {
+    fmt::print(out, "{:<26} {:>10} {:>9} {:>11.4f} {:>7.1f} {:>7.2f} {:>8} {:>5}{}\n", label, thousands(s.events_per_s),
+               thousands(s.fsyncs_per_s), s.fsyncs_per_event, s.peak_rss_mb, s.cpu_s, s.lost, s.duplicates,
+               s.error.empty() ? "" : "  FAILED");
+  };
+  for (const auto& s : r.many) row(s, s.name);
+  const auto* one = single_consumer(r);
+  if (one) row(*one, std::string(k_engine) + " (one consumer)");
+  const auto& shared = r.many.front();
+  if (shared.fsyncs > 0)
+    fmt::print(out, "  {}: {} synced writes carried the acks of {} consumers {} times ({:.1f} consumers a write)\n",
+               shared.name, thousands(static_cast<double>(shared.fsyncs)), r.consumers,
+               thousands(static_cast<double>(shared.consumer_fsyncs)),
+               static_cast<double>(shared.consumer_fsyncs) / static_cast<double>(shared.fsyncs));
+  if (!shared.correct() || !one || !one->correct() || one->fsyncs_per_s <= 0 || one->events_per_s <= 0) {
+    fmt::print(out, "  targets of {}: not judged, a scenario failed (see the notes)\n", shared.name);
+    return;
+  }
+  const auto met = [](bool yes) { return yes ? "met" : "MISSED"; };
+  const auto fsync_ratio = shared.fsyncs_per_s / one->fsyncs_per_s;
+  const auto rss_target = rss_target_mb(r.consumers);
+  const auto events_ratio = shared.events_per_s / one->events_per_s;
+  fmt::print(out, "  targets of {}: fsyncs/s {:.2f}x one consumer's (<= 1.20x): {}\n", shared.name, fsync_ratio,
+             met(fsync_ratio <= 1.2));
+  fmt::print(out, "    peak RSS {:.1f} MB (<= {:.1f} MB: 32 MB + 100 KB per consumer after the first): {}\n",
+             shared.peak_rss_mb, rss_target, met(shared.peak_rss_mb <= rss_target));
+  fmt::print(out, "    events/s {:.2f}x one consumer's (>= 1.00x): {}\n", events_ratio, met(events_ratio >= 1.0));
+}
+
+std::string json_many_row(const ScenarioResult& s) {
+  return fmt::format(
+      "{{\"name\": \"{}\", \"events_per_s\": {}, \"fsyncs_per_s\": {}, \"fsyncs_per_event\": {}, \"fsyncs\": {}, "
+      "\"consumer_fsyncs\": {}, \"peak_rss_mb\": {}, \"cpu_s\": {}, \"handled\": {}, \"lost\": {}, "
+      "\"duplicates\": {}, \"out_of_order\": {}, \"ok\": {}, \"error\": {}}}",
+      s.name, json_number(s.events_per_s, 1), json_number(s.fsyncs_per_s, 1), json_number(s.fsyncs_per_event, 6),
+      s.fsyncs, s.consumer_fsyncs, json_number(s.peak_rss_mb, 2), json_number(s.cpu_s, 3), s.handled, s.lost,
+      s.duplicates, s.out_of_order, s.correct() ? "true" : "false", json_message(s.error));
+}
 
 }  // namespace
 
@@ -74,6 +132,7 @@ void print_table(std::FILE* out, const BenchResults& r) {
                "\nthe engine's own synced writes (WriteBatch + WAL fdatasync) in the same round, "
                "us p50/p99/max:\n  {}\n",
                syncs);
+  print_many(out, r);
   fmt::print(out, "\n{}\n", resume_line(r.resume));
 
   fmt::print(out, "\nnotes:\n");
@@ -86,7 +145,11 @@ void print_table(std::FILE* out, const BenchResults& r) {
              "  - events/s: first read to the last event handled (engine: and durable); ack-to-durable for the\n"
              "    baselines is the time to store their checkpoint (SET reply; write + fsync + rename)\n");
   fmt::print(out, "  - RSS: the child's own peak (VmHWM); CPU: user + system of the child, all threads\n");
-  for (const auto& s : r.scenarios) {
+  std::vector<const ScenarioResult*> all;
+  for (const auto& s : r.scenarios) all.push_back(&s);
+  for (const auto& s : r.many) all.push_back(&s);
+  for (const auto* each : all) {
+    const auto& s = *each;
     if (s.library_ack_to_durable_us)
       fmt::print(out, "  - {}: the library's own ack-to-durable p50/p99/p999: {} / {} / {} us; metrics {}\n", s.name,
                  s.library_ack_to_durable_us->p50, s.library_ack_to_durable_us->p99, s.library_ack_to_durable_us->p999,
@@ -133,6 +196,13 @@ void write_json(const std::string& path, const BenchResults& r) {
         s.correct() ? "true" : "false", json_message(s.error), i + 1 < r.scenarios.size() ? "," : "");
   }
   j += "  ],\n";
+  // The many-consumer scenarios: one object, each scenario on a line of its
+  // own (not in "scenarios": they are another kind of run).
+  if (r.many.size() == 2)
+    j += fmt::format("  \"many\": {{\"consumers\": {}, \"events_each\": {},\n    \"shared\": {},\n    \"own\": {}}},\n",
+                     r.consumers, r.many_events_each, json_many_row(r.many[0]), json_many_row(r.many[1]));
+  else
+    j += "  \"many\": null,\n";
   if (r.resume.ms.empty())
     j += "  \"resume_ms\": {\"p50\": null, \"p99\": null},\n";
   else

@@ -1,6 +1,7 @@
 // The Redis keys one run makes, deleted at the end (also on errors): the
 // stream (its groups go with it), the baseline's checkpoint key, and the
-// consumer's checkpoint hashes and leases, streamckpt:{<stream>}:*.
+// consumer's checkpoint hashes and leases, streamckpt:{<stream>}:*; the same
+// for the streams of the many-consumer scenarios, <stream>:many-*.
 #pragma once
 
 #include <string>

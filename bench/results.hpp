@@ -24,6 +24,10 @@ struct ScenarioResult {
   std::uint64_t handled = 0, lost = 0, duplicates = 0, out_of_order = 0, foreign = 0, fsyncs = 0;
   double seconds = 0, events_per_s = 0, ratio_to_raw = 0, fsyncs_per_event = 0;
   double peak_rss_mb = 0, cpu_s = 0;
+  double fsyncs_per_s = 0;
+  // The many-consumer scenarios: the sum over the consumers of the synced
+  // writes that carried their acks (above `fsyncs` when they shared writes).
+  std::uint64_t consumer_fsyncs = 0;
   std::optional<Percentiles> ack_to_durable_us;          // none for raw-xreadgroup
   std::optional<Percentiles> library_ack_to_durable_us;  // Consumer::metrics(), engine only
   std::optional<SyncTimes> sync_us;                      // Consumer::metrics(), engine only
@@ -59,10 +63,16 @@ struct BenchResults {
   double fsync_busy_p50_us = 0, fsync_busy_p99_us = 0;
   unsigned busy_cpus = 0;
   std::vector<ScenarioResult> scenarios;
+  // streamckpt-many and streamckpt-many-own; none with --consumers 0.
+  std::size_t consumers = 0;
+  std::uint64_t many_events_each = 0;
+  std::vector<ScenarioResult> many;
   ResumeResult resume;
 
   bool ok() const {
     for (const auto& s : scenarios)
+      if (!s.correct()) return false;
+    for (const auto& s : many)
       if (!s.correct()) return false;
     return resume.correct();
   }

@@ -83,6 +83,8 @@ ScenarioResult run_scenario(const std::string& exe, const ChildArgs& args, Progr
   s.seconds = real(kv, "seconds");
   const auto distinct = static_cast<double>(args.events - s.lost);
   s.events_per_s = s.seconds > 0 ? distinct / s.seconds : 0;
+  s.consumer_fsyncs = number(kv, "consumer_fsyncs");
+  s.fsyncs_per_s = s.seconds > 0 ? static_cast<double>(s.fsyncs) / s.seconds : 0;
   s.fsyncs_per_event = s.handled ? static_cast<double>(s.fsyncs) / static_cast<double>(s.handled) : 0;
   const auto rss_kib = number(kv, "rss_kib");
   s.peak_rss_mb = rss_kib ? static_cast<double>(rss_kib) / 1024.0 : exit.maxrss_mb;

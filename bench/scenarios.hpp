@@ -11,6 +11,8 @@ namespace streamckpt::bench {
 int run_baseline(const ChildArgs& args, const ResultPipe& out);
 // streamckpt, streamckpt-plain (engine_scenario.cpp).
 int run_engine(const ChildArgs& args, const ResultPipe& out);
+// streamckpt-many, streamckpt-many-own (many_scenario.cpp).
+int run_many(const ChildArgs& args, const ResultPipe& out);
 // One life of the SIGKILL/restart loop (resume_child.cpp).
 int run_resume_child(const ChildArgs& args, const ResultPipe& out);
 

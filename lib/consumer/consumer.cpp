@@ -369,6 +369,7 @@ void Consumer::Impl::close_now() {
   if (reads) reads->close();
   if (cmds) cmds->close();
   if (committer) {
+    committer->forget_wake(client);   // posts nothing to the executor from now on
     committer->drain(client);         // writes what is queued
     copy_committer_metrics(metrics);  // metrics() reads them from here on
     shared->impl().release(opt.key);

@@ -2,6 +2,7 @@
 #include "consumer/gap.hpp"
 #include "consumer/stream_reply.hpp"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
@@ -308,7 +309,15 @@ asio::awaitable<Result<Batch>> Consumer::Impl::next_batch() {
     } else if (!ready.front().empty() && committer && committer->stalled()) {
       // Whatever is acked now would wait for the stalled write too: hold the
       // application until it ends (space_signal: a commit ended, or stop).
+      // On a shared store the write may carry none of this consumer's acks:
+      // the committer says when it ends.
       if (!std::exchange(paused, true)) ++metrics.stall_pauses;
+      committer->wake_at_write_end(client, [weak = weak_from_this(), ex = ex] {
+        asio::post(ex, [weak] {
+          if (auto self = weak.lock()) self->space_signal.notify();
+        });
+      });
+      if (!committer->stalled()) continue;  // it ended meanwhile
       co_await space_signal.wait();
     } else {
       break;

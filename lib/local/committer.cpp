@@ -45,6 +45,16 @@ bool Committer::stalled() const {
   return running.count() > stall_limit_us_.load(std::memory_order_relaxed);
 }
 
+void Committer::wake_at_write_end(std::uint64_t client, std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  wakes_[client] = std::move(wake);
+}
+
+void Committer::forget_wake(std::uint64_t client) {
+  std::lock_guard lock(mutex_);
+  wakes_.erase(client);
+}
+
 std::uint64_t Committer::writes() const {
   std::lock_guard lock(mutex_);
   return writes_;
@@ -113,6 +123,14 @@ void Committer::write(std::vector<Job>& jobs) {
     if (!ec) ec = store_.commit(checkpoints, &extra, &detail, unacked);
   }
   write_started_ns_.store(0, std::memory_order_relaxed);
+  {
+    // Under the lock, after write_started_ns_ is cleared: a client that
+    // registers later sees stalled() false; one that registered earlier is
+    // woken, and not after forget_wake() returned.
+    std::lock_guard lock(mutex_);
+    for (auto& [client, wake] : wakes_) wake();
+    wakes_.clear();
+  }
   if (ec) {
     for (const auto& job : jobs) failures_[job.client] = Failure{ec, detail};
   } else {

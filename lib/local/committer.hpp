@@ -80,6 +80,17 @@ class Committer {
   // this store's writes. Thread-safe.
   bool stalled() const;
 
+  // Calls `wake` once, on the committer thread, when the write in progress
+  // (or, when none is, the next one) ends, whichever clients' jobs it
+  // carried: a client held back by a stalled write that carries none of its
+  // own jobs hears of its end too. Replaces the client's earlier wake. Check
+  // stalled() again after this call: a write that ended just before it
+  // calls `wake` only at the end of the next one. `wake` must not block.
+  // Thread-safe.
+  void wake_at_write_end(std::uint64_t client, std::function<void()> wake);
+  // Drops the client's wake; once this returns it is not called. Thread-safe.
+  void forget_wake(std::uint64_t client);
+
  private:
   void run();
 
@@ -92,7 +103,7 @@ class Committer {
   };
 
   LocalStore& store_;
-  // Guards queue_, stopping_, the counts and the write times.
+  // Guards queue_, stopping_, the counts, the write times and wakes_.
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable drained_;
@@ -101,6 +112,7 @@ class Committer {
   std::uint64_t next_client_ = 1;
   std::map<std::uint64_t, std::size_t> outstanding_;  // per client: submitted, not yet completed
   std::map<std::uint64_t, std::uint64_t> client_writes_;
+  std::map<std::uint64_t, std::function<void()>> wakes_;  // called, and cleared, as a write ends
   std::uint64_t writes_ = 0;
   LatencyHistogram write_times_;
   std::uint64_t longest_write_us_ = 0;

@@ -302,7 +302,13 @@ class FamilyIds final : public rocksdb::WriteBatch::Handler {
   rocksdb::Status DeleteRangeCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override {
     return add(id);
   }
-  rocksdb::Status MergeCF(std::uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override { return add(id); }
+  // The store opens every family without a merge operator: RocksDB rejects
+  // the whole write that carries a Merge, and every write after it until
+  // the database is reopened, so one such effect would fail the commits of
+  // every consumer of the store, for ever.
+  rocksdb::Status MergeCF(std::uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::NotSupported("Merge: the store's column families have no merge operator");
+  }
 
  private:
   rocksdb::Status add(std::uint32_t id) {

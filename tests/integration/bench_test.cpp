@@ -7,11 +7,13 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 using namespace streamckpt::test;
@@ -167,4 +169,97 @@ TEST_CASE("a small run on an existing server is correct in every scenario and de
   const auto kept = client.run({"GET", "users-own-key"});
   REQUIRE(kept->type == REDIS_REPLY_STRING);
   CHECK(std::string(kept->str, kept->len) == "kept");
+}
+
+TEST_CASE("streamckpt-many: the consumers of one shared store and of a store each handle every entry once") {
+  const auto help = run_bench({"--help"});
+  CHECK(contains(help.out, "\n  --consumers N "));
+  CHECK(contains(help.out, "\n  streamckpt-many "));
+  CHECK(contains(help.out, "\n  streamckpt-many-own "));
+  const auto too_many = run_bench({"--consumers", "5", "--events", "4", "--restarts", "0"});
+  CHECK(too_many.exit_code == 2);
+  CHECK(too_many.err == usage_error("--consumers 5 needs --events 5 or more: one entry per consumer at least"));
+  CHECK(run_bench({"--consumers", "1001"}).err ==
+        usage_error("--consumers expects a whole number from 0 to 1000, not '1001'"));
+
+  RedisServer redis;
+  Client client(redis.port());
+  REQUIRE(client.run({"SET", "users-own-key", "kept"})->type == REDIS_REPLY_STATUS);
+  TempDir dir;
+  const auto json_path = (dir.path() / "bench.json").string();
+  // 3 consumers of 100 entries each (301 / 3, rounded down).
+  const auto r = run_bench({"--redis", redis.url(), "--events", "301", "--restarts", "0", "--rounds", "1",
+                            "--consumers", "3", "--json", json_path});
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "correctness: every entry handled exactly once and in order in every scenario"));
+
+  // The table: a header, a row per many-consumer scenario, the single
+  // consumer's beside them, and the targets.
+  const auto out = lines_of(r.out);
+  const auto at =
+      std::find(out.begin(), out.end(),
+                "many consumers: 3 in one process, one stream each, 100 events each (group mode, defaults)");
+  REQUIRE(at != out.end());
+  REQUIRE(out.end() - at >= 8);
+  CHECK(at[1].rfind("scenario ", 0) == 0);
+  CHECK(contains(at[1], " events/s "));
+  CHECK(contains(at[1], " fsyncs/s "));
+  CHECK(contains(at[1], " fsync/event "));
+  CHECK(contains(at[1], " RSS MB "));
+  CHECK(contains(at[1], " CPU s "));
+  CHECK(at[2].rfind("streamckpt-many ", 0) == 0);
+  CHECK(at[3].rfind("streamckpt-many-own ", 0) == 0);
+  CHECK(at[4].rfind("streamckpt (one consumer) ", 0) == 0);
+  for (int i = 2; i <= 4; ++i) {
+    CAPTURE(at[i]);
+    CHECK(contains(at[i], "        0     0"));  // lost, dup
+    CHECK(!contains(at[i], "FAILED"));
+  }
+  CHECK(at[5].rfind("  streamckpt-many: ", 0) == 0);
+  CHECK(contains(at[5], " synced writes carried the acks of 3 consumers "));
+  CHECK(at[6].rfind("  targets of streamckpt-many: fsyncs/s ", 0) == 0);
+  CHECK(at[7].rfind("    peak RSS ", 0) == 0);
+  CHECK(contains(at[7], " MB (<= 32.2 MB: 32 MB + 100 KB per consumer after the first): "));
+  CHECK(at[8].rfind("    events/s ", 0) == 0);
+
+  // The JSON: every entry of the 300 handled exactly once, by both.
+  const auto json = read_file(json_path);
+  INFO("json:\n" << json);
+  CHECK(field_line(json, "many") == "  \"many\": {\"consumers\": 3, \"events_each\": 100,");
+  const auto lines = lines_of(json);
+  const auto row = [&](const std::string& label) {
+    for (const auto& line : lines)
+      if (line.rfind("    \"" + label + "\": {", 0) == 0) return line;
+    return std::string();
+  };
+  for (const auto& [label, name] :
+       {std::pair<std::string, std::string>{"shared", "streamckpt-many"}, {"own", "streamckpt-many-own"}}) {
+    CAPTURE(name);
+    const auto line = row(label);
+    CHECK(line.rfind("    \"" + label + "\": {\"name\": \"" + name + "\", ", 0) == 0);
+    CHECK(contains(line,
+                   "\"handled\": 300, \"lost\": 0, \"duplicates\": 0, \"out_of_order\": 0, \"ok\": true, "
+                   "\"error\": null}"));
+    const auto fsyncs = number_after(line, "fsyncs");
+    const auto carried = number_after(line, "consumer_fsyncs");
+    REQUIRE(fsyncs);
+    REQUIRE(carried);
+    CHECK(*fsyncs > 0);
+    CHECK(*fsyncs <= 300);
+    // Each consumer's acks went into at least one write of the store's.
+    CHECK(*carried >= *fsyncs);
+    CHECK(*carried >= 3);
+    if (label == "own") CHECK(*carried == *fsyncs);  // a store each: no write is shared
+    CHECK(number_after(line, "peak_rss_mb") > 0.0);
+  }
+  // The single consumer's rows are those of every run.
+  CHECK(scenario_names(json) == "raw-xreadgroup redis-set-per-event file-fsync-per-event streamckpt streamckpt-plain");
+  CHECK(field_line(json, "ok") == "  \"ok\": true");
+
+  // The many streams, their groups, checkpoints and leases: all gone.
+  const auto all = client.run({"KEYS", "*"});
+  std::string keys;
+  for (std::size_t i = 0; i < all->elements; ++i) keys += (keys.empty() ? "" : " ") + std::string(all->element[i]->str);
+  CHECK(keys == "users-own-key");
 }

@@ -112,9 +112,12 @@ class Consumer {
   // checkpoint survive a crash together. `metadata` (<= 1 KiB) is stored in
   // the checkpoint record and returned by start() in ResumeReport. Returns
   // false (and keeps nothing) for effects on a column family the store does
-  // not have, or metadata over 1 KiB. A commit that failed may still have
-  // reached the disk and is retried: effects must be safe to apply twice
-  // (Put and Delete are; Merge and SingleDelete are not).
+  // not have, effects with a Merge (the store's column families have no
+  // merge operator, and RocksDB would reject the write, with the acks of
+  // every other consumer of the store in it), or metadata over 1 KiB. A
+  // commit that failed may still have reached the disk and is retried:
+  // effects must be safe to apply twice (Put and Delete are; SingleDelete is
+  // not).
   bool ack(const Event& event, rocksdb::WriteBatch effects, std::optional<std::string> metadata = std::nullopt);
 
   // Completes once every event <= id is durable locally. Handler:

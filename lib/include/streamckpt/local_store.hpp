@@ -116,7 +116,8 @@ class LocalStore {
   // application may hold it while storage fails. nullptr when unknown.
   rocksdb::ColumnFamilyHandle* batch_handle(const std::string& name) const;
   // True when every operation of `batch` targets a column family this store
-  // has (the checkpoints' own excepted).
+  // has (the checkpoints' own excepted) and none is a Merge (the families
+  // have no merge operator: RocksDB would reject the write).
   bool accepts(const rocksdb::WriteBatch& batch) const;
   // Reads one key of an application column family. Thread-safe, also while
   // the committer reopens the store; store_closed while it is closed.
