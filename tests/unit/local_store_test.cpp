@@ -528,9 +528,25 @@ bool ends_in_zeros(const fs::path& file, std::size_t n) {
   return got == n && std::all_of(tail.begin(), tail.end(), [](char c) { return c == 0; });
 }
 
+// ThreadSanitizer cannot follow a child forked, without exec, from a process
+// with threads (RocksDB's pool): the case below runs in every other build,
+// AddressSanitizer's included.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool k_thread_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+constexpr bool k_thread_sanitizer = true;
+#else
+constexpr bool k_thread_sanitizer = false;
+#endif
+#else
+constexpr bool k_thread_sanitizer = false;
+#endif
+
 }  // namespace
 
-TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and takes new ones") {
+TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and takes new ones" *
+          doctest::skip(k_thread_sanitizer)) {
   TempDir tmp;
   const CheckpointKey key{"s", "g", "c"};
   int ready[2];
