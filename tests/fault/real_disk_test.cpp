@@ -81,7 +81,8 @@ bool keep_full_until(SmallTmpfs& disk, CliProcess& consumer, std::size_t failure
 }
 
 void stop_and_check_ledger(Run& run, CliProcess& consumer) {
-  REQUIRE(eventually([&] { return run.handled() == static_cast<std::size_t>(run.produced); }));
+  REQUIRE_MESSAGE(eventually([&] { return run.handled() == static_cast<std::size_t>(run.produced); }), "handled ",
+                  run.handled(), " of ", run.produced, "; the consumer's stderr:\n", consumer.err());
   consumer.signal(SIGTERM);
   const auto r = consumer.wait();
   CHECK_MESSAGE(r.exit_code == 0, r.err);
