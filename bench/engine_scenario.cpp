@@ -4,6 +4,7 @@
 // covers the event, by a second coroutine that awaits durable().
 #include "child_report.hpp"
 #include "engine_options.hpp"
+#include "run_to_end.hpp"
 #include "scenarios.hpp"
 
 #include <streamckpt/consumer.hpp>
@@ -195,16 +196,7 @@ class EngineRun {
 int run_engine(const ChildArgs& args, const ResultPipe& out) {
   asio::io_context io(1);
   EngineRun run(io, args, out);
-  asio::co_spawn(io, run.run(), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      run.fail(ex.what());
-    }
-  });
-  io.run();
-  return run.failed() ? 1 : 0;
+  return run_to_end(io, run);
 }
 
 }  // namespace streamckpt::bench

@@ -12,6 +12,7 @@
 // when consumers shared writes.
 #include "child_report.hpp"
 #include "engine_options.hpp"
+#include "run_to_end.hpp"
 #include "scenarios.hpp"
 
 #include <streamckpt/consumer.hpp>
@@ -234,16 +235,7 @@ class ManyRun {
 int run_many(const ChildArgs& args, const ResultPipe& out) {
   asio::io_context io(1);
   ManyRun run(io, args, out);
-  asio::co_spawn(io, run.run(), [&](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      run.fail(ex.what());
-    }
-  });
-  io.run();
-  return run.failed() ? 1 : 0;
+  return run_to_end(io, run);
 }
 
 }  // namespace streamckpt::bench
