@@ -38,7 +38,7 @@ return removed
 void Consumer::Impl::hand_out_pending(Event&& event, Batch& batch) {
   const auto delivered = tracker.last_delivered();
   if (delivered && event.id <= *delivered)
-    out_of_order.insert(event.id);  // acked on its own: it never moves the watermark
+    pending.hand_out_below(event.id);  // acked on its own: it never moves the watermark
   else
     tracker.deliver(event.id);
   batch.push_back(std::move(event));

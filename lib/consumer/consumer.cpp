@@ -44,6 +44,7 @@ Consumer::Impl::Impl(asio::any_io_executor executor, ConsumerOptions options, st
       shared(std::move(given)),
       store_given(shared != nullptr),
       commits(opt.reconnect_initial, opt.reconnect_max),
+      reading({opt.key.stream, opt.key.group, opt.key.consumer, opt.batch, opt.block}),
       read_backoff(opt.reconnect_initial, opt.reconnect_max),
       ready_signal(ex),
       space_signal(ex),
@@ -72,27 +73,22 @@ std::size_t Consumer::Impl::in_flight() const {
   std::size_t queued = 0;
   for (const auto& b : ready) queued += b.size();
   // Handled but not XACKed counts too: its list is in every commit.
-  return tracker.outstanding() + out_of_order.size() + commits.uncommitted() + queued + unxacked.size();
+  return tracker.outstanding() + commits.uncommitted() + queued + pending.in_flight();
 }
 
 std::vector<LocalStore::Unacked> Consumer::Impl::unacked_list() const {
   if (!group_mode) return {};
-  std::set<StreamId> all = unxacked;
-  all.insert(committing.begin(), committing.end());
-  all.insert(loaded_unxacked.begin(), loaded_unxacked.end());
-  all.insert(xack_refused.begin(), xack_refused.end());
-  return {{opt.key, std::vector<StreamId>(all.begin(), all.end())}};
+  return {{opt.key, pending.list()}};
 }
 
 bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
                          std::optional<std::string> md) {
   if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
   if (effects && (!store || !store->accepts(*effects))) return false;
-  if (out_of_order.erase(event.id)) {
+  if (pending.ack_out_of_order(event.id)) {
     // Handled below the watermark: its commit records it handled, and the
     // checkpoint carries its metadata, without moving.
     ++metrics.acks;
-    committing.insert(event.id);
     if (md) metadata = std::move(*md);
     detail::Staged acks{staged_to, {event.id}, {}, metadata, entries_seen, Clock::now()};
     if (effects) acks.effects.push_back(std::move(effects));
@@ -106,14 +102,10 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   if (!advance) return true;
 
   staged_to = advance->to;
-  if (group_mode) committing.insert(advance->ids.begin(), advance->ids.end());
+  if (group_mode) pending.committing(advance->ids);
   // Entries lost below what this ack covers count as seen, so that a restart
   // does not report them again.
-  while (!pending_gaps.empty() && pending_gaps.front().first < advance->to) {
-    entries_seen += pending_gaps.front().second;
-    pending_gaps.pop_front();
-  }
-  entries_seen += advance->ids.size();
+  entries_seen += reading.take_gaps_below(advance->to) + advance->ids.size();
   if (advance->metadata) metadata = std::move(*advance->metadata);
   commits.stage(
       {advance->to, std::move(advance->ids), std::move(advance->effects), metadata, entries_seen, Clock::now()});
@@ -183,10 +175,7 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, detail::S
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - done.since).count();
   for (std::size_t i = 0; i < done.ids.size(); ++i) ack_latency.record(static_cast<std::uint64_t>(us));
   if (group_mode) {
-    for (const auto id : done.ids) {
-      committing.erase(id);
-      unxacked.insert(id);
-    }
+    pending.durable(done.ids);
     xack_queue.insert(xack_queue.end(), done.ids.begin(), done.ids.end());
     kick_xack();
   }
@@ -260,23 +249,11 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
       if (!reply.is_error()) {
         metrics.xacks += ids_per_command[i];
         // Redis has forgotten them: they need no XACK after a crash.
-        for (std::size_t k = 0; k < ids_per_command[i]; ++k) {
-          const auto id = xack_queue[first_of_command + k];
-          unxacked.erase(id);
-          if (recent_xacks.insert(id).second) recent_xacks_order.push_back(id);
-        }
-        while (recent_xacks_order.size() > k_recent_xacks) {
-          recent_xacks.erase(recent_xacks_order.front());
-          recent_xacks_order.pop_front();
-        }
+        for (std::size_t k = 0; k < ids_per_command[i]; ++k) pending.xack_confirmed(xack_queue[first_of_command + k]);
         first_of_command += ids_per_command[i];
         continue;
       }
-      for (std::size_t k = 0; k < ids_per_command[i]; ++k) {
-        const auto id = xack_queue[first_of_command + k];
-        if (unxacked.erase(id)) xack_refused.insert(id);
-      }
-      while (xack_refused.size() > k_max_refused) xack_refused.erase(xack_refused.begin());
+      for (std::size_t k = 0; k < ids_per_command[i]; ++k) pending.xack_refused(xack_queue[first_of_command + k]);
       first_of_command += ids_per_command[i];
       metrics.xack_failures += ids_per_command[i];
       if (reply.str != last_xack_error) {  // once per distinct refusal, not per batch

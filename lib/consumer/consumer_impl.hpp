@@ -5,6 +5,8 @@
 
 #include "consumer/ack_tracker.hpp"
 #include "consumer/commit_pipeline.hpp"
+#include "consumer/pending_ledger.hpp"
+#include "consumer/read_state.hpp"
 #include "consumer/resume.hpp"
 #include "consumer/signal.hpp"
 #include "core/latency.hpp"
@@ -47,11 +49,9 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
 
   // reading (reading.cpp)
   boost::asio::awaitable<void> read_loop();
+  // Sends the read `reading` asks for and executes what its reply means.
   boost::asio::awaitable<boost::system::error_code> read_once();
-  // A pending entry given to this consumer again (a replay, or '>' after the
-  // group was recreated below it): into `ack_now` when it is known handled,
-  // into `again` when it was never handled here, nowhere while in flight.
-  void take_again(Event&& event, std::vector<StreamId>& ack_now, std::vector<Event>& again);
+  boost::asio::awaitable<boost::system::error_code> recreate_group(const std::string& why);
   boost::asio::awaitable<Result<Batch>> next();
   boost::asio::awaitable<Result<Batch>> next_batch();
   boost::asio::awaitable<bool> stream_went_backwards();
@@ -148,31 +148,9 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   detail::CommitPipeline commits;
   bool submit_posted = false;
 
-  // What was handled, by entry (group mode). An entry of the pending list is
-  // only XACKed when it is known handled: `unxacked` (durable, its XACK not
-  // confirmed) or `loaded_unxacked` (the list the last run committed, until
-  // the first replay is over). Anything else there was never handled by this
-  // consumer, whatever its ID (claimed from another one): it is handed out.
-  // Every commit writes unxacked, committing and loaded_unxacked as the list.
-  std::set<StreamId> unxacked;
-  std::set<StreamId> committing;  // acked, in a commit that has not succeeded yet
-  std::set<StreamId> loaded_unxacked;
-  // Durable, and their XACK refused by Redis (an ACL): kept in the list for
-  // the next start, up to k_max_refused (beyond it the oldest are handed out
-  // again there: duplicates, not losses), and not counted in flight.
-  static constexpr std::size_t k_max_refused = 4096;
-  std::set<StreamId> xack_refused;
-  // XACKed, as Redis confirmed: a Redis restarted from an older snapshot (or
-  // a replica that missed the XACKs) gives them back as pending, and within
-  // this run they are recognised as handled. The latest k_recent_xacks only,
-  // in memory: after a restart of this consumer they are handed out again
-  // (duplicates, never losses).
-  static constexpr std::size_t k_recent_xacks = 16384;
-  std::set<StreamId> recent_xacks;
-  std::deque<StreamId> recent_xacks_order;
-  // Handed out below the highest ID delivered (a pending entry this consumer
-  // never handled): acked on their own, they never move the watermark.
-  std::set<StreamId> out_of_order;
+  // What was handled, by entry (group mode): what a pending entry given
+  // again means, and the list every commit writes.
+  detail::PendingLedger pending;
   StreamId staged_to;  // the watermark of the latest staged (or durable) checkpoint
   std::vector<LocalStore::Unacked> unacked_list() const;
 
@@ -183,23 +161,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   std::string logged_flush_refusal;  // the write-through's last refusal, logged once
   std::string last_flush_failure;    // why the last write-through failed; "" after a success
 
-  // Reading.
+  // Reading: what to read next and what a reply means (read_state.hpp).
+  detail::ReadState reading;
   std::deque<Batch> ready;  // read ahead, not yet handed out; an empty batch is an idle tick
-  StreamId cursor;          // plain mode: last entry read
-  // Plain mode checks for a gap as it reads (reading.cpp). `read_seen` is
-  // entries_seen at the cursor: what the stream had received up to it as far
-  // as this consumer knows (read, or counted lost). A gap waits in
-  // `pending_gaps` (lost above this position, how many) until an ack passes
-  // its position, then joins entries_seen.
-  std::uint64_t read_seen = 0;
-  std::deque<std::pair<StreamId, std::uint64_t>> pending_gaps;
-  StreamId xdel_counted;          // the max-deleted-entry-id already counted as a gap
-  bool wait_for_entries = false;  // a checked read found nothing: block until entries come
-  bool gap_checks_off = false;    // the server refused MULTI: gaps are seen at start-up only
-  bool replay_pending = true;     // group mode: replay our pending list before reading '>'
-  StreamId replay_cursor;
   detail::Backoff read_backoff;
-  Clock::time_point last_stream_check;
   Clock::time_point next_claim;  // group mode with claim_idle: when claim_once() runs next
 
   detail::Signal ready_signal;    // a batch is ready, or reading ended

@@ -1,6 +1,4 @@
 #include "consumer/consumer_impl.hpp"
-#include "consumer/gap.hpp"
-#include "consumer/stream_reply.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,29 +16,6 @@ namespace {
 // asks, and the next read is already on the wire.
 constexpr std::size_t k_read_ahead = 2;
 
-// Built outside the coroutine: GCC 12 miscompiles braced lists of string
-// literals inside coroutines.
-redis::Command read_command(const ConsumerOptions& opt, bool group_mode, bool replaying, StreamId cursor,
-                            StreamId replay_cursor) {
-  const auto count = std::to_string(opt.batch);
-  const auto block_ms = std::to_string(opt.block.count());
-  if (!group_mode) return {"XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", opt.key.stream, cursor.to_string()};
-  if (replaying)
-    return {"XREADGROUP", "GROUP",   opt.key.group,  opt.key.consumer,         "COUNT",
-            count,        "STREAMS", opt.key.stream, replay_cursor.to_string()};
-  return {"XREADGROUP", "GROUP",  opt.key.group, opt.key.consumer, "COUNT", count,
-          "BLOCK",      block_ms, "STREAMS",     opt.key.stream,   ">"};
-}
-
-// Plain mode: the stream's state and the read in one transaction, so that the
-// state is the one the read saw. No BLOCK: a transaction never blocks.
-std::vector<redis::Command> checked_read_commands(const ConsumerOptions& opt, StreamId cursor) {
-  return {{"MULTI"},
-          {"XINFO", "STREAM", opt.key.stream},
-          {"XREAD", "COUNT", std::to_string(opt.batch), "STREAMS", opt.key.stream, cursor.to_string()},
-          {"EXEC"}};
-}
-
 }  // namespace
 
 asio::awaitable<void> Consumer::Impl::read_loop() {
@@ -55,11 +30,7 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
 
     if (!reads->is_open()) {
       if (auto ec = co_await connect_with_retry(*reads, false)) break;
-      // XREADGROUP '>' never returns entries whose reply was lost with the
-      // old connection: they sit in our pending list, so replay it.
-      replay_pending = true;
-      replay_cursor = StreamId::min();
-      wait_for_entries = false;
+      reading.on_reconnect();
       log(group_mode ? "reconnected; replaying the pending list" : "reconnected");
       // A Redis that restarted without persistence comes back empty.
       if (co_await stream_went_backwards()) break;
@@ -68,7 +39,7 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
     // Between reads, once the pending list is replayed: take over what
     // members that are gone left pending.
     error_code ec;
-    if (group_mode && opt.claim_idle.count() > 0 && !replay_pending && Clock::now() >= next_claim)
+    if (group_mode && opt.claim_idle.count() > 0 && !reading.replaying() && Clock::now() >= next_claim)
       ec = co_await claim_once();
     else
       ec = co_await read_once();
@@ -91,176 +62,75 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
   loop_signal.notify();
 }
 
-void Consumer::Impl::take_again(Event&& event, std::vector<StreamId>& ack_now, std::vector<Event>& again) {
-  const auto id = event.id;
-  if (loaded_unxacked.erase(id) || xack_refused.erase(id)) unxacked.insert(id);
-  if (unxacked.count(id) || recent_xacks.count(id)) {
-    ack_now.push_back(id);  // handled and durable: only the XACK was lost (or Redis lost it)
-  } else if (!tracker.was_delivered_outstanding(id) && !out_of_order.count(id) && !committing.count(id)) {
-    again.push_back(std::move(event));  // neither handled nor in flight (in flight: XACKed once durable)
-  }
-}
-
 asio::awaitable<error_code> Consumer::Impl::read_once() {
   auto self = shared_from_this();
-  const bool replaying = group_mode && replay_pending;
-  // Plain mode reads are checked for a gap (entries trimmed or XDELed before
-  // they were read), except the blocking read that waits for entries once a
-  // checked read found none: what that one returns is read again, checked.
-  const bool gap_checks = !group_mode && !gap_checks_off;
-  const bool checked = gap_checks && !wait_for_entries;
-  const bool wake_up = gap_checks && wait_for_entries;
-  const StreamId read_from = cursor;
-  std::optional<StreamState> state;
-  std::optional<redis::Value> reply;
-  if (checked) {
-    auto replies = co_await reads->exec(checked_read_commands(opt, cursor), std::chrono::milliseconds{0});
-    if (!replies) co_return replies.error();
-    if (replies->size() != 4) co_return make_error_code(errc::protocol_error);
-    auto& r = *replies;
-    if (r[0].is_error()) {
-      // MULTI refused (an ACL without transactions): XINFO and XREAD ran on
-      // their own, so this read stands, unchecked; later reads are plain.
-      gap_checks_off = true;
-      log(fmt::format("cannot check for gaps while reading: MULTI was refused ({}); a gap is seen at the next start",
-                      r[0].str));
-      reply = std::move(r[2]);
-    } else if (r[3].is_array() && r[3].elements.size() == 2) {
-      if (auto parsed = r[3].elements[0].is_error() ? Result<StreamState>(errc::redis_error)
-                                                    : detail::parse_xinfo_stream(r[3].elements[0]))
-        state = *parsed;
-      reply = std::move(r[3].elements[1]);
-    } else {
-      // EXEC failed as a whole (EXECABORT): name the command refused when
-      // queued, if one was.
-      reply = std::move(r[2].is_error() ? r[2] : (r[1].is_error() ? r[1] : r[3]));
-    }
-  } else {
-    auto one = co_await reads->exec_one(read_command(opt, group_mode, replaying, cursor, replay_cursor),
-                                        replaying ? std::chrono::milliseconds{0} : opt.block);
+  const auto read = reading.next_read();
+  std::vector<redis::Value> replies;
+  if (read.commands.size() == 1) {
+    auto one = co_await reads->exec_one(read.commands.front(), read.deadline);
     if (!one) co_return one.error();
-    reply = std::move(*one);
+    replies.push_back(std::move(*one));
+  } else {
+    auto all = co_await reads->exec(read.commands, read.deadline);
+    if (!all) co_return all.error();
+    replies = std::move(*all);
   }
-  if (reply->is_error()) {
-    const auto prefix = reply->error_prefix();
-    // Redis 7 unblocks a blocked XREADGROUP whose stream was deleted with
-    // "UNBLOCKED the stream key no longer exists".
-    if (prefix == std::string_view("UNBLOCKED")) {
-      log(fmt::format("reading stream '{}' was interrupted: {}", opt.key.stream, reply->str));
-      co_await stream_went_backwards();
-      co_return error_code{};
-    }
-    if (prefix == std::string_view("NOGROUP")) {
-      if (co_await stream_went_backwards()) co_return error_code{};
-      // The group (or the whole stream) was deleted while we ran: recreate it
-      // at our durable checkpoint, never at 0 or $, then replay.
-      log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, reply->str,
-                      commits.durable().to_string()));
-      auto create =
-          redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, commits.durable().to_string(), "MKSTREAM");
-      auto created = co_await cmds->exec_one(std::move(create));
-      if (!created) co_return created.error();
-      ++metrics.groups_lost;
-      if (created->error_prefix() == std::string_view("BUSYGROUP"))
-        log(
-            fmt::format("group '{}' was recreated by another member first; entries handled above its position "
-                        "may be delivered again",
-                        opt.key.group));
-      replay_pending = true;
-      replay_cursor = StreamId::min();
-      co_return error_code{};
-    }
-    const bool wrong_type = prefix == std::string_view("WRONGTYPE");
-    if (wrong_type)
-      error_detail = fmt::format("key '{}' is not a stream (WRONGTYPE): {}", opt.key.stream, reply->str);
-    else
-      error_detail = fmt::format("reading stream '{}' failed: {}", opt.key.stream, reply->str);
-    co_return make_error_code(wrong_type ? errc::wrong_type : errc::redis_error);
+  auto out = reading.on_reply(read, std::move(replies), tracker, pending, Clock::now());
+  for (const auto& line : out.log) log(line);
+  using Then = detail::ReadState::Outcome::Then;
+  switch (out.then) {
+    case Then::fail:
+      error_detail = std::move(out.detail);
+      co_return out.error;
+    case Then::reconnect:
+      reads->close();
+      co_return out.error;
+    case Then::recreate_group:
+      co_return co_await recreate_group(out.detail);
+    case Then::check_stream:
+    case Then::go_on:
+      break;
   }
-
-  auto entries = detail::parse_read_reply(std::move(*reply));
-  if (!entries) {
-    reads->close();
-    co_return entries.error();
+  if (out.gap) {
+    ++metrics.gaps;
+    metrics.gap_entries += out.gap->entries;
   }
-  if (wake_up && !entries->empty()) {
-    wait_for_entries = false;
-    co_return error_code{};
-  }
-  if (checked) wait_for_entries = entries->empty();
-  if (state) {
-    const auto last = entries->empty() ? std::nullopt : std::optional<StreamId>(entries->back().event.id);
-    const auto [lost, covered_above] = detail::entries_lost(read_from, read_seen, *state, last, xdel_counted);
-    if (lost) {
-      if (state->max_deleted > xdel_counted) xdel_counted = state->max_deleted;
-      read_seen += lost;
-      pending_gaps.emplace_back(covered_above, lost);  // a checkpoint above it counts the loss
-      ++metrics.gaps;
-      metrics.gap_entries += lost;
-      log(fmt::format("GAP: {} {} deleted after {} before {} read; going on", lost,
-                      lost == 1 ? "entry was" : "entries were", read_from.to_string(),
-                      lost == 1 ? "it was" : "they were"));
-    }
-  }
-
-  Batch batch;
-  std::vector<StreamId> ack_now;
-  std::vector<Event> again;  // pending entries never handled here: delivered again
-  for (auto& entry : *entries) {
-    const auto id = entry.event.id;
-    const auto delivered = tracker.last_delivered();
-    if (replaying) {
-      replay_cursor = id;
-      if (entry.deleted) {
-        // Its payload is gone: nothing to hand out. Ack it so it leaves the
-        // pending list, and count it.
-        ++metrics.deleted_pending;
-        if (!unxacked.count(id) && !loaded_unxacked.count(id) && !xack_refused.count(id))
-          log(fmt::format("pending entry {} was deleted before it was handled", id.to_string()));
-        ack_now.push_back(id);
-        continue;
-      }
-      // Never handled by this consumer, whatever its ID: a pending entry
-      // claimed from another one, or one delivered before a crash.
-      take_again(std::move(entry.event), ack_now, again);
-      continue;
-    } else {
-      cursor = id;
-      if (group_mode && delivered && id <= *delivered) {
-        // '>' gives what this consumer had read only after the group was
-        // recreated below it (by another member, at its own checkpoint):
-        // delivered again unless known (a duplicate, never a loss).
-        take_again(std::move(entry.event), ack_now, again);
-        continue;
-      }
-      if (delivered && id <= *delivered) continue;  // never hand out an entry twice
-    }
-    tracker.deliver(id);
-    batch.push_back(std::move(entry.event));
-  }
-  if (!again.empty()) redeliver(std::move(again), batch);
-  if (replaying && entries->empty()) {
-    replay_pending = false;
-    loaded_unxacked.clear();  // the rest were XACKed before the last run ended
-  }
-
-  if (!ack_now.empty()) {
-    xack_queue.insert(xack_queue.end(), ack_now.begin(), ack_now.end());
+  metrics.deleted_pending += out.deleted_pending;
+  if (!out.again.empty()) redeliver(std::move(out.again), out.batch);
+  if (!out.xack.empty()) {
+    xack_queue.insert(xack_queue.end(), out.xack.begin(), out.xack.end());
     kick_xack();
   }
-  if (!group_mode) read_seen += batch.size();
-  if (!batch.empty()) {
-    metrics.events += batch.size();
-    ready.push_back(std::move(batch));
+  if (!out.batch.empty()) {
+    metrics.events += out.batch.size();
+    ready.push_back(std::move(out.batch));
     ready_signal.notify();
-  } else if (!replaying && entries->empty() && !checked) {
-    if (ready.empty()) {
-      ready.emplace_back();  // an idle tick: nothing arrived for `block`
-      ready_signal.notify();
-    }
-    // An idle stream may be idle because it was flushed or deleted: look.
-    if (Clock::now() - last_stream_check >= std::chrono::seconds(5)) co_await stream_went_backwards();
+  } else if (out.idle && ready.empty()) {
+    ready.emplace_back();  // an idle tick: nothing arrived for `block`
+    ready_signal.notify();
   }
+  // An idle stream may be idle because it was flushed or deleted: look.
+  if (out.then == Then::check_stream) co_await stream_went_backwards();
+  co_return error_code{};
+}
+
+// The group (or the whole stream) was deleted while we ran: recreated at our
+// durable checkpoint, never at 0 or $, then the pending list is replayed.
+asio::awaitable<error_code> Consumer::Impl::recreate_group(const std::string& why) {
+  auto self = shared_from_this();
+  if (co_await stream_went_backwards()) co_return error_code{};
+  log(fmt::format("group '{}' is gone ({}); recreating it at {}", opt.key.group, why, commits.durable().to_string()));
+  auto create =
+      redis::command("XGROUP", "CREATE", opt.key.stream, opt.key.group, commits.durable().to_string(), "MKSTREAM");
+  auto created = co_await cmds->exec_one(std::move(create));
+  if (!created) co_return created.error();
+  ++metrics.groups_lost;
+  if (created->error_prefix() == std::string_view("BUSYGROUP"))
+    log(
+        fmt::format("group '{}' was recreated by another member first; entries handled above its position may be "
+                    "delivered again",
+                    opt.key.group));
+  reading.on_group_recreated();
   co_return error_code{};
 }
 
@@ -270,12 +140,12 @@ asio::awaitable<error_code> Consumer::Impl::read_once() {
 // a new start() applies the on_regressed policy to it.
 asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
   auto self = shared_from_this();
-  last_stream_check = Clock::now();
+  reading.on_stream_checked(Clock::now());
   // One attempt: reading must not stall behind the other connection.
   if (!cmds->is_open() && co_await cmds->connect(nullptr)) co_return false;
   auto state = co_await read_stream_state();
   if (!state) co_return false;  // cannot tell now; a later check will
-  const auto high = std::max({commits.durable(), cursor, tracker.last_delivered().value_or(StreamId::min())});
+  const auto high = std::max({commits.durable(), reading.cursor(), tracker.last_delivered().value_or(StreamId::min())});
   if (!(state->last_generated < high)) co_return false;
   ++metrics.regressions;
   fail(errc::stream_regressed,

@@ -217,10 +217,7 @@ asio::awaitable<error_code> Consumer::Impl::start_with_redis(const detail::Resum
   if (const auto* winner = report.winner()) epoch = winner->checkpoint->epoch;
   // reconcile() starts the next epoch, above every copy.
   if (report.regressed_from) epoch = std::max(epoch, report.regressed_from->epoch);
-  cursor = report.position;
-  read_seen = entries_seen;
-  xdel_counted = report.stream.max_deleted;  // start-up has counted any XDEL so far
-  replay_cursor = StreamId::min();
+  reading.start_at(report.position, entries_seen, report.stream.max_deleted);  // start-up counted any XDEL so far
 
   // Before the first change made for this start: a refusal leaves the group
   // and both copies as they were. The resume line still says what was found,
@@ -340,7 +337,7 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   if (group_mode) {
     auto unacked = store->read_unacked(opt.key);
     if (unacked)
-      loaded_unxacked.insert(unacked->begin(), unacked->end());
+      pending.load(*unacked);
     else
       log(
           fmt::format("the list of handled entries not yet XACKed cannot be read ({}); the pending entries are "
