@@ -1,8 +1,9 @@
 #include "consumer/consumer_impl.hpp"
 #include "redis/checkpoint_store.hpp"
 
+#include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -17,22 +18,67 @@ using boost::system::error_code;
 
 namespace {
 
-// Runs a coroutine returning Result<T> and completes `handler` with
-// (error_code, T).
+// Runs one of the consumer's operations (start, next, durable, stop) and
+// completes `handler` with (error_code, T). An exception that escapes it
+// fails the consumer (errc::internal_error, its message in error_detail()).
 template <class T, class Handler>
-void complete_with(asio::any_io_executor ex, asio::awaitable<Result<T>> op, Handler handler) {
-  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](const std::exception_ptr& e, Result<T> r) mutable {
-    if (e) return std::move(h)(make_error_code(errc::stopped), T{});
-    if (r) return std::move(h)(error_code{}, std::move(*r));
-    std::move(h)(r.error(), T{});
-  });
+void complete_with(const std::shared_ptr<Consumer::Impl>& impl, const char* op, asio::awaitable<Result<T>> work,
+                   Handler handler) {
+  asio::co_spawn(
+      impl->ex, std::move(work),
+      [weak = std::weak_ptr(impl), op, h = std::move(handler)](const std::exception_ptr& e, Result<T> r) mutable {
+        if (e) {
+          if (auto impl = weak.lock()) impl->fail_by_exception(fmt::format("{} failed", op), e);
+          return std::move(h)(make_error_code(errc::internal_error), T{});
+        }
+        if (r) return std::move(h)(error_code{}, std::move(*r));
+        std::move(h)(r.error(), T{});
+      });
 }
 
 template <class Handler>
-void complete_with_ec(asio::any_io_executor ex, asio::awaitable<error_code> op, Handler handler) {
-  asio::co_spawn(ex, std::move(op), [h = std::move(handler)](const std::exception_ptr& e, error_code ec) mutable {
-    std::move(h)(e ? make_error_code(errc::stopped) : ec);
+void complete_with_ec(const std::shared_ptr<Consumer::Impl>& impl, const char* op, asio::awaitable<error_code> work,
+                      Handler handler) {
+  asio::co_spawn(
+      impl->ex, std::move(work),
+      [weak = std::weak_ptr(impl), op, h = std::move(handler)](const std::exception_ptr& e, error_code ec) mutable {
+        if (e) {
+          if (auto impl = weak.lock()) impl->fail_by_exception(fmt::format("{} failed", op), e);
+          return std::move(h)(make_error_code(errc::internal_error));
+        }
+        std::move(h)(ec);
+      });
+}
+
+// Per-operation cancellation: when the handler has a cancellation slot, a
+// cancellation (of any type) sets the returned flag and wakes the waits (any
+// waiter re-checks its condition), and the operation completes with
+// operation_aborted; nothing else of the consumer is touched. The slot is cleared when the operation completes
+// (complete_with). nullptr when there is no slot.
+template <class Handler>
+std::shared_ptr<bool> arm_cancellation(Handler& handler, const std::shared_ptr<Consumer::Impl>& impl) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (!slot.is_connected()) return nullptr;
+  auto cancelled = std::make_shared<bool>(false);
+  slot.assign([weak = std::weak_ptr(impl), cancelled](asio::cancellation_type) {
+    *cancelled = true;
+    if (auto impl = weak.lock()) {
+      impl->ready_signal.notify();
+      impl->space_signal.notify();
+      impl->durable_signal.notify();
+    }
   });
+  return cancelled;
+}
+
+std::string what_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
 }
 
 }  // namespace
@@ -57,6 +103,35 @@ Consumer::Impl::~Impl() = default;
 
 void Consumer::Impl::log(std::string_view line) const {
   if (opt.log) opt.log(line);
+}
+
+void Consumer::Impl::spawn_loop(const char* name, asio::awaitable<void> (Impl::*loop)(), bool Impl::*running) {
+  this->*running = true;
+  asio::co_spawn(
+      ex, [self = shared_from_this(), loop]() { return ((*self).*loop)(); },
+      [weak = weak_from_this(), name, running](const std::exception_ptr& e) {
+        if (!e) return;
+        auto self = weak.lock();
+        if (!self) return;
+        (*self).*running = false;
+        self->fail_by_exception(fmt::format("the {} failed", name), e);
+      });
+}
+
+void Consumer::Impl::fail_by_exception(std::string_view context, const std::exception_ptr& e) {
+  if (!fatal) {
+    fatal = errc::internal_error;
+    error_detail = fmt::format("{}: {}", context, what_of(e));
+    try {
+      log(error_detail);
+    } catch (...) {  // the log callback may be what threw: the detail is in error_detail()
+    }
+  }
+  request_stop();
+  ready_signal.notify();
+  space_signal.notify();
+  durable_signal.notify();
+  loop_signal.notify();
 }
 
 void Consumer::Impl::fail(error_code ec, std::string detail) {
@@ -186,9 +261,7 @@ void Consumer::Impl::on_commit_done(error_code ec, std::string detail, detail::S
 
 void Consumer::Impl::kick_xack() {
   if (xack_running || xack_queue.empty() || !cmds) return;
-  xack_running = true;
-  asio::co_spawn(
-      ex, [self = shared_from_this()]() { return self->xack_loop(); }, asio::detached);
+  spawn_loop("XACK loop", &Impl::xack_loop, &Impl::xack_running);
 }
 
 // XACK only after the local commit: every ID Redis forgets is <= the durable
@@ -269,10 +342,11 @@ asio::awaitable<void> Consumer::Impl::xack_loop() {
   loop_signal.notify();
 }
 
-asio::awaitable<error_code> Consumer::Impl::wait_durable(StreamId id) {
+asio::awaitable<error_code> Consumer::Impl::wait_durable(StreamId id, std::shared_ptr<bool> cancelled) {
   auto self = shared_from_this();
   while (commits.durable() < id) {
     if (!store) co_return errc::stopped;
+    if (cancelled && *cancelled) co_return error_code(asio::error::operation_aborted);
     co_await durable_signal.wait();
   }
   co_return error_code{};
@@ -378,19 +452,21 @@ Consumer::~Consumer() {
 }
 
 void Consumer::start_erased(asio::any_completion_handler<void(error_code, ResumeReport)> handler) {
-  complete_with(executor_, impl_->start(), std::move(handler));
+  complete_with(impl_, "start()", impl_->start(), std::move(handler));
 }
 
 void Consumer::next_erased(asio::any_completion_handler<void(error_code, Batch)> handler) {
-  complete_with(executor_, impl_->next(), std::move(handler));
+  auto cancelled = arm_cancellation(handler, impl_);
+  complete_with(impl_, "next()", impl_->next(std::move(cancelled)), std::move(handler));
 }
 
 void Consumer::durable_erased(StreamId id, asio::any_completion_handler<void(error_code)> handler) {
-  complete_with_ec(executor_, impl_->wait_durable(id), std::move(handler));
+  auto cancelled = arm_cancellation(handler, impl_);
+  complete_with_ec(impl_, "durable()", impl_->wait_durable(id, std::move(cancelled)), std::move(handler));
 }
 
 void Consumer::stop_erased(asio::any_completion_handler<void(error_code)> handler) {
-  complete_with_ec(executor_, impl_->stop(), std::move(handler));
+  complete_with_ec(impl_, "stop()", impl_->stop(), std::move(handler));
 }
 
 bool Consumer::ack(const Event& event) { return impl_->ack(event, nullptr, std::nullopt); }

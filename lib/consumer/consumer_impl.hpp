@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <deque>
+#include <exception>
 #include <set>
 
 namespace streamckpt {
@@ -52,8 +53,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   // Sends the read `reading` asks for and executes what its reply means.
   boost::asio::awaitable<boost::system::error_code> read_once();
   boost::asio::awaitable<boost::system::error_code> recreate_group(const std::string& why);
-  boost::asio::awaitable<Result<Batch>> next();
-  boost::asio::awaitable<Result<Batch>> next_batch();
+  // `cancelled` (may be null) is set by a per-operation cancellation: the
+  // waits end with operation_aborted; a batch not handed out stays ready.
+  boost::asio::awaitable<Result<Batch>> next(std::shared_ptr<bool> cancelled);
+  boost::asio::awaitable<Result<Batch>> next_batch(const std::shared_ptr<bool>& cancelled);
   boost::asio::awaitable<bool> stream_went_backwards();
 
   // claiming (claiming.cpp)
@@ -80,7 +83,7 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   void on_commit_done(boost::system::error_code ec, std::string detail, detail::Staged job);
   void kick_xack();
   boost::asio::awaitable<void> xack_loop();
-  boost::asio::awaitable<boost::system::error_code> wait_durable(StreamId id);
+  boost::asio::awaitable<boost::system::error_code> wait_durable(StreamId id, std::shared_ptr<bool> cancelled);
   boost::asio::awaitable<boost::system::error_code> stop();
   void request_stop();
   void close_now();
@@ -111,6 +114,13 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
 
   void log(std::string_view line) const;
   void fail(boost::system::error_code ec, std::string detail);
+  // Runs a background loop (reading, XACK, write-through, lease) with
+  // `*running` set. An exception that escapes it (a log callback that throws,
+  // memory exhausted) fails the consumer (fail_by_exception) and the loop
+  // counts as ended, so that next() and stop() never wait for it for ever.
+  void spawn_loop(const char* name, boost::asio::awaitable<void> (Impl::*loop)(), bool Impl::*running);
+  // Fails the consumer with errc::internal_error and "<context>: <what>".
+  void fail_by_exception(std::string_view context, const std::exception_ptr& e);
   std::size_t in_flight() const;
 
   boost::asio::any_io_executor ex;

@@ -156,10 +156,10 @@ asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
   co_return true;
 }
 
-asio::awaitable<Result<Batch>> Consumer::Impl::next() {
+asio::awaitable<Result<Batch>> Consumer::Impl::next(std::shared_ptr<bool> cancelled) {
   auto self = shared_from_this();
   for (;;) {
-    auto batch = co_await next_batch();
+    auto batch = co_await next_batch(cancelled);
     if (!batch) co_return batch;
     // An entry delivered again is counted as the application gets it, and
     // given up past max_deliveries (dead_letter.cpp).
@@ -168,13 +168,14 @@ asio::awaitable<Result<Batch>> Consumer::Impl::next() {
   }
 }
 
-asio::awaitable<Result<Batch>> Consumer::Impl::next_batch() {
+asio::awaitable<Result<Batch>> Consumer::Impl::next_batch(const std::shared_ptr<bool>& cancelled) {
   auto self = shared_from_this();
   bool paused = false;
   for (;;) {
     if (stopping || fatal) break;
     if (ready.empty()) {
       if (!read_loop_running) break;
+      if (cancelled && *cancelled) co_return error_code(asio::error::operation_aborted);
       co_await ready_signal.wait();
     } else if (!ready.front().empty() && committer && committer->stalled()) {
       // Whatever is acked now would wait for the stalled write too: hold the
@@ -188,6 +189,7 @@ asio::awaitable<Result<Batch>> Consumer::Impl::next_batch() {
         });
       });
       if (!committer->stalled()) continue;  // it ended meanwhile
+      if (cancelled && *cancelled) co_return error_code(asio::error::operation_aborted);
       co_await space_signal.wait();
     } else {
       break;

@@ -3,8 +3,6 @@
 #include "consumer/consumer_impl.hpp"
 #include "redis/checkpoint_store.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -89,11 +87,7 @@ asio::awaitable<error_code> Consumer::Impl::acquire_lease() {
     if (stopping) co_return errc::stopped;
   }
   fenced = true;
-  if (!lease_running) {
-    lease_running = true;
-    asio::co_spawn(
-        ex, [self]() { return self->lease_loop(); }, asio::detached);
-  }
+  if (!lease_running) spawn_loop("lease loop", &Impl::lease_loop, &Impl::lease_running);
   co_return error_code{};
 }
 

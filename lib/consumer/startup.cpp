@@ -3,8 +3,6 @@
 #include "consumer/stream_reply.hpp"
 #include "redis/checkpoint_store.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
@@ -16,40 +14,6 @@ namespace streamckpt {
 
 namespace asio = boost::asio;
 using boost::system::error_code;
-
-namespace {
-
-// A sentence naming the first duration outside its minimum to
-// k_max_option_duration; "" when all are within.
-std::string out_of_range_duration(const ConsumerOptions& o) {
-  using std::chrono::milliseconds;
-  struct Duration {
-    const char* name;
-    milliseconds value, min;
-  };
-  // The minimums keep loops from spinning: BLOCK 0 would block forever, a
-  // zero backoff or timeout would retry at once, and the lease is renewed
-  // every third of its TTL.
-  const Duration durations[] = {
-      {"block", o.block, milliseconds{1}},
-      {"flush_interval", o.flush_interval, milliseconds{0}},
-      {"connect_timeout", o.connect_timeout, milliseconds{1}},
-      {"command_timeout", o.command_timeout, milliseconds{1}},
-      {"reconnect_initial", o.reconnect_initial, milliseconds{1}},
-      {"reconnect_max", o.reconnect_max, milliseconds{1}},
-      {"startup_timeout", o.startup_timeout == milliseconds::max() ? milliseconds{0} : o.startup_timeout,
-       milliseconds{0}},
-      {"lease_ttl", o.lease_ttl, k_min_lease_ttl},
-      {"claim_idle", o.claim_idle, milliseconds{0}},
-  };
-  for (const auto& d : durations)
-    if (d.value < d.min || d.value > k_max_option_duration)
-      return fmt::format("ConsumerOptions::{} must be from {} to {} ms, not {} ms", d.name, d.min.count(),
-                         k_max_option_duration.count(), d.value.count());
-  return {};
-}
-
-}  // namespace
 
 // Connects, retrying with backoff. At start-up it gives up at
 // startup_deadline (start() sets it once from opt.startup_timeout); later it
@@ -291,13 +255,9 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   if (started) co_return errc::stopped;
   started = true;
 
-  if (auto ec = opt.key.validate()) {
-    error_detail = "stream and consumer names must be 1 to 1024 bytes";
-    co_return ec;
-  }
-  if (auto bad = out_of_range_duration(opt); !bad.empty()) {
-    error_detail = std::move(bad);
-    co_return errc::invalid_options;
+  if (auto problem = validate(opt)) {
+    error_detail = std::move(problem.detail);
+    co_return problem.code;
   }
   if (store_given) {
     if (auto refusal = check_shared_store(); !refusal.empty()) {
@@ -305,12 +265,8 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
       co_return errc::invalid_options;
     }
   }
-  std::string why;
-  auto url = redis::Url::parse(opt.redis_url, &why);
-  if (!url) {
-    error_detail = fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(opt.redis_url), why);
-    co_return url.error();
-  }
+  auto url = redis::Url::parse(opt.redis_url);  // valid: validate() parsed it
+  if (!url) co_return url.error();
 
   redis::ConnectionOptions copt;
   copt.connect_timeout = opt.connect_timeout;
@@ -371,12 +327,8 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
     inputs.local = store->read(opt.key);  // a failed attempt may have re-seeded it
   }
 
-  flusher_running = true;
-  asio::co_spawn(
-      ex, [self]() { return self->flush_loop(); }, asio::detached);
-  read_loop_running = true;
-  asio::co_spawn(
-      ex, [self]() { return self->read_loop(); }, asio::detached);
+  spawn_loop("write-through loop", &Impl::flush_loop, &Impl::flusher_running);
+  spawn_loop("read loop", &Impl::read_loop, &Impl::read_loop_running);
   log(report.describe());
   co_return report;
 }

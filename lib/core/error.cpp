@@ -80,6 +80,8 @@ class Category final : public boost::system::error_category {
         return "the application refused where start-up would resume";
       case errc::consumer_running:
         return "a consumer with the same key runs on this store already";
+      case errc::internal_error:
+        return "an exception ended the consumer's work";
     }
     return "unknown streamckpt error";
   }

@@ -1,5 +1,7 @@
 #include "redis/connection.hpp"
 
+#include "redis/multiplexer.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include <deque>
+#include <map>
 #include <variant>
 
 namespace streamckpt::redis {
@@ -29,13 +31,12 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+// A caller waiting for its request's completion.
 struct Request {
   explicit Request(const asio::any_io_executor& ex) : signal(ex, Clock::time_point::max()) {}
-  std::size_t expected = 0;
   std::vector<Value> replies;
   error_code ec;
   bool done = false;
-  Clock::time_point deadline;
   asio::steady_timer signal;  // cancelled when done: a one-shot event
 
   void finish(error_code e) {
@@ -49,17 +50,6 @@ struct Request {
 #ifdef STREAMCKPT_HAVE_TLS
 using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
 #endif
-
-// Error replies that say Redis cannot serve any command yet: it is loading its
-// data set (after a restart, or a replica's full sync), running a script past
-// its time limit, a replica cut off from its master, or at its client limit
-// (said once, before it closes the connection). Waiting helps.
-bool says_not_ready(const Value& reply) {
-  if (!reply.is_error()) return false;
-  const auto prefix = reply.error_prefix();
-  return prefix == "LOADING" || prefix == "BUSY" || prefix == "MASTERDOWN" ||
-         reply.str.rfind("ERR max number of clients", 0) == 0;
-}
 
 // `text` with every occurrence of `secret` replaced: Redis echoes the
 // arguments of a command it does not know, AUTH's password among them.
@@ -102,11 +92,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   bool open = false;
   std::uint64_t connects = 0;
 
-  std::deque<std::shared_ptr<Request>> pending;
-  std::string write_buffer;
+  // The request FIFO (multiplexer.hpp), and who waits for each request.
+  Multiplexer requests;
+  std::map<Multiplexer::Id, std::shared_ptr<Request>> waiting;
   bool writing = false;
   asio::steady_timer watchdog;
-  Decoder decoder;
 
   bool connecting = false;
   asio::steady_timer connect_done;  // cancelled when a connect finishes
@@ -117,6 +107,23 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   std::string not_ready;
 
   void fail_all(error_code ec) {
+    close_stream();
+    complete(requests.fail_all(ec));
+  }
+
+  void complete(std::vector<Multiplexer::Completion> done) {
+    for (auto& c : done) {
+      const auto it = waiting.find(c.id);
+      if (it == waiting.end()) continue;
+      auto request = std::move(it->second);
+      waiting.erase(it);
+      request->replies = std::move(c.replies);
+      request->finish(c.ec);
+    }
+  }
+
+  // Ends the current connection's stream and its coroutines.
+  void close_stream() {
     ++generation;
     open = false;
     std::visit(
@@ -134,12 +141,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
 #endif
         },
         stream);
-    auto failed = std::move(pending);
-    pending.clear();
-    write_buffer.clear();
     writing = false;
     watchdog.cancel();
-    for (auto& r : failed) r->finish(ec);
   }
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) {
@@ -180,47 +183,21 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         self->fail_all(errc::outcome_unknown);
         co_return;
       }
-      self->decoder.feed(std::string_view(buffer.data(), n));
-      for (;;) {
-        auto reply = self->decoder.next();
-        if (!reply) {
-          self->fail_all(errc::protocol_error);
-          co_return;
-        }
-        if (!*reply) break;
-        if (self->pending.empty()) {  // a reply nobody asked for
-          self->fail_all(errc::protocol_error);
-          co_return;
-        }
-        auto& front = self->pending.front();
-        if (says_not_ready(**reply)) {
-          // The link is dropped: every caller already reconnects after a
-          // failed link, and the reconnect's PING waits until Redis is ready.
-          // A single command that got it did not run; of several, the others
-          // may have.
-          self->not_ready = std::move((**reply).str);
-          auto refused = std::move(front);
-          self->pending.pop_front();
-          self->fail_all(errc::outcome_unknown);
-          refused->finish(refused->expected == 1 ? make_error_code(errc::redis_not_ready)
-                                                 : make_error_code(errc::outcome_unknown));
-          co_return;
-        }
-        front->replies.push_back(std::move(**reply));
-        if (front->replies.size() == front->expected) {
-          auto done = std::move(front);
-          self->pending.pop_front();
-          done->finish({});
-        }
-      }
+      auto read = self->requests.on_bytes(std::string_view(buffer.data(), n));
+      // A not-ready reply drops the link: every caller already reconnects
+      // after a failed link, and the reconnect's PING waits until Redis is
+      // ready.
+      if (!read.not_ready.empty()) self->not_ready = std::move(read.not_ready);
+      if (read.close) self->close_stream();
+      self->complete(std::move(read.done));
+      if (read.close) co_return;
     }
   }
 
   static asio::awaitable<void> writer(std::shared_ptr<State> self, std::uint64_t gen) {
     std::string out;
-    while (gen == self->generation && !self->write_buffer.empty()) {
-      out.clear();
-      out.swap(self->write_buffer);
+    while (gen == self->generation && self->requests.has_output()) {
+      out = self->requests.take_output();
       error_code ec;
       co_await self->write_all(asio::buffer(out), ec);
       if (gen != self->generation) co_return;
@@ -237,13 +214,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   static asio::awaitable<void> watch(std::shared_ptr<State> self, std::uint64_t gen) {
     for (;;) {
       if (gen != self->generation) co_return;
-      auto earliest = Clock::time_point::max();
-      for (const auto& r : self->pending) earliest = std::min(earliest, r->deadline);
-      if (earliest != Clock::time_point::max() && Clock::now() >= earliest) {
+      if (self->requests.expired(Clock::now())) {
         self->fail_all(errc::command_timeout);
         co_return;
       }
-      self->watchdog.expires_at(earliest);
+      self->watchdog.expires_at(self->requests.next_deadline().value_or(Clock::time_point::max()));
       error_code ec;
       co_await self->watchdog.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
@@ -251,12 +226,9 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
 
   std::shared_ptr<Request> enqueue(const std::vector<Command>& commands, std::chrono::milliseconds block) {
     auto request = std::make_shared<Request>(executor);
-    request->expected = commands.size();
-    request->deadline = Clock::now() + options.command_timeout + block;
-    for (const auto& c : commands) encode(write_buffer, c);
-    const bool was_empty = pending.empty();
-    pending.push_back(request);
-    if (was_empty) watchdog.cancel();
+    const bool was_empty = requests.queued() == 0;
+    waiting.emplace(requests.add(commands, Clock::now() + options.command_timeout + block), request);
+    if (was_empty) watchdog.cancel();  // the watch sleeps until a deadline exists
     if (!writing) {
       writing = true;
       asio::co_spawn(executor, writer(shared_from_this(), generation), asio::detached);
@@ -427,7 +399,6 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   asio::awaitable<error_code> connect_now(std::string* detail) {
     fail_all(errc::outcome_unknown);
     stream = std::monostate{};
-    decoder = Decoder();
     const auto gen = generation;
 
     asio::steady_timer timer(executor, options.connect_timeout);

@@ -233,8 +233,11 @@ TEST_CASE("streamckpt-many: the consumers of one shared store and of a store eac
       if (line.rfind("    \"" + label + "\": {", 0) == 0) return line;
     return std::string();
   };
-  for (const auto& [label, name] :
+  // Not a structured binding: CAPTURE's lambda cannot capture one in clang 14.
+  for (const auto& scenario :
        {std::pair<std::string, std::string>{"shared", "streamckpt-many"}, {"own", "streamckpt-many-own"}}) {
+    const auto& label = scenario.first;
+    const auto& name = scenario.second;
     CAPTURE(name);
     const auto line = row(label);
     CHECK(line.rfind("    \"" + label + "\": {\"name\": \"" + name + "\", ", 0) == 0);

@@ -1,5 +1,5 @@
-// ConsumerOptions: start() refuses a duration no deadline can be computed
-// from, before it opens anything.
+// ConsumerOptions: validate() and start() refuse a duration no deadline can be
+// computed from, a size out of range, a bad key or URL, before anything opens.
 #include <streamckpt/consumer.hpp>
 
 #include <doctest/doctest.h>
@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 using namespace streamckpt;
 
@@ -84,4 +85,62 @@ TEST_CASE("start() takes every duration from its minimum to k_max_option_duratio
   auto o = valid_options();
   o.startup_timeout = milliseconds::max();
   CHECK(start(o).ec == errc::invalid_url);
+}
+
+TEST_CASE("validate() names the first size outside its range, and start() refuses it with the same sentence") {
+  struct Size {
+    const char* name;
+    std::function<std::size_t&(ConsumerOptions&)> of;
+    std::size_t min, max;
+  };
+  const Size sizes[] = {
+      {"batch", [](ConsumerOptions& o) -> std::size_t& { return o.batch; }, 1, 100000},
+      {"max_in_flight", [](ConsumerOptions& o) -> std::size_t& { return o.max_in_flight; }, 1, 10000000},
+      {"flush_events", [](ConsumerOptions& o) -> std::size_t& { return o.flush_events; }, 1, 10000000},
+      {"max_deliveries", [](ConsumerOptions& o) -> std::size_t& { return o.max_deliveries; }, 0, 1000000},
+  };
+  for (const auto& size : sizes) {
+    CAPTURE(size.name);
+    std::vector<std::size_t> bad{size.max + 1, static_cast<std::size_t>(-1)};
+    if (size.min > 0) bad.push_back(size.min - 1);
+    for (const auto value : bad) {
+      CAPTURE(value);
+      auto o = valid_options();
+      size.of(o) = value;
+      const auto expected = std::string("ConsumerOptions::") + size.name + " must be from " + std::to_string(size.min) +
+                            " to " + std::to_string(size.max) + ", not " + std::to_string(value);
+      const auto problem = validate(o);
+      CHECK(problem.code == errc::invalid_options);
+      CHECK(problem.detail == expected);
+      const auto s = start(o);
+      CHECK(s.ec == errc::invalid_options);
+      CHECK(s.detail == expected);
+    }
+    for (const auto good : {size.min, size.max}) {
+      auto o = valid_options();
+      size.of(o) = good;
+      CHECK(validate(o).code == errc::invalid_url);  // the check after the sizes'
+    }
+  }
+}
+
+TEST_CASE("validate() of good options is empty; a bad key or URL is named") {
+  auto o = valid_options();
+  o.redis_url = "redis://127.0.0.1:6379/2";
+  const auto good = validate(o);
+  CHECK_FALSE(good);
+  CHECK(good.detail.empty());
+
+  o.key.consumer.clear();
+  auto problem = validate(o);
+  CHECK(problem.code == errc::invalid_key);
+  CHECK(problem.detail == "stream and consumer names must be 1 to 1024 bytes, a group name at most 1024");
+  o.key = {"s", std::string(1025, 'g'), "c"};
+  CHECK(validate(o).code == errc::invalid_key);
+
+  o = valid_options();
+  o.redis_url = "redis://:pw@host:99999";
+  problem = validate(o);
+  CHECK(problem.code == errc::invalid_url);
+  CHECK(problem.detail == "invalid Redis URL 'redis://***@host:99999': port '99999' is not a number from 1 to 65535");
 }

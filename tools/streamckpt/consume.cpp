@@ -1,4 +1,5 @@
 // streamckpt consume: read, write to the sink, ack; stop cleanly on signals.
+#include "args.hpp"
 #include "checkpoint_common.hpp"
 #include "commands.hpp"
 #include "consume_settings.hpp"
@@ -337,6 +338,13 @@ class ConsumeRun {
 
 int run_consume(const std::vector<std::string>& argv) {
   auto settings = parse_consume_settings(argv);
+  // What the library would refuse, before anything is opened: each option
+  // has its range on the command line, so what is left is a bad URL (an
+  // error, as at start-up) or a name out of range (the command line's).
+  if (auto problem = validate(settings.options)) {
+    if (problem.code == errc::invalid_url) return fail(problem.detail);
+    throw UsageError(problem.detail);
+  }
   asio::io_context io(1);
   ConsumeRun run(io, std::move(settings));
   run.begin();

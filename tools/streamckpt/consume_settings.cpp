@@ -74,7 +74,7 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
   o.flush_interval = milliseconds(args.number_or("flush-ms", 100, 0, k_hour_ms));
   o.lease_ttl = milliseconds(args.number_or("lease-ttl-ms", 10000, k_min_lease_ttl.count(), k_hour_ms));
   o.claim_idle = milliseconds(args.number_or("claim-idle-ms", 60000, 0, k_max_ms));
-  o.max_deliveries = args.number_or("max-deliveries", 0, 0, 1000000);
+  o.max_deliveries = args.number_or("max-deliveries", 0, 0, k_deliveries_limit);
   o.dead_letter = args.get_or("dead-letter", "");
   if (args.has("dead-letter") && (o.dead_letter.empty() || o.dead_letter.size() > CheckpointKey::k_max_name_bytes))
     throw UsageError("--dead-letter must name a stream of 1 to 1024 bytes");
@@ -85,14 +85,14 @@ ConsumeSettings parse_consume_settings(const std::vector<std::string>& argv) {
     if (!o.fencing && args.has(lease_option))
       throw UsageError(
           fmt::format("--{} and --no-lease contradict each other: --no-lease takes no lease", lease_option));
-  o.batch = args.number_or("batch", 100, 1, 100000);
+  o.batch = args.number_or("batch", 100, 1, k_batch_limit);
   s.max_events = args.number_or("max-events", 0, 1);
   s.idle_exit_ms = args.number_or("idle-exit-ms", 0, 1, k_max_ms);
   o.block = milliseconds(args.number_or("block-ms", 1000, 1, k_hour_ms));
   if (s.idle_exit_ms && !args.has("block-ms")) o.block = milliseconds(std::min<std::uint64_t>(s.idle_exit_ms, 1000));
   // Room to read ahead: at least three batches (see ConsumerOptions).
   const auto in_flight_default = std::max<std::uint64_t>(ConsumerOptions{}.max_in_flight, 3 * o.batch);
-  o.max_in_flight = args.number_or("max-in-flight", in_flight_default, 1, 10000000);
+  o.max_in_flight = args.number_or("max-in-flight", in_flight_default, 1, k_in_flight_limit);
   // Default: keep retrying an unreachable Redis (edge links drop), logging
   // each attempt; --startup-timeout-ms gives up after that long (0: at once).
   o.startup_timeout = args.has("startup-timeout-ms")

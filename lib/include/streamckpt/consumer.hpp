@@ -13,6 +13,19 @@
 //
 // Async operations take an Asio completion token. With Boost 1.81 coroutines,
 // pass asio::as_tuple(asio::use_awaitable) to receive the error as a value.
+//
+// An exception that escapes the consumer's work (a log or check_resume
+// callback that throws, memory exhausted) fails the consumer: the operation
+// in progress, and every next() after it, completes with
+// errc::internal_error, error_detail() says where and what ("the read loop
+// failed: …", "start() failed: …"), and stop() still commits what was acked.
+//
+// next() and durable() support per-operation cancellation (a cancellation
+// slot bound to the token, asio::cancel_after, the loser of an awaitable
+// `||`), of any cancellation type: the operation completes with
+// asio::error::operation_aborted and the consumer keeps running; a batch not
+// yet handed out stays for the next next(). start() and stop() are not
+// cancellable: request_stop() ends a start-up that waits.
 #pragma once
 
 #include <streamckpt/checkpoint.hpp>

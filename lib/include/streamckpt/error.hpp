@@ -5,6 +5,8 @@
 #include <boost/system/error_code.hpp>
 #include <boost/system/result.hpp>
 
+#include <string>
+
 #include <type_traits>
 
 namespace streamckpt {
@@ -48,6 +50,7 @@ enum class errc {
   store_foreign,     // the data directory holds something other than a streamckpt store (local store)
   start_refused,     // ConsumerOptions::check_resume refused where start-up resumes (consumer)
   consumer_running,  // a consumer with the same key runs on the store already (consumer)
+  internal_error,    // an exception escaped the consumer's work (a callback that threw, memory exhausted) (consumer)
 };
 
 const boost::system::error_category& category() noexcept;
@@ -57,6 +60,14 @@ inline boost::system::error_code make_error_code(errc e) noexcept { return {stat
 // A value or the error that prevented it.
 template <class T>
 using Result = boost::system::result<T>;
+
+// An error with the sentence that tells the user what failed; empty (false)
+// when nothing did.
+struct Problem {
+  boost::system::error_code code{};
+  std::string detail{};
+  explicit operator bool() const noexcept { return static_cast<bool>(code); }
+};
 
 }  // namespace streamckpt
 

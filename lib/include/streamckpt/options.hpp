@@ -2,6 +2,7 @@
 #pragma once
 
 #include <streamckpt/checkpoint.hpp>
+#include <streamckpt/error.hpp>
 #include <streamckpt/report.hpp>
 
 #include <chrono>
@@ -44,6 +45,12 @@ inline constexpr milliseconds k_max_option_duration = std::chrono::hours(24 * 36
 // connect_timeout, command_timeout and the reconnect backoff must be at least
 // 1 ms (start() refuses 0 with errc::invalid_options).
 inline constexpr milliseconds k_min_lease_ttl{300};
+// The largest sizes an option may hold (validate() refuses more): batch is
+// Redis's COUNT, max_in_flight and flush_events bound memory and the Redis
+// copy's lag.
+inline constexpr std::size_t k_batch_limit = 100000;
+inline constexpr std::size_t k_in_flight_limit = 10000000;
+inline constexpr std::size_t k_deliveries_limit = 1000000;
 
 struct ConsumerOptions {
   // redis://[user:password@]host[:port][/db], rediss://…, unix:///path[?db=N].
@@ -144,5 +151,15 @@ struct ConsumerOptions {
   // over after a lost link. Default: none.
   std::function<std::string(const ResumeReport&)> check_resume{};
 };
+
+// The first thing wrong with `options`, as start() would fail with it:
+// errc::invalid_key (a stream, group or consumer name), errc::invalid_url, or
+// errc::invalid_options (a duration outside its range, see above, batch or
+// max_in_flight or flush_events outside 1 to their maximum, max_deliveries
+// above its own), with a sentence naming the option and its range. Empty
+// when the options are good. Synchronous, no I/O: start() calls it first;
+// call it to check a configuration before anything is opened. The store's
+// part (data_dir, column_families) is checked by start().
+[[nodiscard]] Problem validate(const ConsumerOptions& options);
 
 }  // namespace streamckpt
