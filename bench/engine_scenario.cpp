@@ -138,7 +138,7 @@ class EngineRun {
         seq = check_fields(event.fields[0].first, event.fields[0].second, event.fields[1].first, event.fields[1].second,
                            args_.payload_bytes);
       ledger_.record(seq);
-      if (consumer_.ack(event)) {
+      if (!consumer_.ack(event)) {
         acked.acked_at.push_back(Clock::now());
         last = event.id;
       } else {

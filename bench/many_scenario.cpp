@@ -172,7 +172,7 @@ class ManyRun {
         seq = check_fields(event.fields[0].first, event.fields[0].second, event.fields[1].first, event.fields[1].second,
                            args_.payload_bytes);
       lane.ledger.record(seq);
-      if (lane.consumer->ack(event))
+      if (!lane.consumer->ack(event))
         lane.last_acked = event.id;
       else
         ++ack_rejected_;

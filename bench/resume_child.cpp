@@ -18,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 namespace streamckpt::bench {
 namespace {
 
@@ -69,7 +71,8 @@ asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const 
       }
     }
     if (previous) out.send("h", *previous);  // before the acks: an acked event is always reported
-    for (const auto& event : batch) consumer.ack(event);
+    for (const auto& event : batch)
+      if (auto refused = consumer.ack(event)) throw std::runtime_error("ack refused: " + refused.message());
     acked += batch.size();
     if (!ready && acked >= a.kill_after) {
       auto [durable_ec] = co_await consumer.durable(batch.back().id, k_tuple);

@@ -156,10 +156,13 @@ std::vector<LocalStore::Unacked> Consumer::Impl::unacked_list() const {
   return {{opt.key, pending.list()}};
 }
 
-bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
-                         std::optional<std::string> md) {
-  if (md && md->size() > Checkpoint::k_max_metadata_bytes) return false;
-  if (effects && (!store || !store->accepts(*effects))) return false;
+error_code Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
+                               std::optional<std::string> md) {
+  if (md && md->size() > Checkpoint::k_max_metadata_bytes) return errc::metadata_too_large;
+  if (effects) {
+    if (!store) return errc::not_delivered;  // not started: nothing was delivered
+    if (auto refused = store->check_effects(*effects)) return refused;
+  }
   if (pending.ack_out_of_order(event.id)) {
     // Handled below the watermark: its commit records it handled, and the
     // checkpoint carries its metadata, without moving.
@@ -169,12 +172,20 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
     if (effects) acks.effects.push_back(std::move(effects));
     commits.stage(std::move(acks));
     kick_commit();
-    return true;
+    return {};
   }
-  if (tracker.ack(event.id, std::move(effects), std::move(md)) != detail::AckTracker::AckResult::accepted) return false;
+  switch (tracker.ack(event.id, std::move(effects), std::move(md))) {
+    case detail::AckTracker::AckResult::accepted:
+      break;
+    case detail::AckTracker::AckResult::duplicate:
+      return errc::already_acked;
+    case detail::AckTracker::AckResult::unknown:
+      // Past the watermark, or handled below it: acked before.
+      return event.id <= staged_to || pending.acked(event.id) ? errc::already_acked : errc::not_delivered;
+  }
   ++metrics.acks;
   auto advance = tracker.take_advance();
-  if (!advance) return true;
+  if (!advance) return {};
 
   staged_to = advance->to;
   if (group_mode) pending.committing(advance->ids);
@@ -185,7 +196,7 @@ bool Consumer::Impl::ack(const Event& event, std::shared_ptr<const rocksdb::Writ
   commits.stage(
       {advance->to, std::move(advance->ids), std::move(advance->effects), metadata, entries_seen, Clock::now()});
   kick_commit();
-  return true;
+  return {};
 }
 
 // Acks of one executor turn (typically a whole batch) go out as one job.
@@ -469,9 +480,9 @@ void Consumer::stop_erased(asio::any_completion_handler<void(error_code)> handle
   complete_with_ec(impl_, "stop()", impl_->stop(), std::move(handler));
 }
 
-bool Consumer::ack(const Event& event) { return impl_->ack(event, nullptr, std::nullopt); }
+error_code Consumer::ack(const Event& event) { return impl_->ack(event, nullptr, std::nullopt); }
 
-bool Consumer::ack(const Event& event, rocksdb::WriteBatch effects, std::optional<std::string> md) {
+error_code Consumer::ack(const Event& event, rocksdb::WriteBatch effects, std::optional<std::string> md) {
   return impl_->ack(event, std::make_shared<const rocksdb::WriteBatch>(std::move(effects)), std::move(md));
 }
 

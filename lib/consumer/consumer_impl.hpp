@@ -77,7 +77,8 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   std::chrono::milliseconds claim_interval() const;
 
   // acks and commits (consumer.cpp)
-  bool ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects, std::optional<std::string> metadata);
+  boost::system::error_code ack(const Event& event, std::shared_ptr<const rocksdb::WriteBatch> effects,
+                                std::optional<std::string> metadata);
   void kick_commit();
   void submit_staged();
   void on_commit_done(boost::system::error_code ec, std::string detail, detail::Staged job);

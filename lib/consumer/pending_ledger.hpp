@@ -41,6 +41,8 @@ class PendingLedger {
   Again classify_again(StreamId id, bool outstanding);
   // Known handled (for the log line of a pending entry whose payload is gone).
   bool known_handled(StreamId id) const;
+  // Acked in this run (in a commit, durable, or XACKed recently), or loaded.
+  bool acked(StreamId id) const { return committing_.count(id) || recent_.count(id) || known_handled(id); }
   // The first replay is over: the rest of the loaded list was XACKed before
   // the last run ended.
   void replay_over() { loaded_.clear(); }

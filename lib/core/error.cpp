@@ -82,6 +82,14 @@ class Category final : public boost::system::error_category {
         return "a consumer with the same key runs on this store already";
       case errc::internal_error:
         return "an exception ended the consumer's work";
+      case errc::not_delivered:
+        return "the event was not delivered by this consumer";
+      case errc::already_acked:
+        return "the event was acked already";
+      case errc::unknown_column_family:
+        return "the effects write to a column family the store does not have";
+      case errc::effects_refused:
+        return "the effects hold an operation the store cannot apply (a Merge: no merge operator)";
     }
     return "unknown streamckpt error";
   }

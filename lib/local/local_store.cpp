@@ -319,15 +319,15 @@ class FamilyIds final : public rocksdb::WriteBatch::Handler {
 
 }  // namespace
 
-bool LocalStore::accepts(const rocksdb::WriteBatch& batch) const {
+boost::system::error_code LocalStore::check_effects(const rocksdb::WriteBatch& batch) const {
   FamilyIds found;
-  if (!batch.Iterate(&found).ok()) return false;
+  if (!batch.Iterate(&found).ok()) return errc::effects_refused;  // a Merge, or an operation FamilyIds does not take
   for (const auto id : found.ids) {
     const bool known = std::any_of(batch_handles_.begin(), batch_handles_.end(),
                                    [id](const auto& h) { return h.second->GetID() == id; });
-    if (!known) return false;
+    if (!known) return errc::unknown_column_family;
   }
-  return true;
+  return {};
 }
 
 Result<std::optional<std::string>> LocalStore::get(const std::string& family, std::string_view key) const {

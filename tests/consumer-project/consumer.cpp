@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       for (const auto& event : batch) {
         if (handled == count) break;  // the rest stays above the checkpoint
         std::cout << event.id.to_string() << '\n';
-        consumer.ack(event);
+        if (auto refused = consumer.ack(event)) std::cerr << "ack refused: " << refused.message() << '\n';
         ++handled;
       }
     }

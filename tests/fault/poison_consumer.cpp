@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
               std::printf("%s\n", value.c_str());
               std::fflush(stdout);
             }
-            consumer.ack(event);
+            if (auto refused = consumer.ack(event))
+              std::fprintf(stderr, "ack refused: %s\n", refused.message().c_str());
           }
         }
         co_await consumer.stop(tuple);

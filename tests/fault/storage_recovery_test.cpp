@@ -37,7 +37,7 @@ asio::awaitable<void> ack_later_while_failing(Rig& rig, Consumer& consumer, int&
   for (const auto& e : co_await next_batch(consumer)) {
     auto* family = consumer.column_family("app");
     REQUIRE(family != nullptr);
-    REQUIRE(consumer.ack(e, effect_of(family, e)));
+    REQUIRE_FALSE(consumer.ack(e, effect_of(family, e)));
   }
   REQUIRE(co_await eventually([&] { return consumer.durable_id() == rig.id_of(k_late_batch); }));
 
@@ -52,7 +52,7 @@ asio::awaitable<void> ack_later_while_failing(Rig& rig, Consumer& consumer, int&
   REQUIRE(batch.size() == k_batch);
   auto* family = consumer.column_family("app");
   REQUIRE(family != nullptr);
-  REQUIRE(consumer.ack(batch.front(), effect_of(family, batch.front())));
+  REQUIRE_FALSE(consumer.ack(batch.front(), effect_of(family, batch.front())));
   REQUIRE(co_await eventually([&] { return consumer.metrics().storage_errors >= 3; }));
 
   // The rest of the batch is acked now, each with its effect, the column
@@ -65,14 +65,14 @@ asio::awaitable<void> ack_later_while_failing(Rig& rig, Consumer& consumer, int&
       held.push_back(&batch[i]);
       continue;
     }
-    CHECK(consumer.ack(batch[i], effect_of(now, batch[i])));
+    CHECK_FALSE(consumer.ack(batch[i], effect_of(now, batch[i])));
   }
   CHECK(consumer.durable_id() == rig.id_of(k_late_batch));
 
   // Storage is back. What had to wait is acked once a handle is there again.
   rig.fs->heal();
   REQUIRE(co_await eventually([&] { return consumer.column_family("app") != nullptr; }));
-  for (const auto* e : held) CHECK(consumer.ack(*e, effect_of(consumer.column_family("app"), *e)));
+  for (const auto* e : held) CHECK_FALSE(consumer.ack(*e, effect_of(consumer.column_family("app"), *e)));
   CHECK(co_await eventually([&] { return consumer.durable_id() == rig.id_of(2 * k_late_batch); }));
   const auto stop_ec = co_await stop(consumer);
   CHECK(!stop_ec);
@@ -85,7 +85,7 @@ asio::awaitable<void> handle_across_reopen(Rig& rig, Consumer& consumer, bool& r
   rig.produce(k_late_batch);
   co_await start(consumer);
   for (const auto& e : co_await next_batch(consumer))
-    REQUIRE(consumer.ack(e, effect_of(consumer.column_family("app"), e)));
+    REQUIRE_FALSE(consumer.ack(e, effect_of(consumer.column_family("app"), e)));
   REQUIRE(co_await eventually([&] { return consumer.durable_id() == rig.id_of(k_late_batch); }));
 
   rig.produce(k_late_batch);
@@ -96,7 +96,7 @@ asio::awaitable<void> handle_across_reopen(Rig& rig, Consumer& consumer, bool& r
   auto* family = consumer.column_family("app");  // fetched for this batch, as consumer.hpp asks
   REQUIRE(family != nullptr);
   rig.fs->fail_syncs(FaultyFs::Error::io_error, FaultyFs::wal, 1);
-  REQUIRE(consumer.ack(batch.front(), effect_of(family, batch.front())));
+  REQUIRE_FALSE(consumer.ack(batch.front(), effect_of(family, batch.front())));
   // The commit fails once; the retry reopens the store and succeeds.
   REQUIRE(co_await eventually([&] { return consumer.durable_id() == batch.front().id; }));
   CHECK(consumer.metrics().storage_errors == 1);
@@ -106,7 +106,7 @@ asio::awaitable<void> handle_across_reopen(Rig& rig, Consumer& consumer, bool& r
   // (the rest of the batch is acked with a fresh handle: using `family` now
   // would be a use after free when it was replaced)
   for (std::size_t i = 1; i < batch.size(); ++i)
-    CHECK(consumer.ack(batch[i], effect_of(consumer.column_family("app"), batch[i])));
+    CHECK_FALSE(consumer.ack(batch[i], effect_of(consumer.column_family("app"), batch[i])));
   CHECK(co_await eventually([&] { return consumer.durable_id() == rig.id_of(2 * k_late_batch); }));
   const auto stop_ec = co_await stop(consumer);
   CHECK(!stop_ec);
@@ -156,9 +156,13 @@ asio::awaitable<void> ack_unknown_family(Rig& rig, Consumer& consumer, rocksdb::
   co_await start(consumer);
   const auto batch = co_await next_batch(consumer);
   REQUIRE(batch.size() == 5);
-  const bool accepted = consumer.ack(batch[0], effect_of(foreign, batch[0]));
-  if (!accepted) REQUIRE(consumer.ack(batch[0]));
-  for (std::size_t i = 1; i < batch.size(); ++i) REQUIRE(consumer.ack(batch[i]));
+  const auto refused = consumer.ack(batch[0], effect_of(foreign, batch[0]));
+  const bool accepted = !refused;
+  if (refused) {
+    CHECK(refused == errc::unknown_column_family);
+    REQUIRE_FALSE(consumer.ack(batch[0]));  // refused, it kept nothing: the plain ack goes through
+  }
+  for (std::size_t i = 1; i < batch.size(); ++i) REQUIRE_FALSE(consumer.ack(batch[i]));
   asio::co_spawn(co_await asio::this_coro::executor, watch_next(consumer, watch), asio::detached);
   REQUIRE(co_await eventually([&] {
     return consumer.durable_id() == rig.id_of(5) || watch.reported || consumer.metrics().storage_errors >= 10;

@@ -225,9 +225,9 @@ asio::awaitable<void> run_app(Consumer& consumer, App& app) {
       if (app.transactional) {
         rocksdb::WriteBatch effects;
         REQUIRE(effects.Put(family, effect_key(event), std::to_string(number_of(event))).ok());
-        accepted = consumer.ack(event, std::move(effects));
+        accepted = !consumer.ack(event, std::move(effects));
       } else {
-        accepted = consumer.ack(event);
+        accepted = !consumer.ack(event);
       }
       if (!accepted) ++app.acks_refused;
     }

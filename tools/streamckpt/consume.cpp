@@ -258,10 +258,12 @@ class ConsumeRun {
       }
       if (stop_requested_ && !sink_flushed_) break;  // stopped while the disk was full: nothing of it is acked
       for (std::size_t i = 0; i < take; ++i) {
-        if (metadata_of[i])
-          consumer.ack(batch[i], rocksdb::WriteBatch{}, std::move(metadata_of[i]));
-        else
-          consumer.ack(batch[i]);
+        const auto refused = metadata_of[i] ? consumer.ack(batch[i], rocksdb::WriteBatch{}, std::move(metadata_of[i]))
+                                            : consumer.ack(batch[i]);
+        if (refused) {  // each event is delivered once and acked once: the library's fault
+          exit_code_ = fail(fmt::format("entry {} could not be acked: {}", batch[i].id.to_string(), refused.message()));
+          co_return false;
+        }
       }
       handled_ += take;
       if (settings_.max_events && handled_ >= settings_.max_events) break;

@@ -117,21 +117,26 @@ class Consumer {
   // The application has handled `event`. Acks may come in any order; the
   // checkpoint advances over the contiguous acked prefix. Non-blocking: the
   // commit happens on the committer thread; durable(id) waits for it.
-  // Returns false for an event that was not delivered or is acked already.
-  bool ack(const Event& event);
+  // Returns an empty error_code when accepted, errc::not_delivered for an
+  // event this consumer did not deliver, or errc::already_acked for one
+  // acked before (or at or below the checkpoint); nothing is kept then.
+  [[nodiscard]] boost::system::error_code ack(const Event& event);
   // Transactional ack: `effects` (writes to the application's column
   // families, see column_family()) are committed in the same synced write as
   // the checkpoint that covers `event` — never before — so the effect and the
   // checkpoint survive a crash together. `metadata` (<= 1 KiB) is stored in
-  // the checkpoint record and returned by start() in ResumeReport. Returns
-  // false (and keeps nothing) for effects on a column family the store does
-  // not have, effects with a Merge (the store's column families have no
-  // merge operator, and RocksDB would reject the write, with the acks of
-  // every other consumer of the store in it), or metadata over 1 KiB. A
+  // the checkpoint record and returned by start() in ResumeReport. Besides
+  // the errors above, refused (keeping nothing) with
+  // errc::unknown_column_family for effects on a column family the store
+  // does not have, errc::effects_refused for effects with a Merge (the
+  // store's column families have no merge operator, and RocksDB would reject
+  // the write, with the acks of every other consumer of the store in it), and
+  // errc::metadata_too_large for metadata over 1 KiB. A
   // commit that failed may still have reached the disk and is retried:
   // effects must be safe to apply twice (Put and Delete are; SingleDelete is
   // not).
-  bool ack(const Event& event, rocksdb::WriteBatch effects, std::optional<std::string> metadata = std::nullopt);
+  [[nodiscard]] boost::system::error_code ack(const Event& event, rocksdb::WriteBatch effects,
+                                              std::optional<std::string> metadata = std::nullopt);
 
   // Completes once every event <= id is durable locally. Handler:
   // void(error_code); errc::stopped if the consumer stops first.

@@ -51,6 +51,11 @@ enum class errc {
   start_refused,     // ConsumerOptions::check_resume refused where start-up resumes (consumer)
   consumer_running,  // a consumer with the same key runs on the store already (consumer)
   internal_error,    // an exception escaped the consumer's work (a callback that threw, memory exhausted) (consumer)
+  not_delivered,     // ack() of an event this consumer did not deliver (consumer)
+  already_acked,     // ack() of an event acked before (consumer)
+  unknown_column_family,  // effects write to a column family the store does not have (local store)
+  effects_refused,        // effects hold a Merge (no merge operator) or another operation the store cannot apply (local
+                          // store)
 };
 
 const boost::system::error_category& category() noexcept;

@@ -115,10 +115,13 @@ class LocalStore {
   // stays valid across reopen() for the store's whole life, so an
   // application may hold it while storage fails. nullptr when unknown.
   rocksdb::ColumnFamilyHandle* batch_handle(const std::string& name) const;
-  // True when every operation of `batch` targets a column family this store
-  // has (the checkpoints' own excepted) and none is a Merge (the families
-  // have no merge operator: RocksDB would reject the write).
-  bool accepts(const rocksdb::WriteBatch& batch) const;
+  // Whether `batch` may go into a commit: errc::unknown_column_family when
+  // an operation targets a column family this store does not have (or the
+  // checkpoints' own), errc::effects_refused when one is a Merge (the
+  // families have no merge operator: RocksDB would reject the write) or
+  // another operation the store cannot apply; empty when neither.
+  [[nodiscard]] boost::system::error_code check_effects(const rocksdb::WriteBatch& batch) const;
+  bool accepts(const rocksdb::WriteBatch& batch) const { return !check_effects(batch); }
   // Reads one key of an application column family. Thread-safe, also while
   // the committer reopens the store; store_closed while it is closed.
   [[nodiscard]] Result<std::optional<std::string>> get(const std::string& family, std::string_view key) const;
