@@ -41,7 +41,7 @@ class EngineRun {
         watcher_exit_(io.get_executor()) {}
 
   asio::awaitable<void> run() {
-    auto [ec, report] = co_await consumer_.start(k_tuple);
+    auto [ec, report] = co_await consumer_.async_start(k_tuple);
     if (ec) {
       fail(fmt::format("start failed: {}", consumer_.error_detail().empty() ? ec.message() : consumer_.error_detail()));
       co_return;
@@ -55,7 +55,7 @@ class EngineRun {
     });
 
     while (!ledger_.complete() && !failed_) {
-      auto [next_ec, batch] = co_await consumer_.next(k_tuple);
+      auto [next_ec, batch] = co_await consumer_.async_next(k_tuple);
       if (next_ec) {
         fail(fmt::format("next() failed: {}",
                          consumer_.error_detail().empty() ? next_ec.message() : consumer_.error_detail()));
@@ -73,7 +73,7 @@ class EngineRun {
       if (!e) consumer_.request_stop();
     });
     while (!failed_) {
-      auto [next_ec, batch] = co_await consumer_.next(k_tuple);
+      auto [next_ec, batch] = co_await consumer_.async_next(k_tuple);
       if (next_ec == errc::stopped) break;
       if (next_ec) {
         fail(fmt::format("next() failed: {}", next_ec.message()));
@@ -86,7 +86,7 @@ class EngineRun {
     finish_ = true;
     wake_.notify();
     while (watcher_running_) co_await watcher_exit_.wait();
-    auto [stop_ec] = co_await consumer_.stop(k_tuple);
+    auto [stop_ec] = co_await consumer_.async_stop(k_tuple);
     if (stop_ec) fail(fmt::format("stop failed: {}", stop_ec.message()));
 
     const auto m = consumer_.metrics();
@@ -160,7 +160,7 @@ class EngineRun {
         co_await wake_.wait();
         continue;
       }
-      auto [ec] = co_await consumer_.durable(acked_.front().last, k_tuple);
+      auto [ec] = co_await consumer_.async_durable(acked_.front().last, k_tuple);
       const auto now = Clock::now();
       if (ec) {
         fail(fmt::format("durable({}) failed: {}", acked_.front().last.to_string(), ec.message()));

@@ -57,7 +57,7 @@ class ManyRun {
     if (!open_lanes()) co_return;
     for (std::size_t i = 0; i < lanes_.size(); ++i) {
       auto& consumer = *lanes_[i].consumer;
-      auto [ec, report] = co_await consumer.start(k_tuple);
+      auto [ec, report] = co_await consumer.async_start(k_tuple);
       if (ec)
         co_return fail(fmt::format("consumer {}: start failed: {}", i,
                                    consumer.error_detail().empty() ? ec.message() : consumer.error_detail()));
@@ -78,7 +78,7 @@ class ManyRun {
     tail.cancel();
 
     for (std::size_t i = 0; i < lanes_.size(); ++i) {
-      auto [stop_ec] = co_await lanes_[i].consumer->stop(k_tuple);
+      auto [stop_ec] = co_await lanes_[i].consumer->async_stop(k_tuple);
       if (stop_ec) fail(fmt::format("consumer {}: stop failed: {}", i, stop_ec.message()));
     }
     report();
@@ -139,7 +139,7 @@ class ManyRun {
   // Until the lane's ledger is complete and its last ack durable.
   asio::awaitable<void> consume(Lane& lane) {
     while (!lane.ledger.complete() && !failed_) {
-      auto [ec, batch] = co_await lane.consumer->next(k_tuple);
+      auto [ec, batch] = co_await lane.consumer->async_next(k_tuple);
       if (ec) {
         if (!failed_)
           fail(fmt::format("next() failed: {}",
@@ -150,7 +150,7 @@ class ManyRun {
       handle(lane, batch);
     }
     if (!lane.last_acked || failed_) co_return;
-    auto [ec] = co_await lane.consumer->durable(*lane.last_acked, k_tuple);
+    auto [ec] = co_await lane.consumer->async_durable(*lane.last_acked, k_tuple);
     if (ec) co_return fail(fmt::format("durable({}) failed: {}", lane.last_acked->to_string(), ec.message()));
     t_durable_ = std::max(t_durable_, Clock::now());
   }
@@ -158,7 +158,7 @@ class ManyRun {
   // After request_stop(): what the lane still hands out goes to its ledger.
   asio::awaitable<void> drain(Lane& lane) {
     while (!failed_) {
-      auto [ec, batch] = co_await lane.consumer->next(k_tuple);
+      auto [ec, batch] = co_await lane.consumer->async_next(k_tuple);
       if (ec == errc::stopped) break;
       if (ec) co_return fail(fmt::format("next() failed: {}", ec.message()));
       handle(lane, batch);

@@ -32,7 +32,7 @@ std::optional<std::uint64_t> seq_of(const Event& e, std::size_t payload_bytes) {
 }
 
 asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const ResultPipe& out, int& status) {
-  auto [ec, report] = co_await consumer.start(k_tuple);
+  auto [ec, report] = co_await consumer.async_start(k_tuple);
   if (ec) {
     out.send("error",
              fmt::format("start failed: {}", consumer.error_detail().empty() ? ec.message() : consumer.error_detail()));
@@ -43,7 +43,7 @@ asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const 
   std::optional<std::uint64_t> previous;
   std::uint64_t acked = 0;
   for (;;) {
-    auto [next_ec, batch] = co_await consumer.next(k_tuple);
+    auto [next_ec, batch] = co_await consumer.async_next(k_tuple);
     if (next_ec) {
       out.send("error", fmt::format("next() failed: {}", next_ec.message()));
       status = 1;
@@ -75,7 +75,7 @@ asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const 
       if (auto refused = consumer.ack(event)) throw std::runtime_error("ack refused: " + refused.message());
     acked += batch.size();
     if (!ready && acked >= a.kill_after) {
-      auto [durable_ec] = co_await consumer.durable(batch.back().id, k_tuple);
+      auto [durable_ec] = co_await consumer.async_durable(batch.back().id, k_tuple);
       if (durable_ec) {
         out.send("error", fmt::format("durable() failed: {}", durable_ec.message()));
         status = 1;

@@ -463,21 +463,21 @@ Consumer::~Consumer() {
 }
 
 void Consumer::start_erased(asio::any_completion_handler<void(error_code, ResumeReport)> handler) {
-  complete_with(impl_, "start()", impl_->start(), std::move(handler));
+  complete_with(impl_, "async_start()", impl_->start(), std::move(handler));
 }
 
 void Consumer::next_erased(asio::any_completion_handler<void(error_code, Batch)> handler) {
   auto cancelled = arm_cancellation(handler, impl_);
-  complete_with(impl_, "next()", impl_->next(std::move(cancelled)), std::move(handler));
+  complete_with(impl_, "async_next()", impl_->next(std::move(cancelled)), std::move(handler));
 }
 
 void Consumer::durable_erased(StreamId id, asio::any_completion_handler<void(error_code)> handler) {
   auto cancelled = arm_cancellation(handler, impl_);
-  complete_with_ec(impl_, "durable()", impl_->wait_durable(id, std::move(cancelled)), std::move(handler));
+  complete_with_ec(impl_, "async_durable()", impl_->wait_durable(id, std::move(cancelled)), std::move(handler));
 }
 
 void Consumer::stop_erased(asio::any_completion_handler<void(error_code)> handler) {
-  complete_with_ec(impl_, "stop()", impl_->stop(), std::move(handler));
+  complete_with_ec(impl_, "async_stop()", impl_->stop(), std::move(handler));
 }
 
 error_code Consumer::ack(const Event& event) { return impl_->ack(event, nullptr, std::nullopt); }

@@ -26,10 +26,10 @@ int main(int argc, char** argv) {
   int status = 1;
   auto run = [&]() -> asio::awaitable<void> {
     constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
-    auto [ec, report] = co_await consumer.start(tuple);
+    auto [ec, report] = co_await consumer.async_start(tuple);
     std::size_t handled = 0;
     while (!ec && handled < count) {
-      auto [next_ec, batch] = co_await consumer.next(tuple);
+      auto [next_ec, batch] = co_await consumer.async_next(tuple);
       ec = next_ec;
       for (const auto& event : batch) {
         if (handled == count) break;  // the rest stays above the checkpoint
@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
         ++handled;
       }
     }
-    auto [stop_ec] = co_await consumer.stop(tuple);
+    auto [stop_ec] = co_await consumer.async_stop(tuple);
     if (ec || stop_ec)
       std::cerr << "consumer: " << consumer.error_detail() << '\n';
     else

@@ -36,7 +36,7 @@ asio::awaitable<void> ack_wrongly(Rig& rig, Consumer& consumer) {
   for (std::size_t i = 2; i < batch.size(); ++i) CHECK_FALSE(consumer.ack(batch[i]));
   CHECK(consumer.metrics().acks == 10);  // the refused ones are not counted
 
-  const auto [durable] = co_await consumer.durable(rig.id_of(10), k_tuple);
+  const auto [durable] = co_await consumer.async_durable(rig.id_of(10), k_tuple);
   CHECK_FALSE(durable);
   CHECK_FALSE(co_await stop(consumer));
 }

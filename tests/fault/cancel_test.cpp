@@ -46,7 +46,7 @@ void cancelled_while_idle(bool group,
           REQUIRE_FALSE(consumer.ack(e));
         }
       }
-      const auto [durable] = co_await consumer.durable(rig.id_of(k_first), k_tuple);
+      const auto [durable] = co_await consumer.async_durable(rig.id_of(k_first), k_tuple);
       REQUIRE(!durable);
       co_await cancel_one(rig, consumer, io);
       rig.produce(k_more);
@@ -64,7 +64,7 @@ asio::awaitable<void> cancel_next_by_slot(Rig&, Consumer& consumer, asio::io_con
   asio::cancellation_signal cancel;
   std::optional<boost::system::error_code> got;
   Batch batch;
-  consumer.next(asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, Batch b) {
+  consumer.async_next(asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec, Batch b) {
     got = ec;
     batch = std::move(b);
   }));
@@ -78,7 +78,7 @@ asio::awaitable<void> cancel_next_by_slot(Rig&, Consumer& consumer, asio::io_con
 
 asio::awaitable<void> next_loses_a_race(Rig&, Consumer& consumer, asio::io_context& io) {
   asio::steady_timer timer(io, 50ms);
-  const auto winner = co_await (consumer.next(k_tuple) || timer.async_wait(k_tuple));
+  const auto winner = co_await (consumer.async_next(k_tuple) || timer.async_wait(k_tuple));
   CHECK(winner.index() == 1);  // the timer: next() was cancelled
 }
 
@@ -86,8 +86,8 @@ asio::awaitable<void> cancel_durable_by_slot(Rig& rig, Consumer& consumer, asio:
   asio::cancellation_signal cancel;
   std::optional<boost::system::error_code> got;
   // Not durable before the entries are produced and handled.
-  consumer.durable(StreamId(rig.ids.back().ms() + 1, 0),
-                   asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec) { got = ec; }));
+  consumer.async_durable(StreamId(rig.ids.back().ms() + 1, 0),
+                         asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec) { got = ec; }));
   co_await sleep_for(50ms);
   CHECK_FALSE(got.has_value());
   cancel.emit(asio::cancellation_type::terminal);

@@ -38,14 +38,14 @@ int main(int argc, char** argv) {
       io,
       [&]() -> asio::awaitable<void> {
         constexpr auto tuple = asio::as_tuple(asio::use_awaitable);
-        auto [ec, report] = co_await consumer.start(tuple);
+        auto [ec, report] = co_await consumer.async_start(tuple);
         if (ec) {
           std::fprintf(stderr, "start failed: %s\n", consumer.error_detail().c_str());
           status = 1;
           co_return;
         }
         for (;;) {
-          auto [next_ec, batch] = co_await consumer.next(tuple);
+          auto [next_ec, batch] = co_await consumer.async_next(tuple);
           if (next_ec || batch.empty()) break;  // idle: done
           for (const auto& event : batch) {
             for (const auto& [field, value] : event.fields) {
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
               std::fprintf(stderr, "ack refused: %s\n", refused.message().c_str());
           }
         }
-        co_await consumer.stop(tuple);
+        co_await consumer.async_stop(tuple);
         std::fprintf(stderr, "%s\n", consumer.metrics().to_json().c_str());
       },
       asio::detached);

@@ -420,7 +420,7 @@ asio::awaitable<void> same_key_twice(Shared& s) {
   co_await start(*lane.consumer);
   {
     Consumer twin(s.io.get_executor(), s.store, s.options(lane));
-    const auto [ec, report] = co_await twin.start(k_tuple);
+    const auto [ec, report] = co_await twin.async_start(k_tuple);
     CHECK(ec == errc::consumer_running);
     CHECK(twin.error_detail() ==
           "a consumer with the same key (stream 'orders-0', group 'billing', consumer 'edge-7') runs on this store "
@@ -443,7 +443,7 @@ asio::awaitable<void> same_key_twice(Shared& s) {
   // Once it stopped, the key is free: a new consumer with it resumes from
   // its checkpoint.
   Consumer again(s.io.get_executor(), s.store, s.options(lane));
-  const auto started = co_await again.start(k_tuple);
+  const auto started = co_await again.async_start(k_tuple);
   const auto& ec = std::get<0>(started);  // not a structured binding: clang 14 cannot capture one
   const auto& report = std::get<1>(started);
   REQUIRE_MESSAGE(!ec, ec.message(), ": ", again.error_detail());
@@ -472,7 +472,7 @@ asio::awaitable<void> refuse_each(Shared& s, const std::vector<Refusal>& refusal
   for (const auto& r : refusals) {
     INFO(r.what);
     Consumer refused(s.io.get_executor(), s.store, r.options);
-    const auto [ec, report] = co_await refused.start(k_tuple);
+    const auto [ec, report] = co_await refused.async_start(k_tuple);
     CHECK(ec == errc::invalid_options);
     CHECK(refused.error_detail() == r.detail);
   }
@@ -481,7 +481,7 @@ asio::awaitable<void> refuse_each(Shared& s, const std::vector<Refusal>& refusal
   auto o = s.options(lane);
   o.data_dir = s.store->dir();
   Consumer accepted(s.io.get_executor(), s.store, o);
-  const auto started = co_await accepted.start(k_tuple);
+  const auto started = co_await accepted.async_start(k_tuple);
   const auto& ec = std::get<0>(started);  // not a structured binding: clang 14 cannot capture one
   const auto& report = std::get<1>(started);
   REQUIRE_MESSAGE(!ec, ec.message(), ": ", accepted.error_detail());
@@ -564,7 +564,7 @@ asio::awaitable<void> first_run(Shared& s) {
 asio::awaitable<void> second_run(Shared& s) {
   for (auto& lane : s.lanes) {
     INFO(lane.stream);
-    const auto started = co_await lane.consumer->start(k_tuple);
+    const auto started = co_await lane.consumer->async_start(k_tuple);
     const auto& ec = std::get<0>(started);  // not a structured binding: clang 14 cannot capture one
     const auto& report = std::get<1>(started);
     REQUIRE_MESSAGE(!ec, ec.message(), ": ", lane.consumer->error_detail());

@@ -266,7 +266,7 @@ asio::awaitable<void> ack_then_lose_power(Rig& rig, Consumer& consumer, App& app
   co_await start(consumer);
   spawn_app(co_await asio::this_coro::executor, consumer, app);
   REQUIRE(co_await eventually([&] { return app.handled.size() == k_durable_run; }));
-  const auto durable = co_await consumer.durable(rig.id_of(k_durable_run), k_tuple);
+  const auto durable = co_await consumer.async_durable(rig.id_of(k_durable_run), k_tuple);
   REQUIRE_MESSAGE(!std::get<0>(durable), std::get<0>(durable).message());
   reported = consumer.durable_id();
   CHECK(reported == rig.id_of(k_durable_run));

@@ -141,7 +141,7 @@ struct Watch {
 
 asio::awaitable<void> watch_next(Consumer& consumer, Watch& watch) {
   for (;;) {
-    auto [ec, batch] = co_await consumer.next(k_tuple);
+    auto [ec, batch] = co_await consumer.async_next(k_tuple);
     if (ec) {
       if (ec != errc::stopped) watch.reported = ec;
       break;

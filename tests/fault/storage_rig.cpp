@@ -179,13 +179,13 @@ void run(asio::io_context& io, asio::awaitable<void> body, std::chrono::seconds 
 
 // start() and stop(), with the error as a plain value.
 asio::awaitable<void> start(Consumer& consumer) {
-  const auto started = co_await consumer.start(k_tuple);
+  const auto started = co_await consumer.async_start(k_tuple);
   const auto& ec = std::get<0>(started);
   REQUIRE_MESSAGE(!ec, ec.message(), ": ", consumer.error_detail());
 }
 
 asio::awaitable<boost::system::error_code> stop(Consumer& consumer) {
-  const auto stopped = co_await consumer.stop(k_tuple);
+  const auto stopped = co_await consumer.async_stop(k_tuple);
   co_return std::get<0>(stopped);
 }
 
@@ -202,7 +202,7 @@ namespace {
 asio::awaitable<void> run_app(Consumer& consumer, App& app) {
   for (;;) {
     app.waiting = true;
-    auto [ec, batch] = co_await consumer.next(k_tuple);
+    auto [ec, batch] = co_await consumer.async_next(k_tuple);
     app.waiting = false;
     if (ec) {
       app.end = ec;
@@ -259,7 +259,7 @@ asio::awaitable<bool> paused(Consumer& consumer, App& app, std::uint64_t rounds)
 // The next non-empty batch.
 asio::awaitable<Batch> next_batch(Consumer& consumer) {
   for (;;) {
-    auto next = co_await consumer.next(k_tuple);
+    auto next = co_await consumer.async_next(k_tuple);
     REQUIRE_MESSAGE(!std::get<0>(next), std::get<0>(next).message());
     if (!std::get<1>(next).empty()) co_return std::move(std::get<1>(next));
   }

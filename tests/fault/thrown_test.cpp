@@ -83,13 +83,13 @@ TEST_CASE("a check_resume that throws fails start() with its message, changes no
     asio::io_context io;
     Consumer consumer(io.get_executor(), options);
     run(io, [&]() -> asio::awaitable<void> {
-      started = std::get<0>(co_await consumer.start(k_tuple));
+      started = std::get<0>(co_await consumer.async_start(k_tuple));
       detail = consumer.error_detail();
       stopped = co_await stop(consumer);
     }());
   }
   CHECK(started == errc::internal_error);
-  CHECK(detail == "start() failed: the policy service is unreachable");
+  CHECK(detail == "async_start() failed: the policy service is unreachable");
   CHECK_FALSE(stopped);
   CHECK(rig.group_field("name").empty());  // the group was not created for it
 

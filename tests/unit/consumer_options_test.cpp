@@ -22,7 +22,7 @@ Started start(const ConsumerOptions& options) {
   boost::asio::io_context io;
   Consumer consumer(io.get_executor(), options);
   Started s;
-  consumer.start([&](boost::system::error_code ec, ResumeReport) { s.ec = ec; });
+  consumer.async_start([&](boost::system::error_code ec, ResumeReport) { s.ec = ec; });
   io.run();
   s.detail = consumer.error_detail();
   return s;
@@ -143,4 +143,21 @@ TEST_CASE("validate() of good options is empty; a bad key or URL is named") {
   problem = validate(o);
   CHECK(problem.code == errc::invalid_url);
   CHECK(problem.detail == "invalid Redis URL 'redis://***@host:99999': port '99999' is not a number from 1 to 65535");
+}
+
+TEST_CASE("the names before async_start and async_stop still work, deprecated for one release") {
+  boost::asio::io_context io;
+  auto o = valid_options();
+  Consumer consumer(io.get_executor(), o);
+  boost::system::error_code started, stopped = errc::stopped;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  consumer.start([&](boost::system::error_code ec, ResumeReport) { started = ec; });
+  io.run();
+  io.restart();
+  consumer.stop([&](boost::system::error_code ec) { stopped = ec; });
+#pragma GCC diagnostic pop
+  io.run();
+  CHECK(started == errc::invalid_url);
+  CHECK_FALSE(stopped);
 }

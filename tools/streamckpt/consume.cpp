@@ -209,7 +209,7 @@ class ConsumeRun {
   // One consumer's life; true to start another one (the stream regressed).
   asio::awaitable<bool> run_one() {
     auto& consumer = *consumer_;
-    auto [ec, report] = co_await consumer.start(k_tuple);
+    auto [ec, report] = co_await consumer.async_start(k_tuple);
     if (ec == errc::stopped && stop_requested_) co_return false;  // SIGTERM while starting: a clean stop
     if (ec) {
       exit_code_ = fail(describe_start_error(ec));
@@ -225,7 +225,7 @@ class ConsumeRun {
 
     auto last_event = Clock::now();
     while (!stop_requested_) {
-      auto [next_ec, batch] = co_await consumer.next(k_tuple);
+      auto [next_ec, batch] = co_await consumer.async_next(k_tuple);
       if (next_ec == errc::stopped) break;
       if (next_ec == errc::stream_regressed && settings_.options.on_regressed != RegressedPolicy::fail) {
         fmt::print(stderr, "streamckpt: restarting to apply --on-regressed\n");
@@ -300,7 +300,7 @@ class ConsumeRun {
   }
 
   asio::awaitable<void> finish() {
-    auto [ec] = co_await consumer_->stop(k_tuple);
+    auto [ec] = co_await consumer_->async_stop(k_tuple);
     if (ec && exit_code_ == 0) exit_code_ = fail(fmt::format("final commit failed: {}", ec.message()));
   }
 

@@ -2,7 +2,7 @@
 //
 // After every ack the checkpoint (the highest ID below which every delivered
 // event is acked) is committed to the local store with a synced write, then
-// XACKed (group mode) and written through to Redis in batches. start() reads
+// XACKed (group mode) and written through to Redis in batches. async_start() reads
 // both copies, validates them against their checksums and the stream, and
 // resumes from the higher valid one.
 //
@@ -16,15 +16,15 @@
 //
 // An exception that escapes the consumer's work (a log or check_resume
 // callback that throws, memory exhausted) fails the consumer: the operation
-// in progress, and every next() after it, completes with
+// in progress, and every async_next() after it, completes with
 // errc::internal_error, error_detail() says where and what ("the read loop
-// failed: …", "start() failed: …"), and stop() still commits what was acked.
+// failed: …", "async_start() failed: …"), and async_stop() still commits what was acked.
 //
-// next() and durable() support per-operation cancellation (a cancellation
+// async_next() and async_durable() support per-operation cancellation (a cancellation
 // slot bound to the token, asio::cancel_after, the loser of an awaitable
 // `||`), of any cancellation type: the operation completes with
 // asio::error::operation_aborted and the consumer keeps running; a batch not
-// yet handed out stays for the next next(). start() and stop() are not
+// yet handed out stays for the next async_next(). async_start() and async_stop() are not
 // cancellable: request_stop() ends a start-up that waits.
 #pragma once
 
@@ -62,18 +62,18 @@ class Consumer {
   using executor_type = boost::asio::any_io_executor;
 
   // A consumer with a store of its own, in options.data_dir (opened by
-  // start()). REQUIRES: options.key and options.data_dir are set (start()
+  // async_start()). REQUIRES: options.key and options.data_dir are set (async_start()
   // reports errc::invalid_key otherwise).
   Consumer(executor_type executor, ConsumerOptions options);
   // A consumer of a shared store (see Store): its commits join those of the
   // store's other consumers. options.data_dir may stay empty (or name the
   // store's directory), options.column_families must be among the store's,
-  // and options.env is the store's: start() fails with
+  // and options.env is the store's: async_start() fails with
   // errc::invalid_options otherwise, and with errc::consumer_running while
   // another consumer with the same key runs on the store.
   Consumer(executor_type executor, std::shared_ptr<Store> store, ConsumerOptions options);
   // Closes without the final commit: what was acked but not yet durable is
-  // handled again on the next start (as after a crash). Call stop() first.
+  // handled again on the next start (as after a crash). Call async_stop() first.
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -89,34 +89,34 @@ class Consumer {
   // auth_failed, wrong_type, no_valid_checkpoint, stream_regressed,
   // lease_held. REQUIRES: called once.
   template <class Token>
-  auto start(Token&& token) {
+  auto async_start(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, ResumeReport)>(
         [this](auto handler) { start_erased(std::move(handler)); }, token);
   }
 
   // The next batch of events, in ID order. An empty batch means no entry
   // arrived for options.block (a chance for housekeeping). Completes with
-  // errc::stopped after request_stop()/stop(), or with the fatal error that
+  // errc::stopped after request_stop()/async_stop(), or with the fatal error that
   // ended reading. Handler: void(error_code, Batch).
   // Reading runs at most options.max_in_flight events ahead of the durable
   // checkpoint: while that many delivered events are not acked and durable,
-  // next() waits for them, without empty batches. An application that holds
+  // async_next() waits for them, without empty batches. An application that holds
   // acks back until it has seen more events must hold fewer than that.
-  // next() also holds back events (not empty batches) while the synced
+  // async_next() also holds back events (not empty batches) while the synced
   // write in progress has run several times longer than this disk's writes
   // usually take (the stall limit: docs/internals.md, "Tuning constants"):
   // whatever the application acked meanwhile would wait for it too.
   // It goes on when that write ends; Metrics::stall_pauses counts the waits.
-  // REQUIRES: start() succeeded; one next() at a time.
+  // REQUIRES: async_start() succeeded; one async_next() at a time.
   template <class Token>
-  auto next(Token&& token) {
+  auto async_next(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, Batch)>(
         [this](auto handler) { next_erased(std::move(handler)); }, token);
   }
 
   // The application has handled `event`. Acks may come in any order; the
   // checkpoint advances over the contiguous acked prefix. Non-blocking: the
-  // commit happens on the committer thread; durable(id) waits for it.
+  // commit happens on the committer thread; async_durable(id) waits for it.
   // Returns an empty error_code when accepted, errc::not_delivered for an
   // event this consumer did not deliver, or errc::already_acked for one
   // acked before (or at or below the checkpoint); nothing is kept then.
@@ -125,7 +125,7 @@ class Consumer {
   // families, see column_family()) are committed in the same synced write as
   // the checkpoint that covers `event` — never before — so the effect and the
   // checkpoint survive a crash together. `metadata` (<= 1 KiB) is stored in
-  // the checkpoint record and returned by start() in ResumeReport. Besides
+  // the checkpoint record and returned by async_start() in ResumeReport. Besides
   // the errors above, refused (keeping nothing) with
   // errc::unknown_column_family for effects on a column family the store
   // does not have, errc::effects_refused for effects with a Merge (the
@@ -141,12 +141,12 @@ class Consumer {
   // Completes once every event <= id is durable locally. Handler:
   // void(error_code); errc::stopped if the consumer stops first.
   template <class Token>
-  auto durable(StreamId id, Token&& token) {
+  auto async_durable(StreamId id, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [this, id](auto handler) { durable_erased(id, std::move(handler)); }, token);
   }
 
-  // Stops reading: a pending or later next() completes with errc::stopped.
+  // Stops reading: a pending or later async_next() completes with errc::stopped.
   // A reconnect backoff or a wait for the lease (start-up included) ends at
   // once. Acks are still accepted. Idempotent.
   void request_stop();
@@ -155,14 +155,33 @@ class Consumer {
   // and closes. A clean stop never causes a duplicate. Handler:
   // void(error_code): the first error of the final commit or flush.
   template <class Token>
-  auto stop(Token&& token) {
+  auto async_stop(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
         [this](auto handler) { stop_erased(std::move(handler)); }, token);
   }
 
+  // The names before async_start, async_next, async_durable and async_stop,
+  // kept for one release.
+  template <class Token>
+  [[deprecated("use async_start")]] auto start(Token&& token) {
+    return async_start(std::forward<Token>(token));
+  }
+  template <class Token>
+  [[deprecated("use async_next")]] auto next(Token&& token) {
+    return async_next(std::forward<Token>(token));
+  }
+  template <class Token>
+  [[deprecated("use async_durable")]] auto durable(StreamId id, Token&& token) {
+    return async_durable(id, std::forward<Token>(token));
+  }
+  template <class Token>
+  [[deprecated("use async_stop")]] auto stop(Token&& token) {
+    return async_stop(std::forward<Token>(token));
+  }
+
   // A handle to an application column family named in
   // options.column_families, for building the effects of a transactional ack
-  // (WriteBatch only: the DB rejects it). Valid from start() for the
+  // (WriteBatch only: the DB rejects it). Valid from async_start() for the
   // consumer's life, also while storage fails and the store is reopened.
   // nullptr when unknown or not started.
   rocksdb::ColumnFamilyHandle* column_family(const std::string& name) const;

@@ -29,7 +29,7 @@ struct Metrics {
   std::uint64_t gap_entries = 0;
   std::uint64_t regressions = 0;      // streams found behind a checkpoint
   std::uint64_t deleted_pending = 0;  // pending entries whose payload was deleted
-  std::uint64_t stall_pauses = 0;     // next() held back while a sync ran long
+  std::uint64_t stall_pauses = 0;     // async_next() held back while a sync ran long
   // Group mode, entries taken over from members idle past claim_idle: those
   // claimed and handed out here, and those only XACKed, as their member had
   // recorded them handled; and the idle members removed, with nothing pending.

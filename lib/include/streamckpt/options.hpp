@@ -36,14 +36,14 @@ enum class RegressedPolicy {
   fail,   // refuse to start (errc::stream_regressed)
 };
 
-// The longest duration an option may hold: start() fails with
+// The longest duration an option may hold: async_start() fails with
 // errc::invalid_options for a longer or a negative one, since a deadline
 // computed from it (now + timeout) would overflow the clock. startup_timeout
 // may also be milliseconds::max(): retry forever.
 inline constexpr milliseconds k_max_option_duration = std::chrono::hours(24 * 365);
 // The shortest lease_ttl: the lease is renewed every third of it. block,
 // connect_timeout, command_timeout and the reconnect backoff must be at least
-// 1 ms (start() refuses 0 with errc::invalid_options).
+// 1 ms (async_start() refuses 0 with errc::invalid_options).
 inline constexpr milliseconds k_min_lease_ttl{300};
 // The largest sizes an option may hold (validate() refuses more): batch is
 // Redis's COUNT, max_in_flight and flush_events bound memory and the Redis
@@ -74,13 +74,13 @@ struct ConsumerOptions {
   // pauses beyond it.
   // Durability is the same for any value; what it bounds is how far reading
   // runs ahead of the disk, and so how long an ack waits when a sync stalls
-  // (events waiting ~ max_in_flight / rate; next() also pauses while a
-  // write stalls, see Consumer::next()). Default 1000: room for the two
+  // (events waiting ~ max_in_flight / rate; async_next() also pauses while a
+  // write stalls, see Consumer::async_next()). Default 1000: room for the two
   // batches read ahead, the one being handled and several commits, and at
   // most a few milliseconds of events at full speed. Keep it at three batches
   // or more, or reading cannot run ahead.
   std::size_t max_in_flight = 1000;
-  // BLOCK time of each read; next() yields an empty batch after this long
+  // BLOCK time of each read; async_next() yields an empty batch after this long
   // without entries. Default 1 s.
   milliseconds block{1000};
 
@@ -95,7 +95,7 @@ struct ConsumerOptions {
   milliseconds command_timeout{2000};  // per request; a read's BLOCK time is added
   milliseconds reconnect_initial{50};  // backoff: full jitter, doubling from here…
   milliseconds reconnect_max{1000};    // … up to this cap
-  // How long start() keeps retrying an unreachable Redis, logging each
+  // How long async_start() keeps retrying an unreachable Redis, logging each
   // attempt. Default 0: fail at the first error; milliseconds::max(): retry
   // forever. Wrong credentials, bad URLs and WRONGTYPE keys fail at once
   // regardless.
@@ -141,25 +141,25 @@ struct ConsumerOptions {
   std::function<void(std::string_view)> log{};
 
   // Lets the application refuse where start-up resumes before anything is
-  // changed for it: called with the report start() would return (its
+  // changed for it: called with the report async_start() would return (its
   // group_created, group_moved and *_reseeded still false) once the position
   // is decided, before the group is created or moved, either copy is
   // re-seeded, or a read registers the consumer in the group. Returns "" to go
-  // on, or why not: start() then fails with errc::start_refused, and
+  // on, or why not: async_start() then fails with errc::start_refused, and
   // error_detail() is that text. The lease, when one was taken, is released
-  // by stop(). Called on the consumer's executor, again if start-up starts
+  // by async_stop(). Called on the consumer's executor, again if start-up starts
   // over after a lost link. Default: none.
   std::function<std::string(const ResumeReport&)> check_resume{};
 };
 
-// The first thing wrong with `options`, as start() would fail with it:
+// The first thing wrong with `options`, as async_start() would fail with it:
 // errc::invalid_key (a stream, group or consumer name), errc::invalid_url, or
 // errc::invalid_options (a duration outside its range, see above, batch or
 // max_in_flight or flush_events outside 1 to their maximum, max_deliveries
 // above its own), with a sentence naming the option and its range. Empty
-// when the options are good. Synchronous, no I/O: start() calls it first;
+// when the options are good. Synchronous, no I/O: async_start() calls it first;
 // call it to check a configuration before anything is opened. The store's
-// part (data_dir, column_families) is checked by start().
+// part (data_dir, column_families) is checked by async_start().
 [[nodiscard]] Problem validate(const ConsumerOptions& options);
 
 }  // namespace streamckpt

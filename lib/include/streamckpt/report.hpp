@@ -1,4 +1,4 @@
-// What start() found and decided.
+// What async_start() found and decided.
 #pragma once
 
 #include <streamckpt/checkpoint.hpp>
