@@ -2,6 +2,7 @@
 // claimed, and the `unxacked` list that decides it.
 #include "consumer/claim_plan.hpp"
 #include "redis/checkpoint_store.hpp"
+#include "resp_values.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,29 +13,9 @@ using streamckpt::detail::plan_claims;
 using streamckpt::redis::format_id_list;
 using streamckpt::redis::parse_id_list;
 using streamckpt::redis::Value;
-
-namespace {
-
-Value str(std::string s) {
-  Value v;
-  v.type = Value::Type::string;
-  v.str = std::move(s);
-  return v;
-}
-Value integer(long long n) {
-  Value v;
-  v.type = Value::Type::integer;
-  v.integer = n;
-  return v;
-}
-Value array(std::vector<Value> elements) {
-  Value v;
-  v.type = Value::Type::array;
-  v.elements = std::move(elements);
-  return v;
-}
-
-}  // namespace
+using streamckpt::test::array;
+using streamckpt::test::integer;
+using streamckpt::test::str;
 
 TEST_CASE("an entry its member recorded handled is only XACKed; any other is claimed; my own are left alone") {
   const std::vector<PendingEntry> pending = {

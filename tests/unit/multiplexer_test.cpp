@@ -3,6 +3,8 @@
 // checks what completes, how, and when the connection must close.
 #include "redis/multiplexer.hpp"
 
+#include "resp_values.hpp"
+
 #include <streamckpt/error.hpp>
 
 #include <doctest/doctest.h>
@@ -17,6 +19,7 @@ using streamckpt::redis::encode;
 using streamckpt::redis::Multiplexer;
 using streamckpt::redis::says_not_ready;
 using streamckpt::redis::Value;
+using streamckpt::test::error;
 using Clock = Multiplexer::Clock;
 
 namespace {
@@ -28,13 +31,6 @@ std::string encoded(const std::vector<Command>& commands) {
   std::string out;
   for (const auto& c : commands) encode(out, c);
   return out;
-}
-
-Value error(std::string s) {
-  Value v;
-  v.type = Value::Type::error;
-  v.str = std::move(s);
-  return v;
 }
 
 }  // namespace

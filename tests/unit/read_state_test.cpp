@@ -3,6 +3,8 @@
 // says the replies mean.
 #include "consumer/read_state.hpp"
 
+#include "resp_values.hpp"
+
 #include <streamckpt/error.hpp>
 
 #include <doctest/doctest.h>
@@ -20,6 +22,11 @@ using streamckpt::detail::PendingLedger;
 using streamckpt::detail::ReadState;
 using streamckpt::redis::Command;
 using streamckpt::redis::Value;
+using streamckpt::test::array;
+using streamckpt::test::error;
+using streamckpt::test::integer;
+using streamckpt::test::status;
+using streamckpt::test::str;
 using Kind = ReadState::Kind;
 using Then = ReadState::Outcome::Then;
 using Clock = ReadState::Clock;
@@ -28,35 +35,6 @@ namespace {
 
 StreamId id(std::uint64_t ms) { return StreamId{ms, 0}; }
 
-Value str(std::string s) {
-  Value v;
-  v.type = Value::Type::string;
-  v.str = std::move(s);
-  return v;
-}
-Value status(std::string s) {
-  auto v = str(std::move(s));
-  v.type = Value::Type::status;
-  return v;
-}
-Value error(std::string s) {
-  Value v;
-  v.type = Value::Type::error;
-  v.str = std::move(s);
-  return v;
-}
-Value integer(long long n) {
-  Value v;
-  v.type = Value::Type::integer;
-  v.integer = n;
-  return v;
-}
-Value array(std::vector<Value> elements) {
-  Value v;
-  v.type = Value::Type::array;
-  v.elements = std::move(elements);
-  return v;
-}
 const Value nil{};
 
 // An XREAD/XREADGROUP reply for stream "orders": each entry [id, [n, ms]];

@@ -2,6 +2,8 @@
 // from the RESP2 bytes a Redis 7 server sends.
 #include "consumer/stream_reply.hpp"
 
+#include "resp_values.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -16,6 +18,8 @@ using streamckpt::detail::parse_xinfo_groups;
 using streamckpt::detail::parse_xinfo_stream;
 using streamckpt::redis::Decoder;
 using streamckpt::redis::Value;
+using streamckpt::test::array;
+using streamckpt::test::str;
 
 namespace {
 
@@ -37,20 +41,6 @@ Value decode(const std::string& resp) {
   REQUIRE(rest.has_value());
   REQUIRE_FALSE(rest->has_value());  // exactly one reply
   return std::move(**r);
-}
-
-Value str(std::string s) {
-  Value v;
-  v.type = Value::Type::string;
-  v.str = std::move(s);
-  return v;
-}
-
-Value array(std::vector<Value> elements) {
-  Value v;
-  v.type = Value::Type::array;
-  v.elements = std::move(elements);
-  return v;
 }
 
 }  // namespace
