@@ -55,10 +55,8 @@ TEST_CASE("ack() says why it refuses an event, and a refused ack changes nothing
       CHECK(consumer.ack(first) == errc::not_delivered);  // not started
       run(io, ack_wrongly(rig, consumer));
     }
-    auto store = open_store(rig.data_dir());
-    const auto copy = store->read(rig.key());
-    REQUIRE(copy.valid());
-    CHECK(copy.checkpoint->id == rig.id_of(10));
-    CHECK(copy.checkpoint->metadata == std::string(1024, 'm'));  // the accepted metadata, not the refused
+    const auto checkpoint = local_checkpoint(rig);
+    CHECK(checkpoint.id == rig.id_of(10));
+    CHECK(checkpoint.metadata == std::string(1024, 'm'));  // the accepted metadata, not the refused
   }
 }

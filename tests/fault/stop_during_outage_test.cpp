@@ -43,10 +43,7 @@ void stop_while_redis_is_down(bool group) {
   }
   CHECK(!stopped);
   CHECK(ledger(app.handled, 1, k_entries) == k_exactly_once_in_order);
-  auto store = open_store(rig.data_dir());
-  const auto copy = store->read(rig.key());
-  REQUIRE(copy.valid());
-  CHECK(copy.checkpoint->id == rig.id_of(k_entries));
+  CHECK(local_checkpoint(rig).id == rig.id_of(k_entries));
 }
 
 }  // namespace

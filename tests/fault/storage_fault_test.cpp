@@ -174,10 +174,7 @@ void storage_fails_mid_run(const FaultCase& c) {
     run(io, fail_mid_run(rig, consumer, app, c, seen));
   }
   // What a later process finds: the last entry, synced.
-  auto store = open_store(rig.data_dir());
-  const auto copy = store->read(rig.key());
-  REQUIRE(copy.valid());
-  CHECK(copy.checkpoint->id == rig.id_of(k_before + k_during));
+  CHECK(local_checkpoint(rig).id == rig.id_of(k_before + k_during));
 }
 
 // ---------------------------------------------------------------------------
@@ -543,13 +540,7 @@ TEST_CASE("a power loss while storage is failing loses no event: the next run ha
   rig.fs->drop_unsynced_data();
   rig.fs->heal();
 
-  StreamId checkpoint;
-  {
-    auto store = open_store(rig.data_dir());
-    const auto copy = store->read(rig.key());
-    REQUIRE_MESSAGE(copy.valid(), copy.reason);
-    checkpoint = copy.checkpoint->id;
-  }
+  const StreamId checkpoint = local_checkpoint(rig).id;  // the store closed again before the next run opens it
   const auto handled_first = static_cast<int>(first.handled.size());
   CHECK(ledger(first.handled, 1, handled_first) == k_exactly_once_in_order);
   CHECK(checkpoint >= reported);                  // what was reported durable is there

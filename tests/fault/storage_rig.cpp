@@ -54,6 +54,13 @@ std::string ledger(const std::vector<int>& handled, int first, int last) {
 
 std::string Rig::hash_key() const { return std::string("streamckpt:{orders}:") + (group ? "billing" : "") + ":edge-7"; }
 
+Checkpoint local_checkpoint(const Rig& rig) {
+  auto store = open_store(rig.data_dir());
+  const auto copy = store->read(rig.key());
+  REQUIRE_MESSAGE(copy.valid(), copy.reason);
+  return *copy.checkpoint;
+}
+
 ConsumerOptions Rig::options(std::vector<std::string> families) {
   ConsumerOptions o;
   o.redis_url = redis.url();

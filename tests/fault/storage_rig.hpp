@@ -85,6 +85,9 @@ class Rig {
 
 // Opens the store as a later process would (RocksDB's own file system).
 std::unique_ptr<LocalStore> open_store(const std::filesystem::path& dir, std::vector<std::string> families = {});
+// The rig's checkpoint as a later process reads it from the local store
+// (REQUIREd valid).
+Checkpoint local_checkpoint(const Rig& rig);
 // Every key and value of a column family.
 std::map<std::string, std::string> contents(LocalStore& store, const std::string& family);
 

@@ -54,10 +54,7 @@ void log_throws_in_the_read_loop(bool group) {
   CHECK(rig.logged("the read loop failed: the log sink is full"));
   CHECK_FALSE(stopped);
   CHECK(ledger(app.handled, 1, k_entries) == k_exactly_once_in_order);
-  auto store = open_store(rig.data_dir());
-  const auto copy = store->read(rig.key());
-  REQUIRE(copy.valid());
-  CHECK(copy.checkpoint->id == rig.id_of(k_entries));
+  CHECK(local_checkpoint(rig).id == rig.id_of(k_entries));
 }
 
 }  // namespace
