@@ -4,7 +4,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -109,6 +108,18 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   void fail_all(error_code ec) {
     close_stream();
     complete(requests.fail_all(ec));
+  }
+
+  // Runs one of the link's own coroutines (reader, writer, watch). One that
+  // throws (an allocation failure while decoding) ends the link as a lost
+  // connection does: every request fails with outcome_unknown, and its
+  // caller reconnects. Nothing waits on a request the link no longer serves.
+  // A newer link (`gen` past) is left alone.
+  void spawn_link_task(asio::awaitable<void> task, std::uint64_t gen) {
+    asio::co_spawn(executor, std::move(task), [weak = weak_from_this(), gen](const std::exception_ptr& e) {
+      if (!e) return;
+      if (auto self = weak.lock(); self && self->generation == gen) self->fail_all(errc::outcome_unknown);
+    });
   }
 
   void complete(std::vector<Multiplexer::Completion> done) {
@@ -231,7 +242,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     if (was_empty) watchdog.cancel();  // the watch sleeps until a deadline exists
     if (!writing) {
       writing = true;
-      asio::co_spawn(executor, writer(shared_from_this(), generation), asio::detached);
+      spawn_link_task(writer(shared_from_this(), generation), generation);
     }
     return request;
   }
@@ -419,8 +430,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     if (gen != generation) co_return errc::connection_closed;  // closed meanwhile
 
     open = true;
-    asio::co_spawn(executor, reader(shared_from_this(), gen), asio::detached);
-    asio::co_spawn(executor, watch(shared_from_this(), gen), asio::detached);
+    spawn_link_task(reader(shared_from_this(), gen), gen);
+    spawn_link_task(watch(shared_from_this(), gen), gen);
 
     const auto saved_timeout = options.command_timeout;
     options.command_timeout = options.connect_timeout;

@@ -2,6 +2,7 @@
 // once and in order, in group and in plain mode.
 #include "cli.hpp"
 #include "redis_server.hpp"
+#include "sanitizer.hpp"
 
 #include <doctest/doctest.h>
 
@@ -127,11 +128,17 @@ TEST_CASE("plain mode: stopped after 4000 of 10000 entries, a restart handles th
   stop_half_way_then_resume(false);
 }
 
-TEST_CASE("group mode: SIGTERM at random moments never loses or repeats an entry") {
+// Not under ThreadSanitizer: its runtime defers a signal to a moment of its
+// choosing, and about one SIGTERM in a few hundred that reaches the program
+// while it starts up never reaches its handler (the program, idle, runs on,
+// no signal pending). Every other build runs these; the stop path itself is
+// run under ThreadSanitizer by the tests that signal a program once it has
+// started.
+TEST_CASE("group mode: SIGTERM at random moments never loses or repeats an entry" * doctest::skip(k_thread_sanitizer)) {
   sigterm_at_random_moments(true, 7);
 }
 
-TEST_CASE("plain mode: SIGTERM at random moments never loses or repeats an entry") {
+TEST_CASE("plain mode: SIGTERM at random moments never loses or repeats an entry" * doctest::skip(k_thread_sanitizer)) {
   sigterm_at_random_moments(false, 11);
 }
 

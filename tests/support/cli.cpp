@@ -2,11 +2,14 @@
 #include "redis_server.hpp"
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -37,38 +40,51 @@ CliProcess::CliProcess(const std::string& program, const std::vector<std::string
   ++counter;
   out_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".out");
   err_ = dir / ("cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter) + ".err");
-  // Everything the child needs is built before the fork: between fork and
-  // exec it must not allocate.
   std::vector<std::string> all = {program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : all) argv.push_back(a.data());
   argv.push_back(nullptr);
-  // Until exec, the child runs this test process's code, with doctest's
-  // handlers, which print a crash report to the redirected stdout and die by
-  // the signal. A SIGTERM sent right after the fork must instead meet the
-  // default action: the signals stay blocked across the fork, and the child
-  // resets them before it unblocks.
-  sigset_t stop_signals, old_mask;
+  for (const auto& a : all) command_ += (command_.empty() ? "" : " ") + a;
+  pid_ = spawn(program, argv, out_, err_);
+}
+
+// posix_spawn, not fork: the child runs none of this process's code before
+// the exec. After a fork, a child of a multi-threaded test (ThreadSanitizer
+// runs a thread of its own) can deadlock on a lock another thread held, and
+// it did, with SIGTERM still blocked. posix_spawn also returns only once the
+// program runs, so a signal sent right after meets the program itself: its
+// default action until the program installs a handler.
+pid_t spawn(const std::string& program, std::vector<char*>& argv, const std::filesystem::path& out,
+            const std::filesystem::path& err, bool search_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!out.empty())
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!err.empty())
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // The test's own descriptors (a hiredis client, a proxy's sockets) do not
+  // stay open in the program.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t stop_signals, mask;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
-  ::pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGINT, SIG_DFL);
-    ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-    const int out = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    close_inherited_descriptors();
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  ::pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  sigdelset(&mask, SIGTERM);
+  sigdelset(&mask, SIGINT);
+  posix_spawnattr_setsigdefault(&attributes, &stop_signals);
+  posix_spawnattr_setsigmask(&attributes, &mask);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  const int rc = search_path ? ::posix_spawnp(&pid, program.c_str(), &actions, &attributes, argv.data(), environ)
+                             : ::posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + program + ": " + std::strerror(rc));
+  return pid;
 }
 
 CliProcess::~CliProcess() {
@@ -93,12 +109,42 @@ bool CliProcess::running() {
 }
 
 CliResult CliProcess::wait() {
-  if (!status_) {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    status_ = status;
-  }
+  if (!status_ && !wait_for(k_hang_limit)) report_hang();
   return result();
+}
+
+void CliProcess::report_hang() {
+  std::ostringstream report;
+  report << "hang: '" << command_ << "' (pid " << pid_ << ") still runs after " << k_hang_limit.count()
+         << " s; its threads:\n";
+  std::error_code ec;
+  const auto tasks = std::filesystem::path("/proc") / std::to_string(pid_) / "task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    auto line = [&](const char* name) {
+      auto text = read_file(task.path() / name);
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+      return text;
+    };
+    // Signals pending and blocked: a stop signal that never reached the
+    // program shows here.
+    std::string signals;
+    std::istringstream status(read_file(task.path() / "status"));
+    for (std::string l; std::getline(status, l);)
+      if (l.starts_with("SigPnd") || l.starts_with("ShdPnd") || l.starts_with("SigBlk")) signals += " " + l;
+    report << "  " << task.path().filename().string() << " " << line("comm") << ": wchan " << line("wchan")
+           << ", syscall " << line("syscall") << ";" << signals << "\n";
+  }
+  auto err_text = err();
+  constexpr std::size_t k_tail = 8000;
+  if (err_text.size() > k_tail) err_text = "…" + err_text.substr(err_text.size() - k_tail);
+  report << "its stderr:\n" << err_text << "\n";
+  std::cerr << report.str() << std::flush;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  status_ = status;
+  throw std::runtime_error("'" + command_ + "' did not exit within " + std::to_string(k_hang_limit.count()) +
+                           " s (see the report above)");
 }
 
 std::optional<CliResult> CliProcess::wait_for(std::chrono::milliseconds limit) {
@@ -121,13 +167,6 @@ CliResult CliProcess::result() const {
   r.out = out();
   r.err = err();
   return r;
-}
-
-void close_inherited_descriptors() {
-  if (::close_range(3, ~0U, 0) == 0) return;
-  // Kernels before 5.9 have no close_range: close them one by one, up to a
-  // bound far above what a test opens (the limit itself can be 2^30).
-  for (int fd = 3; fd < 4096; ++fd) ::close(fd);
 }
 
 CliResult run_cli(const std::vector<std::string>& args) { return run_program(cli_path(), args); }

@@ -2,6 +2,7 @@
 // child process.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -39,7 +40,13 @@ class CliProcess {
   void signal(int sig);
   // Whether it still runs; reaps it, without waiting, when it has ended.
   bool running();
+  // Waits for the end. A program still running after k_hang_limit is stuck,
+  // not slow (every test's program ends within seconds, also under the
+  // sanitizers): what it was doing (its threads' kernel waits, its stderr)
+  // goes to this test's stderr, it is killed, and wait() throws, so that a
+  // hang fails its own test with a diagnosis instead of meson's timeout.
   CliResult wait();
+  static constexpr std::chrono::seconds k_hang_limit{240};
   // The same, unless the process is still running after `limit`: then nothing
   // (it keeps running).
   std::optional<CliResult> wait_for(std::chrono::milliseconds limit);
@@ -51,16 +58,21 @@ class CliProcess {
 
  private:
   CliResult result() const;  // of a reaped process
+  [[noreturn]] void report_hang();
 
+  std::string command_;  // the command line, for the hang report
   int pid_ = -1;
   std::optional<int> status_;  // once reaped
   std::filesystem::path out_, err_;
 };
 
-// In a child between fork and exec: closes every descriptor above stderr, so
-// that the test's sockets (a hiredis client, a proxy) do not stay open in the
-// program it runs. Async-signal-safe.
-void close_inherited_descriptors();
+// Starts `program` with argv (argv[0] the program; nullptr last), stdout and
+// stderr going to `out` and `err` (inherited when empty), no descriptor of
+// this process above stderr, SIGTERM and SIGINT at their default actions and
+// unblocked. `search_path`: look `program` up in PATH. Throws when it cannot
+// start.
+pid_t spawn(const std::string& program, std::vector<char*>& argv, const std::filesystem::path& out = {},
+            const std::filesystem::path& err = {}, bool search_path = false);
 
 CliResult run_cli(const std::vector<std::string>& args);
 CliResult run_program(const std::string& program, const std::vector<std::string>& args);

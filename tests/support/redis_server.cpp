@@ -1,4 +1,5 @@
 #include "redis_server.hpp"
+#include "cli.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -81,15 +82,10 @@ bool RedisServer::launch() {
                                    "--logfile",
                                    (dir_ / "redis.log").string()};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execvp("redis-server", argv.data());
-    ::_exit(127);
-  }
-  pid_ = pid;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = spawn("redis-server", argv, {}, {}, true);
   for (int i = 0; i < 250; ++i) {
     if (answers(port_)) return true;
     int status = 0;

@@ -2,6 +2,7 @@
 // and the Committer, the thread that writes to it.
 #include <streamckpt/local_store.hpp>
 
+#include "../support/sanitizer.hpp"
 #include "local/committer.hpp"
 
 #include <doctest/doctest.h>
@@ -31,6 +32,7 @@ using streamckpt::errc;
 using streamckpt::LocalStore;
 using streamckpt::LocalStoreOptions;
 using streamckpt::StreamId;
+using streamckpt::test::k_thread_sanitizer;
 namespace fs = std::filesystem;
 namespace record = streamckpt::record;
 
@@ -529,19 +531,8 @@ bool ends_in_zeros(const fs::path& file, std::size_t n) {
 }
 
 // ThreadSanitizer cannot follow a child forked, without exec, from a process
-// with threads (RocksDB's pool): the case below runs in every other build,
-// AddressSanitizer's included.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool k_thread_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool k_thread_sanitizer = true;
-#else
-constexpr bool k_thread_sanitizer = false;
-#endif
-#else
-constexpr bool k_thread_sanitizer = false;
-#endif
+// with threads (RocksDB's pool): the case below (k_thread_sanitizer) runs in
+// every other build, AddressSanitizer's included.
 
 }  // namespace
 
