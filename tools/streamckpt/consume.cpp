@@ -20,6 +20,8 @@
 
 #include <fmt/format.h>
 
+#include <rocksdb/write_batch.h>
+
 #include <unistd.h>
 #include <algorithm>
 #include <chrono>

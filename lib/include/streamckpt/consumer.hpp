@@ -39,14 +39,18 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+// An application that passes effects to ack() builds them with
+// <rocksdb/write_batch.h>; this header needs only the names.
+namespace rocksdb {
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace streamckpt {
 
