@@ -430,6 +430,13 @@ void Consumer::Impl::close_now() {
   for (auto* wait : stoppable_waits) wait->cancel();
   if (reads) reads->close();
   if (cmds) cmds->close();
+  release_store();
+  ready_signal.notify();
+  space_signal.notify();
+  durable_signal.notify();
+}
+
+void Consumer::Impl::release_store() {
   if (committer) {
     committer->forget_wake(client);   // posts nothing to the executor from now on
     committer->drain(client);         // writes what is queued
@@ -439,9 +446,6 @@ void Consumer::Impl::close_now() {
   }
   store = nullptr;
   shared.reset();  // closes the consumer's own store
-  ready_signal.notify();
-  space_signal.notify();
-  durable_signal.notify();
 }
 
 // ---------------------------------------------------------------------------

@@ -31,8 +31,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   Impl(boost::asio::any_io_executor executor, ConsumerOptions options, std::shared_ptr<Store> given = nullptr);
   ~Impl();
 
-  // start-up (startup.cpp)
+  // start-up (startup.cpp). A start that fails leaves the store as it found
+  // it (release_store()); the lease, when one was taken, waits for stop().
   boost::asio::awaitable<Result<ResumeReport>> start();
+  boost::asio::awaitable<Result<ResumeReport>> start_steps();
   boost::asio::awaitable<boost::system::error_code> start_with_redis(const detail::ResumeInputs& inputs,
                                                                      ResumeReport& out);
   static bool is_link_error(boost::system::error_code ec);
@@ -88,6 +90,10 @@ struct Consumer::Impl : std::enable_shared_from_this<Consumer::Impl> {
   boost::asio::awaitable<boost::system::error_code> stop();
   void request_stop();
   void close_now();
+  // Gives the store back: writes what this consumer queued, frees its key for
+  // another consumer of a shared store, closes an own store (and so its
+  // directory's lock). Idempotent.
+  void release_store();
   // Waits `delay`, or less: a stop ends the wait at once. Every reconnect
   // backoff, the XACK retry's and the wait for another instance's lease go
   // through here. Not the local commit's retry: a stop waits for every ack to

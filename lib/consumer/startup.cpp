@@ -254,6 +254,22 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start() {
   auto self = shared_from_this();
   if (started) co_return errc::stopped;
   started = true;
+  // Failed: the key is free at once for another consumer of a shared store,
+  // and an own store is closed, without waiting for async_stop() or the
+  // destructor.
+  Result<ResumeReport> result = errc::stopped;
+  try {
+    result = co_await start_steps();
+  } catch (...) {
+    release_store();
+    throw;
+  }
+  if (!result) release_store();
+  co_return result;
+}
+
+asio::awaitable<Result<ResumeReport>> Consumer::Impl::start_steps() {
+  auto self = shared_from_this();
 
   if (auto problem = validate(opt)) {
     error_detail = std::move(problem.detail);

@@ -461,6 +461,64 @@ TEST_CASE("a second consumer with the same key on one store is refused (consumer
   reopen_and_check(s);
 }
 
+// A start that fails (the application's check_resume refuses) frees the key
+// at once: another consumer with it starts on the store while the refused one
+// still exists, never stopped; and a consumer with its own store closes it,
+// so another one opens its directory.
+asio::awaitable<void> refused_start_frees_key(Shared& s, const std::filesystem::path& own_dir) {
+  auto& lane = s.lanes[0];
+  auto refusing = s.options(lane);
+  refusing.check_resume = [](const ResumeReport&) { return std::string("the sink is not ready"); };
+  Consumer refused(s.io.get_executor(), s.store, refusing);
+  {
+    const auto [ec, report] = co_await refused.async_start(k_tuple);
+    CHECK(ec == errc::start_refused);
+    CHECK(refused.error_detail() == "the sink is not ready");
+  }
+  Consumer again(s.io.get_executor(), s.store, s.options(lane));
+  const auto started = co_await again.async_start(k_tuple);
+  const auto& ec = std::get<0>(started);  // not a structured binding: clang 14 cannot capture one
+  REQUIRE_MESSAGE(!ec, ec.message(), ": ", again.error_detail());
+  std::vector<Event> events;
+  while (events.size() < 5)
+    for (auto& e : co_await next_batch(again)) {
+      lane.handled.push_back(number_of(e));
+      events.push_back(std::move(e));
+    }
+  for (const auto& e : events) REQUIRE_FALSE(again.ack(e));
+  REQUIRE(co_await eventually([&] { return again.durable_id() == lane.last(); }));
+  CHECK(!co_await stop(again));
+  CHECK(!co_await stop(refused));
+
+  // Its own store: refused, then the same directory opens for another.
+  auto own = s.options(lane);
+  own.key.consumer = "edge-8";
+  own.data_dir = own_dir;
+  auto own_refusing = own;
+  own_refusing.check_resume = refusing.check_resume;
+  Consumer first(s.io.get_executor(), own_refusing);
+  {
+    const auto [first_ec, first_report] = co_await first.async_start(k_tuple);
+    CHECK(first_ec == errc::start_refused);
+  }
+  Consumer second(s.io.get_executor(), own);
+  const auto second_started = co_await second.async_start(k_tuple);
+  const auto& second_ec = std::get<0>(second_started);
+  REQUIRE_MESSAGE(!second_ec, second_ec.message(), ": ", second.error_detail());
+  CHECK(!co_await stop(second));
+  CHECK(!co_await stop(first));
+}
+
+TEST_CASE("a start that fails frees its key and its own store at once, before it is stopped or destroyed") {
+  Shared s(1);
+  s.produce(s.lanes[0], 5);
+  s.open();
+  TempDir own;
+  run(s.io, refused_start_frees_key(s, own.path() / "ckpt"));
+  CHECK(ledger(s.lanes[0].handled, 1, 5) == k_exactly_once_in_order);
+  reopen_and_check(s);
+}
+
 struct Refusal {
   std::string what;
   ConsumerOptions options;

@@ -91,7 +91,10 @@ class Consumer {
   // k_max_option_duration), store_locked, store_io, connect_failed,
   // redis_not_ready (Redis still loading when startup_timeout ran out),
   // auth_failed, wrong_type, no_valid_checkpoint, stream_regressed,
-  // lease_held. REQUIRES: called once.
+  // lease_held. A start that fails gives the store back at once: the key is
+  // free for another consumer of a shared store, and an own store is closed
+  // (its directory free for another); async_stop() then releases the lease,
+  // when one was taken. REQUIRES: called once.
   template <class Token>
   auto async_start(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, ResumeReport)>(
