@@ -51,10 +51,10 @@ CliProcess::CliProcess(const std::string& program, const std::vector<std::string
 
 // posix_spawn, not fork: the child runs none of this process's code before
 // the exec. After a fork, a child of a multi-threaded test (ThreadSanitizer
-// runs a thread of its own) can deadlock on a lock another thread held, and
-// it did, with SIGTERM still blocked. posix_spawn also returns only once the
-// program runs, so a signal sent right after meets the program itself: its
-// default action until the program installs a handler.
+// runs a thread of its own) may deadlock on a lock another thread held.
+// posix_spawn also returns only once the program runs, so a signal sent right
+// after meets the program itself: its default action until the program
+// installs a handler.
 pid_t spawn(const std::string& program, std::vector<char*>& argv, const std::filesystem::path& out,
             const std::filesystem::path& err, bool search_path) {
   posix_spawn_file_actions_t actions;
