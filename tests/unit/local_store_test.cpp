@@ -530,12 +530,11 @@ bool ends_in_zeros(const fs::path& file, std::size_t n) {
   return got == n && std::all_of(tail.begin(), tail.end(), [](char c) { return c == 0; });
 }
 
-// ThreadSanitizer cannot follow a child forked, without exec, from a process
-// with threads (RocksDB's pool): the case below (k_thread_sanitizer) runs in
-// every other build, AddressSanitizer's included.
-
 }  // namespace
 
+// ThreadSanitizer cannot follow a child forked, without exec, from a process
+// with threads (RocksDB's pool): this case runs in every other build,
+// AddressSanitizer's included.
 TEST_CASE("a WAL left sized ahead of its data by kill -9 loses no commit and takes new ones" *
           doctest::skip(k_thread_sanitizer)) {
   TempDir tmp;
