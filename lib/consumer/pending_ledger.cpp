@@ -1,12 +1,14 @@
 #include "consumer/pending_ledger.hpp"
 
+#include <algorithm>
+
 namespace streamckpt::detail {
 
 void PendingLedger::load(const std::vector<StreamId>& ids) { loaded_.insert(ids.begin(), ids.end()); }
 
 PendingLedger::Again PendingLedger::classify_again(StreamId id, bool outstanding) {
   if (loaded_.erase(id) || refused_.erase(id)) unxacked_.insert(id);
-  if (unxacked_.count(id) || recent_.count(id)) return Again::xack;
+  if (unxacked_.count(id) || recently_xacked(id)) return Again::xack;
   if (outstanding || out_of_order_.count(id) || committing_.count(id)) return Again::in_flight;
   return Again::hand_out;
 }
@@ -32,11 +34,17 @@ void PendingLedger::durable(const std::vector<StreamId>& ids) {
 
 void PendingLedger::xack_confirmed(StreamId id) {
   unxacked_.erase(id);
-  if (recent_.insert(id).second) recent_order_.push_back(id);
-  while (recent_order_.size() > k_recent_xacks) {
-    recent_.erase(recent_order_.front());
-    recent_order_.pop_front();
+  if (recent_.size() < k_recent_xacks) {
+    if (recent_.empty()) recent_.reserve(k_recent_xacks);
+    recent_.push_back(id);
+    return;
   }
+  recent_[recent_next_] = id;
+  recent_next_ = (recent_next_ + 1) % k_recent_xacks;
+}
+
+bool PendingLedger::recently_xacked(StreamId id) const {
+  return std::find(recent_.begin(), recent_.end(), id) != recent_.end();
 }
 
 void PendingLedger::xack_refused(StreamId id) {

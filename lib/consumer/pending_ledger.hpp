@@ -13,7 +13,6 @@
 #include <streamckpt/stream_id.hpp>
 
 #include <cstddef>
-#include <deque>
 #include <set>
 #include <vector>
 
@@ -25,8 +24,9 @@ class PendingLedger {
   // start up to this many; beyond it the oldest are handed out again there
   // (duplicates, not losses).
   static constexpr std::size_t k_max_refused = 4096;
-  // XACKs Redis confirmed, remembered in memory for this run.
-  static constexpr std::size_t k_recent_xacks = 16384;
+  // XACKs Redis confirmed, the latest this many remembered for this run (16
+  // bytes each: a process may run hundreds of consumers).
+  static constexpr std::size_t k_recent_xacks = 4096;
 
   // What an entry given again means.
   enum class Again {
@@ -42,7 +42,7 @@ class PendingLedger {
   // Known handled (for the log line of a pending entry whose payload is gone).
   bool known_handled(StreamId id) const;
   // Acked in this run (in a commit, durable, or XACKed recently), or loaded.
-  bool acked(StreamId id) const { return committing_.count(id) || recent_.count(id) || known_handled(id); }
+  bool acked(StreamId id) const { return committing_.count(id) || recently_xacked(id) || known_handled(id); }
   // The first replay is over: the rest of the loaded list was XACKed before
   // the last run ended.
   void replay_over() { loaded_.clear(); }
@@ -66,12 +66,16 @@ class PendingLedger {
   std::vector<StreamId> list() const;
 
  private:
+  // A scan: only an entry given again, or a refused ack, asks.
+  bool recently_xacked(StreamId id) const;
+
   std::set<StreamId> unxacked_;
   std::set<StreamId> committing_;
   std::set<StreamId> loaded_;
   std::set<StreamId> refused_;
-  std::set<StreamId> recent_;
-  std::deque<StreamId> recent_order_;
+  // A ring of confirmed XACKs, the oldest overwritten once it is full.
+  std::vector<StreamId> recent_;
+  std::size_t recent_next_ = 0;
   std::set<StreamId> out_of_order_;
 };
 

@@ -116,8 +116,28 @@ Result<std::vector<GroupInfo>> parse_xinfo_groups(const Value& reply) {
     if (!name || !last || !name->is_string()) return errc::protocol_error;
     const auto id = id_of(*last);
     if (!id) return errc::protocol_error;
-    GroupInfo info{name->str, *id, 0};
+    GroupInfo info;
+    info.name = name->str;
+    info.last_delivered = *id;
     if (const auto* p = field(g, "pending")) info.pending = uint_of(*p).value_or(0);
+    if (const auto* c = field(g, "consumers")) info.consumers = uint_of(*c).value_or(0);
+    if (const auto* r = field(g, "entries-read")) info.entries_read = uint_of(*r);
+    if (const auto* l = field(g, "lag")) info.lag = uint_of(*l);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+Result<std::vector<ConsumerInfo>> parse_xinfo_consumers(const Value& reply) {
+  std::vector<ConsumerInfo> out;
+  if (!reply.is_array()) return errc::protocol_error;
+  for (const auto& c : reply.elements) {
+    const auto* name = field(c, "name");
+    if (!name || !name->is_string()) return errc::protocol_error;
+    ConsumerInfo info;
+    info.name = name->str;
+    if (const auto* p = field(c, "pending")) info.pending = uint_of(*p).value_or(0);
+    if (const auto* i = field(c, "idle")) info.idle_ms = uint_of(*i).value_or(0);
     out.push_back(std::move(info));
   }
   return out;

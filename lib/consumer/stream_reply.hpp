@@ -33,7 +33,18 @@ struct GroupInfo {
   std::string name;
   StreamId last_delivered;
   std::uint64_t pending = 0;
+  std::uint64_t consumers = 0;
+  std::optional<std::uint64_t> entries_read;  // Redis 7; nil when Redis cannot tell
+  std::optional<std::uint64_t> lag;           // likewise
 };
 [[nodiscard]] Result<std::vector<GroupInfo>> parse_xinfo_groups(const redis::Value& reply);
+
+struct ConsumerInfo {
+  std::string name;
+  std::uint64_t pending = 0;
+  std::uint64_t idle_ms = 0;
+};
+// XINFO CONSUMERS.
+[[nodiscard]] Result<std::vector<ConsumerInfo>> parse_xinfo_consumers(const redis::Value& reply);
 
 }  // namespace streamckpt::detail

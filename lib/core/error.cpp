@@ -1,5 +1,8 @@
 #include <streamckpt/error.hpp>
 
+#include <boost/system/system_error.hpp>
+#include <boost/throw_exception.hpp>
+
 #include <string>
 
 namespace streamckpt {
@@ -90,6 +93,14 @@ class Category final : public boost::system::error_category {
         return "the effects write to a column family the store does not have";
       case errc::effects_refused:
         return "the effects hold an operation the store cannot apply (a Merge: no merge operator)";
+      case errc::no_store:
+        return "no checkpoint store in the data directory";
+      case errc::stream_missing:
+        return "the stream does not exist";
+      case errc::beyond_stream:
+        return "the position is beyond the stream's last-generated-id";
+      case errc::backwards_refused:
+        return "refused to move the checkpoint backwards";
     }
     return "unknown streamckpt error";
   }
@@ -100,6 +111,10 @@ class Category final : public boost::system::error_category {
 const boost::system::error_category& category() noexcept {
   static const Category instance;
   return instance;
+}
+
+void throw_exception_from_error(const Problem& problem, const boost::source_location& where) {
+  boost::throw_exception(boost::system::system_error(problem.code, problem.detail), where);
 }
 
 }  // namespace streamckpt

@@ -185,16 +185,21 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   }
 
   static asio::awaitable<void> reader(std::shared_ptr<State> self, std::uint64_t gen) {
-    std::vector<char> buffer(std::size_t{64} * 1024);
+    // The decoder copies what is read into its own buffer, so a small chunk
+    // costs a few more reads of a large reply, not memory per link (a
+    // process may hold hundreds of links). Left uninitialised: never read
+    // beyond what arrived.
+    constexpr std::size_t k_chunk = 16 * 1024;
+    const auto buffer = std::make_unique_for_overwrite<char[]>(k_chunk);
     for (;;) {
       error_code ec;
-      const auto n = co_await self->read_some(asio::buffer(buffer), ec);
+      const auto n = co_await self->read_some(asio::buffer(buffer.get(), k_chunk), ec);
       if (gen != self->generation) co_return;
       if (ec) {
         self->fail_all(errc::outcome_unknown);
         co_return;
       }
-      auto read = self->requests.on_bytes(std::string_view(buffer.data(), n));
+      auto read = self->requests.on_bytes(std::string_view(buffer.get(), n));
       // A not-ready reply drops the link: every caller already reconnects
       // after a failed link, and the reconnect's PING waits until Redis is
       // ready.

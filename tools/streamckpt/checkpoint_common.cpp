@@ -1,16 +1,11 @@
 #include "checkpoint_common.hpp"
 
 #include "json.hpp"
-
-#include "consumer/stream_reply.hpp"
-#include "redis/checkpoint_store.hpp"
-#include "redis/connection.hpp"
+#include "redis_auth.hpp"
 
 #include <fmt/format.h>
 
 namespace streamckpt::cli {
-
-namespace asio = boost::asio;
 
 CheckpointKey parse_key(const Args& args) {
   CheckpointKey key;
@@ -18,6 +13,10 @@ CheckpointKey parse_key(const Args& args) {
   key.group = args.name("group");
   key.consumer = args.name("consumer");
   return key;
+}
+
+admin::Place parse_place(const Args& args) {
+  return {args.required("data-dir"), redis_url_with_credentials(args, args.required("redis"))};
 }
 
 std::string copy_json(const CheckpointCopy& c) {
@@ -46,52 +45,13 @@ std::string copy_text(const CheckpointCopy& c) {
   return {};
 }
 
-asio::awaitable<std::string> read_redis(const std::string& url_text, const CheckpointKey& key, RedisView& out) {
-  std::string why;
-  auto url = redis::Url::parse(url_text, &why);
-  if (!url) co_return fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why);
-  auto ex = co_await asio::this_coro::executor;
-  redis::Connection conn(ex, *url, {});
-  std::string detail;
-  if (auto ec = co_await conn.connect(&detail)) co_return detail;
-  auto copy = co_await redis::read_checkpoint(conn, key, &detail);
-  if (!copy) co_return detail;
-  out.copy = std::move(*copy);
-  auto info = co_await conn.exec_one(redis::command("XINFO", "STREAM", key.stream));
-  if (!info) co_return fmt::format("XINFO STREAM failed: {}", info.error().message());
-  if (info->is_error()) {
-    if (info->str.find("no such key") == std::string::npos)
-      co_return fmt::format("XINFO STREAM {} failed: {}", key.stream, info->str);
-    co_return std::string{};
-  }
-  auto state = detail::parse_xinfo_stream(*info);
-  if (!state) co_return "unexpected XINFO STREAM reply";
-  out.stream = *state;
-  co_return std::string{};
-}
-
-bool store_exists(const std::filesystem::path& dir) { return std::filesystem::exists(dir / "CURRENT"); }
-
-std::string open_for_reading(const std::filesystem::path& dir, std::unique_ptr<LocalStore>& store) {
-  if (!store_exists(dir))
-    return fmt::format("no checkpoint store in {} (nothing was consumed with this --data-dir)", dir.string());
-  LocalStoreOptions options;
-  options.dir = dir;
-  options.read_only = true;
-  std::string detail;
-  auto opened = LocalStore::open(options, &detail);
-  if (!opened) return fmt::format("cannot open {}: {}", dir.string(), detail);
-  store = std::move(*opened);
-  return {};
-}
-
 std::string local_checkpoint_text(const std::filesystem::path& dir, const CheckpointKey& key) {
-  // Read-only RocksDB needs an existing store; none means no checkpoint.
-  if (!store_exists(dir)) return "no local checkpoint";
-  std::unique_ptr<LocalStore> store;
-  if (auto error = open_for_reading(dir, store); !error.empty())
-    return fmt::format("local checkpoint unknown ({})", error);
-  const auto copy = store->read(key);
+  const auto found = admin::inspect({dir, {}}, key);
+  // No store means no checkpoint.
+  if (!found)
+    return found.error().code == errc::no_store ? "no local checkpoint"
+                                                : fmt::format("local checkpoint unknown ({})", found.error().detail);
+  const auto& copy = found->local;
   switch (copy.state) {
     case CheckpointCopy::State::absent:
       return "no local checkpoint";

@@ -10,11 +10,9 @@ namespace streamckpt::cli {
 
 int checkpoint_list(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir"}, {"json"});
-  const std::filesystem::path dir = args.required("data-dir");
-  std::unique_ptr<LocalStore> store;
-  if (auto error = open_for_reading(dir, store); !error.empty()) return fail(error);
-  std::size_t undecodable = 0;
-  const auto all = store->list(&undecodable);
+  const auto listing = admin::list(args.required("data-dir"));
+  if (!listing) return fail(listing.error().detail);
+  const auto& all = listing->checkpoints;
   if (args.has("json")) {
     std::string out = "[";
     for (const auto& l : all) {
@@ -31,7 +29,8 @@ int checkpoint_list(const std::vector<std::string>& argv) {
       fmt::print("{}\t{}\t{}\t{}\n", l.key.stream, l.key.group.empty() ? "-" : l.key.group, l.key.consumer,
                  copy_text(l.copy));
   }
-  if (undecodable) fmt::print(stderr, "streamckpt: {} keys in the store could not be decoded\n", undecodable);
+  if (listing->undecodable)
+    fmt::print(stderr, "streamckpt: {} keys in the store could not be decoded\n", listing->undecodable);
   return 0;
 }
 

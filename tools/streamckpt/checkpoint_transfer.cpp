@@ -210,9 +210,9 @@ int checkpoint_export(const std::vector<std::string>& argv) {
   const Args args(argv, {"data-dir", "stream", "group", "consumer"}, {});
   const auto key = parse_key(args);
   const std::filesystem::path dir = args.required("data-dir");
-  std::unique_ptr<LocalStore> store;
-  if (auto error = open_for_reading(dir, store); !error.empty()) return fail(error);
-  const auto copy = store->read(key);
+  const auto found = admin::inspect({dir, {}}, key);
+  if (!found) return fail(found.error().detail);
+  const auto& copy = found->local;
   if (copy.state == CheckpointCopy::State::absent)
     return fail(fmt::format("{} holds no checkpoint of {}", dir.string(), key.describe()));
   if (!copy.valid())
@@ -272,14 +272,10 @@ int checkpoint_import(const std::vector<std::string>& argv) {
     return fail(fmt::format("{}: \"metadata\" is over {} bytes", file, Checkpoint::k_max_metadata_bytes));
   imported.key = key;
 
-  Writable w;
-  if (auto error = open_redis(args, w); !error.empty()) return fail(error);
-  std::string detail;
-  if (run_sync(*w.io, w.conn->connect(&detail))) return fail(detail);
-  if (auto error = check_stream(w, key, imported.id); !error.empty()) return fail(error);
-  fmt::print("importing the checkpoint of {}: {} (epoch {})\n", key.describe(), imported.id.to_string(),
-             imported.epoch);
-  return write_checkpoint_copies(args, w, key, imported.id, imported);
+  admin::SetRequest request;
+  request.id = imported.id;
+  request.imported = imported;
+  return set_checkpoint(args, key, std::move(request));
 }
 
 }  // namespace streamckpt::cli

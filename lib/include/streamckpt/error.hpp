@@ -56,6 +56,10 @@ enum class errc {
   unknown_column_family,  // effects write to a column family the store does not have (local store)
   effects_refused,        // effects hold a Merge (no merge operator) or another operation the store cannot apply (local
                           // store)
+  no_store,               // the data directory holds no checkpoint store (admin)
+  stream_missing,         // the stream does not exist (admin)
+  beyond_stream,          // a position beyond the stream's last-generated-id (admin)
+  backwards_refused,      // setting a checkpoint below the current one without force (admin)
 };
 
 const boost::system::error_category& category() noexcept;
@@ -73,6 +77,14 @@ struct Problem {
   std::string detail{};
   explicit operator bool() const noexcept { return static_cast<bool>(code); }
 };
+
+// A value, or the error that prevented it with its sentence: what a
+// synchronous call that can fail in many ways returns. value() on an error
+// throws boost::system::system_error with the sentence.
+template <class T>
+using Outcome = boost::system::result<T, Problem>;
+
+[[noreturn]] void throw_exception_from_error(const Problem& problem, const boost::source_location& where);
 
 }  // namespace streamckpt
 
