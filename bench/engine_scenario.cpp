@@ -15,8 +15,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "consumer/signal.hpp"
-
 #include <fmt/format.h>
 
 #include <deque>
@@ -37,8 +35,8 @@ class EngineRun {
         consumer_(io.get_executor(), engine_options(args, out)),
         ledger_(args.events),
         progress_(out),
-        wake_(io.get_executor()),
-        watcher_exit_(io.get_executor()) {}
+        wake_(io, Clock::time_point::max()),
+        watcher_exit_(io, Clock::time_point::max()) {}
 
   asio::awaitable<void> run() {
     auto [ec, report] = co_await consumer_.async_start(k_tuple);
@@ -51,7 +49,7 @@ class EngineRun {
     asio::co_spawn(io_, watch_durability(), [this](std::exception_ptr e) {
       if (e) fail("the durability watcher failed");
       watcher_running_ = false;
-      watcher_exit_.notify();
+      watcher_exit_.cancel();
     });
 
     while (!ledger_.complete() && !failed_) {
@@ -84,8 +82,8 @@ class EngineRun {
     tail.cancel();
 
     finish_ = true;
-    wake_.notify();
-    while (watcher_running_) co_await watcher_exit_.wait();
+    wake_.cancel();
+    while (watcher_running_) co_await watcher_exit_.async_wait(k_tuple);
     auto [stop_ec] = co_await consumer_.async_stop(k_tuple);
     if (stop_ec) fail(fmt::format("stop failed: {}", stop_ec.message()));
 
@@ -148,7 +146,7 @@ class EngineRun {
     if (last) {
       acked.last = *last;
       acked_.push_back(std::move(acked));
-      wake_.notify();
+      wake_.cancel();
     }
     progress_.update(ledger_.handled());
   }
@@ -157,7 +155,7 @@ class EngineRun {
     for (;;) {
       if (acked_.empty()) {
         if (finish_ || failed_) break;
-        co_await wake_.wait();
+        co_await wake_.async_wait(k_tuple);
         continue;
       }
       auto [ec] = co_await consumer_.async_durable(acked_.front().last, k_tuple);
@@ -185,7 +183,10 @@ class EngineRun {
   ProgressReporter progress_;
   Histogram latency_;
   std::deque<Acked> acked_;
-  detail::Signal wake_, watcher_exit_;  // one single-threaded io_context
+  // Wake-ups: a wait on a timer that never expires ends when it is
+  // cancelled; the waiter checks its condition again. One single-threaded
+  // io_context.
+  asio::steady_timer wake_, watcher_exit_;
   bool reading_done_ = false, finish_ = false, failed_ = false, watcher_running_ = false;
   std::uint64_t ack_rejected_ = 0;
   Clock::time_point t0_, t_durable_;

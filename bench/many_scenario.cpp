@@ -24,8 +24,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "consumer/signal.hpp"
-
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -50,7 +48,7 @@ struct Lane {
 class ManyRun {
  public:
   ManyRun(asio::io_context& io, const ChildArgs& args, const ResultPipe& out)
-      : io_(io), args_(args), out_(out), progress_(out), done_(io.get_executor()) {}
+      : io_(io), args_(args), out_(out), progress_(out), done_(io, Clock::time_point::max()) {}
 
   asio::awaitable<void> run() {
     if (args_.consumers == 0) co_return fail("--consumers must be at least 1");
@@ -131,9 +129,9 @@ class ManyRun {
       asio::co_spawn(io_, body(lane), [this, &running](std::exception_ptr e) {
         if (e) fail("a consumer's coroutine failed");
         --running;
-        done_.notify();
+        done_.cancel();
       });
-    while (running > 0) co_await done_.wait();
+    while (running > 0) co_await done_.async_wait(k_tuple);
   }
 
   // Until the lane's ledger is complete and its last ack durable.
@@ -224,7 +222,9 @@ class ManyRun {
   ProgressReporter progress_;
   std::shared_ptr<Store> store_;  // streamckpt-many only
   std::vector<Lane> lanes_;
-  detail::Signal done_;  // a lane's coroutine returned; one single-threaded io_context
+  // Cancelled when a lane's coroutine returns: a wait on a timer that never
+  // expires. One single-threaded io_context.
+  asio::steady_timer done_;
   bool reading_done_ = false, failed_ = false;
   std::uint64_t handled_ = 0, ack_rejected_ = 0;
   Clock::time_point t0_, t_durable_;

@@ -1,6 +1,6 @@
 #include "options.hpp"
 
-#include "redis/url.hpp"
+#include <streamckpt/redis_url.hpp>
 
 #include <fmt/format.h>
 
@@ -27,10 +27,10 @@ namespace {
 
 void check_url(const std::string& url) {
   std::string why;
-  auto parsed = redis::Url::parse(url, &why);
-  if (!parsed) throw UsageError(fmt::format("--redis: invalid URL '{}': {}", redis::Url::redact(url), why));
+  auto parsed = RedisUrl::parse(url, &why);
+  if (!parsed) throw UsageError(fmt::format("--redis: invalid URL '{}': {}", RedisUrl::redact(url), why));
   // The baselines and the producer use synchronous hiredis without TLS.
-  if (parsed->scheme == redis::Url::Scheme::tls)
+  if (parsed->scheme == RedisUrl::Scheme::tls)
     throw UsageError("--redis: rediss:// is not supported by the benchmark (its baselines use plain hiredis)");
 }
 

@@ -1,6 +1,6 @@
 #include "sync_redis.hpp"
 
-#include "redis/url.hpp"
+#include <streamckpt/redis_url.hpp>
 
 #include <fmt/format.h>
 
@@ -10,19 +10,19 @@ namespace streamckpt::bench {
 
 SyncRedis::SyncRedis(const std::string& url_text, std::chrono::milliseconds timeout) {
   std::string why;
-  auto url = redis::Url::parse(url_text, &why);
-  if (!url) throw std::runtime_error(fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why));
+  auto url = RedisUrl::parse(url_text, &why);
+  if (!url) throw std::runtime_error(fmt::format("invalid Redis URL '{}': {}", RedisUrl::redact(url_text), why));
   where_ = url->redacted();
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(timeout).count();
   const timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
   switch (url->scheme) {
-    case redis::Url::Scheme::tcp:
+    case RedisUrl::Scheme::tcp:
       ctx_ = redisConnectWithTimeout(url->host.c_str(), url->port, tv);
       break;
-    case redis::Url::Scheme::unix_socket:
+    case RedisUrl::Scheme::unix_socket:
       ctx_ = redisConnectUnixWithTimeout(url->path.c_str(), tv);
       break;
-    case redis::Url::Scheme::tls:
+    case RedisUrl::Scheme::tls:
       throw std::runtime_error("rediss:// is not supported by the benchmark");
   }
   if (!ctx_ || ctx_->err) {

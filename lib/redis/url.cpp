@@ -1,10 +1,10 @@
-#include "redis/url.hpp"
+#include <streamckpt/redis_url.hpp>
 
 #include <fmt/format.h>
 
 #include <charconv>
 
-namespace streamckpt::redis {
+namespace streamckpt {
 namespace {
 
 bool fail(std::string* why, std::string message) {
@@ -66,7 +66,7 @@ bool parse_db(std::string_view text, std::uint32_t& db, const Quoter& quote, std
   return true;
 }
 
-bool parse_tcp(std::string_view rest, Url& url, const Quoter& quote, std::string* why) {
+bool parse_tcp(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
   // [user:password@]host[:port][/db]
   // The userinfo ends at the last '@' before the path; a '/' in a password
   // must be percent-encoded. An '@' after the first '/' is most likely a
@@ -126,7 +126,7 @@ bool parse_tcp(std::string_view rest, Url& url, const Quoter& quote, std::string
   return true;
 }
 
-bool parse_unix(std::string_view rest, Url& url, const Quoter& quote, std::string* why) {
+bool parse_unix(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
   // unix:///path[?db=N]
   if (rest.empty() || rest.front() != '/')
     return fail(why, "a unix:// URL needs an absolute path: unix:///path/to/redis.sock");
@@ -142,8 +142,8 @@ bool parse_unix(std::string_view rest, Url& url, const Quoter& quote, std::strin
 
 }  // namespace
 
-Result<Url> Url::parse(std::string_view text, std::string* why) {
-  Url url;
+Result<RedisUrl> RedisUrl::parse(std::string_view text, std::string* why) {
+  RedisUrl url;
   bool ok = false;
   const Quoter quote(text);
   if (text.substr(0, 8) == "redis://") {
@@ -161,7 +161,7 @@ Result<Url> Url::parse(std::string_view text, std::string* why) {
   return url;
 }
 
-std::string Url::redact(std::string_view text) {
+std::string RedisUrl::redact(std::string_view text) {
   const auto last_at = text.rfind('@');
   if (last_at == std::string_view::npos) return std::string(text);
   // Only a known scheme is kept: whatever else precedes the '@' may be a
@@ -172,7 +172,7 @@ std::string Url::redact(std::string_view text) {
   return fmt::format("{}***{}", scheme, text.substr(last_at));
 }
 
-std::string Url::redacted() const {
+std::string RedisUrl::redacted() const {
   const std::string auth = password.empty() ? std::string{} : fmt::format("{}:***@", user);
   switch (scheme) {
     case Scheme::unix_socket:
@@ -187,4 +187,4 @@ std::string Url::redacted() const {
   return {};
 }
 
-}  // namespace streamckpt::redis
+}  // namespace streamckpt

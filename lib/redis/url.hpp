@@ -1,39 +1,10 @@
-// Redis URLs: redis://[user:password@]host[:port][/db], rediss://… (TLS),
-// unix:///path[?db=N].
+// The library's name for a parsed Redis URL (the type is public).
 #pragma once
 
-#include <streamckpt/error.hpp>
-
-#include <cstdint>
-#include <string>
-#include <string_view>
+#include <streamckpt/redis_url.hpp>
 
 namespace streamckpt::redis {
 
-struct Url {
-  enum class Scheme { tcp, tls, unix_socket };
-
-  Scheme scheme = Scheme::tcp;
-  std::string host;  // tcp and tls; an IPv6 address without its brackets
-  std::uint16_t port = 6379;
-  std::string path;      // unix_socket
-  std::string user;      // empty: AUTH with the password only (or no AUTH)
-  std::string password;  // empty: no AUTH
-  std::uint32_t db = 0;  // SELECT when non-zero
-
-  // Strict: an unknown scheme, an empty host, a port outside 1..65535, a db
-  // that is not a number, or a stray character is an error; `why` says which.
-  // `why` never quotes what precedes the text's last '@'.
-  [[nodiscard]] static Result<Url> parse(std::string_view text, std::string* why = nullptr);
-
-  // Any text, parsed or not, for messages: everything before its last '@'
-  // (but a leading redis://, rediss:// or unix://) becomes "***". A password
-  // is the userinfo's, which ends at an '@': text without one is returned as
-  // it is.
-  static std::string redact(std::string_view text);
-
-  // The URL with the password replaced by "***", for logs.
-  std::string redacted() const;
-};
+using Url = RedisUrl;
 
 }  // namespace streamckpt::redis

@@ -1,10 +1,6 @@
 #include "metrics_publish.hpp"
 
-#include "consumer/stream_reply.hpp"
-#include "redis/connection.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <streamckpt/stream_sampler.hpp>
 
 #include <fmt/format.h>
 
@@ -48,16 +44,7 @@ MetricsPublisher::MetricsPublisher(asio::io_context& io, MetricsPublishing publi
       file_timer_(io),
       sample_timer_(io) {
   if (!enabled()) return;
-  if (auto url = redis::Url::parse(options.redis_url)) {
-    redis::ConnectionOptions c;
-    c.connect_timeout = options.connect_timeout;
-    c.command_timeout = options.command_timeout;
-    c.tls_ca = options.tls_ca;
-    c.tls_cert = options.tls_cert;
-    c.tls_key = options.tls_key;
-    c.tls_insecure = options.tls_insecure;
-    sampler_ = std::make_unique<redis::Connection>(io.get_executor(), *url, c);
-  }
+  sampler_ = std::make_unique<StreamSampler>(io.get_executor(), options);
 }
 
 MetricsPublisher::~MetricsPublisher() = default;
@@ -144,45 +131,19 @@ void MetricsPublisher::schedule_sample() {
   sample_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || finished_) return;
     sampling_ = true;
-    asio::co_spawn(io_, sample(), asio::detached);
+    view_();  // notes whether the checkpoint moved, for its age
+    // Failures are quiet: the consumer's own connections report Redis's
+    // state; the lag stays at its last sample.
+    sampler_->async_sample([this, alive = std::weak_ptr(alive_)](boost::system::error_code e, StreamSample sample) {
+      if (alive.expired() || finished_) return;
+      if (!e && sample.stream.exists) last_sample_ = sample.stream;
+      if (!e && sample.group_pending) {
+        group_lag_ = sample.group_lag;
+        group_pending_ = sample.group_pending;
+      }
+      schedule_sample();
+    });
   });
-}
-
-// Failures are quiet: the consumer's own connections report Redis's state;
-// the lag stays at its last sample.
-asio::awaitable<void> MetricsPublisher::sample() {
-  view_();  // notes whether the checkpoint moved, for its age
-  if (!sampler_->is_open()) co_await sampler_->connect();
-  if (finished_) co_return;
-  if (sampler_->is_open()) {
-    auto info = co_await sampler_->exec_one(redis::command("XINFO", "STREAM", stream_));
-    if (finished_) co_return;
-    if (info && !info->is_error())
-      if (auto state = detail::parse_xinfo_stream(*info)) last_sample_ = *state;
-    if (!group_.empty() && !finished_) co_await sample_group();
-  }
-  schedule_sample();
-}
-
-asio::awaitable<void> MetricsPublisher::sample_group() {
-  auto groups = co_await sampler_->exec_one(redis::command("XINFO", "GROUPS", stream_));
-  if (finished_ || !groups || groups->is_error()) co_return;
-  for (const auto& entry : groups->elements) {
-    std::optional<std::uint64_t> lag, pending;
-    bool ours = false;
-    for (std::size_t i = 0; i + 1 < entry.elements.size(); i += 2) {
-      const auto& name = entry.elements[i].str;
-      const auto& value = entry.elements[i + 1];
-      const bool number = value.type == redis::Value::Type::integer && value.integer >= 0;
-      if (name == "name") ours = value.str == group_;
-      if (name == "lag" && number) lag = static_cast<std::uint64_t>(value.integer);
-      if (name == "pending" && number) pending = static_cast<std::uint64_t>(value.integer);
-    }
-    if (ours) {
-      group_lag_ = lag;
-      group_pending_ = pending;
-    }
-  }
 }
 
 }  // namespace streamckpt::cli

@@ -19,8 +19,8 @@
 #include <optional>
 #include <string>
 
-namespace streamckpt::redis {
-class Connection;
+namespace streamckpt {
+class StreamSampler;
 }
 
 namespace streamckpt::cli {
@@ -52,15 +52,13 @@ class MetricsPublisher {
  private:
   void schedule_file();
   void schedule_sample();
-  boost::asio::awaitable<void> sample();
-  boost::asio::awaitable<void> sample_group();
   std::string write_file() const;
 
   boost::asio::io_context& io_;
   MetricsPublishing publishing_;
   std::function<MetricsView()> view_;
   std::unique_ptr<MetricsServer> server_;
-  std::unique_ptr<redis::Connection> sampler_;
+  std::unique_ptr<StreamSampler> sampler_;
   std::string stream_;
   std::string group_;  // "": plain mode
   boost::asio::steady_timer file_timer_;
@@ -70,6 +68,8 @@ class MetricsPublisher {
   std::string last_file_error_;
   bool sampling_ = false;
   bool finished_ = false;
+  // A sample that completes after the publisher is gone does nothing.
+  std::shared_ptr<char> alive_ = std::make_shared<char>();
 };
 
 }  // namespace streamckpt::cli

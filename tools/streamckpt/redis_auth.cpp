@@ -1,6 +1,6 @@
 #include "redis_auth.hpp"
 
-#include "redis/url.hpp"
+#include <streamckpt/redis_url.hpp>
 
 #include <fmt/format.h>
 
@@ -63,19 +63,19 @@ std::optional<std::string> variable(const char* name) {
   return std::string(value);
 }
 
-std::string compose(const redis::Url& url) {
+std::string compose(const RedisUrl& url) {
   const std::string auth = url.password.empty()
                                ? std::string{}
                                : fmt::format("{}:{}@", percent_encode(url.user), percent_encode(url.password));
   const bool v6 = url.host.find(':') != std::string::npos;
-  return fmt::format("{}://{}{}{}{}:{}{}", url.scheme == redis::Url::Scheme::tls ? "rediss" : "redis", auth,
+  return fmt::format("{}://{}{}{}{}:{}{}", url.scheme == RedisUrl::Scheme::tls ? "rediss" : "redis", auth,
                      v6 ? "[" : "", url.host, v6 ? "]" : "", url.port, url.db ? fmt::format("/{}", url.db) : "");
 }
 
 }  // namespace
 
 std::string redis_url_with_credentials(const Args& args, const std::string& url_text) {
-  auto url = redis::Url::parse(url_text);
+  auto url = RedisUrl::parse(url_text);
   // A malformed URL is left for the command to report, as it always did.
   if (!url) return url_text;
   const auto user_option = args.optional("redis-user");
@@ -104,7 +104,7 @@ std::string redis_url_with_credentials(const Args& args, const std::string& url_
 
   const bool adds = (password && url->password.empty()) || (user && url->user.empty());
   if (!adds) return url_text;
-  if (url->scheme == redis::Url::Scheme::unix_socket)
+  if (url->scheme == RedisUrl::Scheme::unix_socket)
     throw UsageError(fmt::format(
         "a unix:// URL carries no user or password: connect over redis:// or rediss:// to use --redis-user, "
         "--redis-password-file, {} or {}",

@@ -2,17 +2,9 @@
 
 #include "args.hpp"
 
-#include <fmt/format.h>
-#include <hiredis/hiredis.h>
-#include <rocksdb/version.h>
-#include <boost/version.hpp>
-#ifdef STREAMCKPT_HAVE_TLS
-#include <openssl/crypto.h>
-#endif
+#include <streamckpt/build_info.hpp>
 
-#ifndef STREAMCKPT_VERSION
-#error "STREAMCKPT_VERSION must be defined by the build (meson's project version)"
-#endif
+#include <fmt/format.h>
 
 namespace streamckpt::cli {
 namespace {
@@ -30,21 +22,12 @@ std::string compiler() {
 }  // namespace
 
 std::string version_text() {
-  std::string out = fmt::format("streamckpt {}\n", STREAMCKPT_VERSION);
-  out += fmt::format("  rocksdb {}.{}.{}\n", ROCKSDB_MAJOR, ROCKSDB_MINOR, ROCKSDB_PATCH);
-  out += fmt::format("  hiredis {}.{}.{}\n", HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
-  out += fmt::format("  boost {}.{}.{}\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000, BOOST_VERSION % 100);
-  out += fmt::format("  fmt {}.{}.{}\n", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
-#ifdef STREAMCKPT_HAVE_TLS
-  // The library loaded may be newer than the headers: both are worth knowing.
-  out += fmt::format("  openssl {} (running {})\n", OPENSSL_VERSION_STR, OpenSSL_version(OPENSSL_VERSION_STRING));
-#endif
+  const auto b = build_info();
+  std::string out = fmt::format("streamckpt {}\n", b.version);
+  out += fmt::format("  rocksdb {}\n  hiredis {}\n  boost {}\n  fmt {}\n", b.rocksdb, b.hiredis, b.boost, b.fmt);
+  if (b.tls) out += fmt::format("  openssl {}\n", b.openssl);
   out += fmt::format("  compiler {}\n", compiler());
-#ifdef STREAMCKPT_HAVE_TLS
-  out += "features: tls (rediss://)\n";
-#else
-  out += "features: none (built without TLS: rediss:// is refused)\n";
-#endif
+  out += b.tls ? "features: tls (rediss://)\n" : "features: none (built without TLS: rediss:// is refused)\n";
   return out;
 }
 
