@@ -41,7 +41,7 @@ class EngineRun {
   asio::awaitable<void> run() {
     auto [ec, report] = co_await consumer_.async_start(k_tuple);
     if (ec) {
-      fail(fmt::format("start failed: {}", consumer_.error_detail().empty() ? ec.message() : consumer_.error_detail()));
+      fail(fmt::format("start failed: {}", report.failure));
       co_return;
     }
     t0_ = t_durable_ = Clock::now();

@@ -56,9 +56,7 @@ class ManyRun {
     for (std::size_t i = 0; i < lanes_.size(); ++i) {
       auto& consumer = *lanes_[i].consumer;
       auto [ec, report] = co_await consumer.async_start(k_tuple);
-      if (ec)
-        co_return fail(fmt::format("consumer {}: start failed: {}", i,
-                                   consumer.error_detail().empty() ? ec.message() : consumer.error_detail()));
+      if (ec) co_return fail(fmt::format("consumer {}: start failed: {}", i, report.failure));
     }
 
     t0_ = t_durable_ = Clock::now();

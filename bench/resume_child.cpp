@@ -34,8 +34,7 @@ std::optional<std::uint64_t> seq_of(const Event& e, std::size_t payload_bytes) {
 asio::awaitable<void> resume_life(Consumer& consumer, const ChildArgs& a, const ResultPipe& out, int& status) {
   auto [ec, report] = co_await consumer.async_start(k_tuple);
   if (ec) {
-    out.send("error",
-             fmt::format("start failed: {}", consumer.error_detail().empty() ? ec.message() : consumer.error_detail()));
+    out.send("error", fmt::format("start failed: {}", report.failure));
     status = 1;
     co_return;
   }

@@ -467,7 +467,14 @@ Consumer::~Consumer() {
 }
 
 void Consumer::start_erased(asio::any_completion_handler<void(error_code, ResumeReport)> handler) {
-  complete_with(impl_, "async_start()", impl_->start(), std::move(handler));
+  // The failure's sentence travels in the report: error_detail() is the
+  // consumer's, which a later failure may not change but a retried start
+  // does.
+  complete_with(impl_, "async_start()", impl_->start(),
+                [impl = impl_, h = std::move(handler)](error_code ec, ResumeReport report) mutable {
+                  if (ec) report.failure = impl->error_detail.empty() ? ec.message() : impl->error_detail;
+                  std::move(h)(ec, std::move(report));
+                });
 }
 
 void Consumer::next_erased(asio::any_completion_handler<void(error_code, Batch)> handler) {

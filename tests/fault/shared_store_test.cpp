@@ -427,6 +427,7 @@ asio::awaitable<void> same_key_twice(Shared& s) {
           "already");
     CHECK(twin.error_detail() ==
           fmt::format("a consumer with the same key ({}) runs on this store already", lane.key.describe()));
+    CHECK(report.failure == twin.error_detail());  // the report carries the sentence too
   }
   // Another group on the same stream is another key.
   auto other_options = s.options(lane);
@@ -474,6 +475,7 @@ asio::awaitable<void> refused_start_frees_key(Shared& s, const std::filesystem::
     const auto [ec, report] = co_await refused.async_start(k_tuple);
     CHECK(ec == errc::start_refused);
     CHECK(refused.error_detail() == "the sink is not ready");
+    CHECK(report.failure == "the sink is not ready");
   }
   Consumer again(s.io.get_executor(), s.store, s.options(lane));
   const auto started = co_await again.async_start(k_tuple);
@@ -533,6 +535,7 @@ asio::awaitable<void> refuse_each(Shared& s, const std::vector<Refusal>& refusal
     const auto [ec, report] = co_await refused.async_start(k_tuple);
     CHECK(ec == errc::invalid_options);
     CHECK(refused.error_detail() == r.detail);
+    CHECK(report.failure == r.detail);
   }
   // None of them took the key, nor touched the store: a consumer whose
   // data_dir names the store's own directory starts and consumes.

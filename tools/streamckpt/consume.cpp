@@ -214,7 +214,7 @@ class ConsumeRun {
     auto [ec, report] = co_await consumer.async_start(k_tuple);
     if (ec == errc::stopped && stop_requested_) co_return false;  // SIGTERM while starting: a clean stop
     if (ec) {
-      exit_code_ = fail(describe_start_error(ec));
+      exit_code_ = fail(report.failure);
       co_return false;
     }
     started_ = true;
@@ -304,12 +304,6 @@ class ConsumeRun {
   asio::awaitable<void> finish() {
     auto [ec] = co_await consumer_->async_stop(k_tuple);
     if (ec && exit_code_ == 0) exit_code_ = fail(fmt::format("final commit failed: {}", ec.message()));
-  }
-
-  std::string describe_start_error(boost::system::error_code ec) const {
-    auto detail = consumer_->error_detail();
-    if (detail.empty()) detail = ec.message();
-    return detail;
   }
 
   asio::io_context& io_;

@@ -199,8 +199,10 @@ class Consumer {
 
   // The last durable checkpoint.
   StreamId durable_id() const;
-  // After an operation failed: a sentence for the user saying what failed
-  // (the server, the directory, Redis's own message).
+  // Once the consumer failed: the sentence of the error that ended it (the
+  // server, the directory, Redis's own message), set by the first fatal
+  // error and kept. async_start()'s own failure is in its report
+  // (ResumeReport::failure).
   std::string error_detail() const;
   Metrics metrics() const;
 

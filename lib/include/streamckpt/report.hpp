@@ -64,6 +64,11 @@ struct ResumeReport {
   bool local_reseeded = false;  // the local copy was behind and was rewritten
   bool redis_reseeded = false;  // the Redis copy was behind and was rewritten
 
+  // When async_start() failed: the sentence that says what failed (the
+  // server, the directory, Redis's own message); the rest of the report is
+  // empty then. Empty on success.
+  std::string failure;
+
   // The copy resumed from (source local or redis); nullptr when a policy
   // decided.
   const CheckpointCopy* winner() const;
