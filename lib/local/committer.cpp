@@ -1,5 +1,7 @@
 #include "local/committer.hpp"
 
+#include <rocksdb/write_batch.h>
+
 #include <algorithm>
 #include <set>
 

@@ -4,7 +4,9 @@
 #include "local/wal_env.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/db.h>
 #include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
 
 #include <fmt/format.h>
 

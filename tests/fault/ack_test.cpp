@@ -5,6 +5,9 @@
 // redis-server and a real store.
 #include "storage_rig.hpp"
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <boost/asio/io_context.hpp>
 
 #include <doctest/doctest.h>

@@ -18,6 +18,9 @@
 
 #include <streamckpt/store.hpp>
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,5 +1,8 @@
 #include "storage_rig.hpp"
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>

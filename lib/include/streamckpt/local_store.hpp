@@ -14,9 +14,6 @@
 #include <streamckpt/checkpoint.hpp>
 #include <streamckpt/error.hpp>
 
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
-
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -24,6 +21,15 @@
 #include <shared_mutex>
 #include <string>
 #include <vector>
+
+// RocksDB's types, named only: a caller of db() or of the WriteBatch
+// functions includes <rocksdb/db.h> or <rocksdb/write_batch.h> itself.
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+class Env;
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace streamckpt {
 
