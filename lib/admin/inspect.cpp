@@ -13,7 +13,8 @@ Outcome<Inspection> inspect(const Place& place, const CheckpointKey& key) {
   Inspection out;
   streamckpt::detail::ResumeInputs in;
   in.local = (*store)->read(key);
-  if (!place.redis_url.empty()) {
+  const bool redis_read = !place.redis_url.empty();
+  if (redis_read) {
     detail::SyncRedis redis;
     if (auto problem = redis.connect(place.redis_url)) return problem;
     auto copy = redis.read_copy(key);
@@ -28,7 +29,6 @@ Outcome<Inspection> inspect(const Place& place, const CheckpointKey& key) {
     in.stream.exists = true;
     in.stream.last_generated = StreamId::max();
   }
-  const bool redis_read = !place.redis_url.empty();
   const auto decided = streamckpt::detail::decide_resume(in);
   if (decided && (decided->source == ResumeReport::Source::local || decided->source == ResumeReport::Source::redis))
     out.effective = decided->position;
