@@ -51,7 +51,7 @@ struct StreamSampler::Impl {
   }
 };
 
-StreamSampler::StreamSampler(asio::any_io_executor executor, const ConsumerOptions& options)
+StreamSampler::StreamSampler(const asio::any_io_executor& executor, const ConsumerOptions& options)
     : impl_(std::make_shared<Impl>()) {
   impl_->ex = executor;
   impl_->stream = options.key.stream;
@@ -79,7 +79,7 @@ void StreamSampler::sample_erased(asio::any_completion_handler<void(error_code, 
   asio::co_spawn(impl_->ex, Impl::sample(impl_),
                  [h = std::move(handler)](const std::exception_ptr& e, Result<StreamSample> r) mutable {
                    if (e) return std::move(h)(make_error_code(errc::internal_error), StreamSample{});
-                   if (r) return std::move(h)(error_code{}, std::move(*r));
+                   if (r) return std::move(h)(error_code{}, *r);
                    std::move(h)(r.error(), StreamSample{});
                  });
 }

@@ -189,7 +189,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     // costs a few more reads of a large reply, not memory per link (a
     // process may hold hundreds of links). Left uninitialised: never read
     // beyond what arrived.
-    constexpr std::size_t k_chunk = 16 * 1024;
+    constexpr auto k_chunk = std::size_t{16} * 1024;
     const auto buffer = std::make_unique_for_overwrite<char[]>(k_chunk);
     for (;;) {
       error_code ec;

@@ -31,7 +31,7 @@ class StreamSampler {
  public:
   // Samples options.key.stream (and options.key.group) over options'
   // redis_url, TLS files and timeouts. Connects at the first sample.
-  StreamSampler(boost::asio::any_io_executor executor, const ConsumerOptions& options);
+  StreamSampler(const boost::asio::any_io_executor& executor, const ConsumerOptions& options);
   ~StreamSampler();
   StreamSampler(const StreamSampler&) = delete;
   StreamSampler& operator=(const StreamSampler&) = delete;
