@@ -5,7 +5,11 @@
 
 #include <streamckpt/error.hpp>
 
+#include <rocksdb/write_batch.h>
+
 #include <doctest/doctest.h>
+
+#include <memory>
 
 using streamckpt::errc;
 using streamckpt::make_error_code;
@@ -77,6 +81,39 @@ TEST_CASE("acks staged while a write is in flight go out together in the next si
   CHECK(p.durable() == id(1));
   CHECK(p.on_done({}, std::move(second->job)).durable->to == id(5));
   CHECK(p.durable() == id(5));
+}
+
+TEST_CASE("a transactional ack's effects travel with its IDs: merged writes keep each, in ack order, after a failure") {
+  auto p = started_at(0);
+  std::vector<std::shared_ptr<const rocksdb::WriteBatch>> effects;
+  auto with_effect = [&](std::uint64_t ms) {
+    auto batch = std::make_shared<rocksdb::WriteBatch>();
+    REQUIRE(batch->Put("k", std::to_string(ms)).ok());
+    effects.push_back(batch);
+    auto s = acks(ms, ms);
+    s.effects.push_back(batch);
+    return s;
+  };
+  p.stage(with_effect(1));
+  auto first = p.take_submission();
+  REQUIRE(first);
+  p.stage(with_effect(2));
+  p.stage(acks(3, 3));  // no effect of its own
+  p.stage(with_effect(4));
+  auto second = p.take_submission();
+  REQUIRE(second);
+  CHECK(second->job.effects == decltype(effects){effects[1], effects[2]});
+
+  // The first write fails: both jobs come back as one, every effect in order.
+  const auto io = make_error_code(errc::store_io);
+  CHECK(p.on_done(io, std::move(first->job)).first_failure);
+  CHECK(p.on_done({}, std::move(second->job)).merged);
+  p.on_retry_due();
+  auto retry = p.take_submission();
+  REQUIRE(retry);
+  CHECK(retry->job.ids == ids(1, 4));
+  CHECK(retry->job.effects == effects);
+  CHECK(p.on_done({}, std::move(retry->job)).durable->to == id(4));
 }
 
 TEST_CASE("acks that do not move the checkpoint keep it where it is and still commit their IDs") {
