@@ -1,4 +1,5 @@
 // admin::describe_group(): a group's members and their checkpoints.
+#include "admin/rank.hpp"
 #include "admin/stores.hpp"
 #include "admin/sync_redis.hpp"
 #include "consumer/stream_reply.hpp"
@@ -10,16 +11,6 @@
 #include <algorithm>
 
 namespace streamckpt::admin {
-namespace {
-
-const Checkpoint* newer(const GroupMember& m) {
-  const Checkpoint* best = m.redis.valid() ? &*m.redis.checkpoint : nullptr;
-  if (m.local && m.local->valid() && (!best || m.local->checkpoint->rank() > best->rank()))
-    best = &*m.local->checkpoint;
-  return best;
-}
-
-}  // namespace
 
 Outcome<GroupDescription> describe_group(const Place& place, const std::string& stream, const std::string& group) {
   std::unique_ptr<LocalStore> store;
@@ -65,7 +56,7 @@ Outcome<GroupDescription> describe_group(const Place& place, const std::string& 
     if (!copy) return copy.error();
     m.redis = std::move(*copy);
     if (store) m.local = store->read(key);
-    if (const auto* best = newer(m); best && state->counts_known)
+    if (const auto* best = detail::higher_valid(m.redis, m.local ? &*m.local : nullptr); best && state->counts_known)
       m.lag = state->entries_added - std::min(state->entries_added, best->entries_seen);
     out.members.push_back(std::move(m));
   }

@@ -1,4 +1,5 @@
 // admin::set(): both copies to a position, by the epoch rule.
+#include "admin/rank.hpp"
 #include "admin/stores.hpp"
 #include "admin/sync_redis.hpp"
 #include "consumer/stream_reply.hpp"
@@ -114,9 +115,7 @@ Outcome<SetOutcome> set(const Place& place, const CheckpointKey& key, const SetR
   if (!remote) return remote.error();
   out.redis_before = *remote;
 
-  std::optional<Checkpoint> current;
-  for (const auto* c : {&out.local_before, &out.redis_before})
-    if (c->valid() && (!current || c->checkpoint->rank() > current->rank())) current = c->checkpoint;
+  const Checkpoint* current = detail::higher_valid(out.local_before, &out.redis_before);
   const bool backwards = current && out.id < current->id;
   if (backwards && !request.force)
     return Problem{errc::backwards_refused,

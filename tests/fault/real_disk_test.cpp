@@ -80,9 +80,19 @@ bool keep_full_until(SmallTmpfs& disk, CliProcess& consumer, std::size_t failure
          consumer.running();
 }
 
-void stop_and_check_ledger(Run& run, CliProcess& consumer) {
+// The data directory's files and what CURRENT names, for a failure's message:
+// a store that cannot be opened again after a repair says why here.
+std::string store_files(const std::filesystem::path& data_dir) {
+  std::string out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data_dir, ec)) out += " " + e.path().filename().string();
+  return out + "; CURRENT: " + read_file(data_dir / "CURRENT");
+}
+
+void stop_and_check_ledger(Run& run, CliProcess& consumer, const std::filesystem::path& data_dir) {
   REQUIRE_MESSAGE(eventually([&] { return run.handled() == static_cast<std::size_t>(run.produced); }), "handled ",
-                  run.handled(), " of ", run.produced, "; the consumer's stderr:\n", consumer.err());
+                  run.handled(), " of ", run.produced, "; the data directory:", store_files(data_dir),
+                  "; the consumer's stderr:\n", consumer.err());
   consumer.signal(SIGTERM);
   const auto r = consumer.wait();
   CHECK_MESSAGE(r.exit_code == 0, r.err);
@@ -118,7 +128,7 @@ TEST_CASE("a data directory on a tmpfs that fills up: consumption pauses, says w
 
   disk.free_space();
   run.produce(500);
-  stop_and_check_ledger(run, consumer);
+  stop_and_check_ledger(run, consumer, data_dir);
   const auto err = consumer.err();
   CHECK(contains(err, R"("storage_errors":)"));
   CHECK_FALSE(contains(err, R"("storage_errors":0,)"));
@@ -149,7 +159,7 @@ TEST_CASE(
 
   disk.repair_and_remount();
   run.produce(500);
-  stop_and_check_ledger(run, consumer);
+  stop_and_check_ledger(run, consumer, data_dir);
 }
 
 TEST_CASE("a full disk at start: a clear error, exit 1, and no half-made store left behind") {
@@ -187,7 +197,8 @@ TEST_CASE("the file sink's file on a tmpfs that fills up: consumption pauses, sa
   SmallTmpfs disk(run.dir.path() / "disk", 1 << 20);
   run.sink_path = disk.path() / "out.jsonl";
   run.produce(100);
-  CliProcess consumer(run.consume_args(run.dir.path() / "ckpt"), run.dir.path());
+  const auto data_dir = run.dir.path() / "ckpt";
+  CliProcess consumer(run.consume_args(data_dir), run.dir.path());
   REQUIRE(eventually([&] { return run.handled() == 100; }));
 
   disk.fill();
@@ -204,7 +215,7 @@ TEST_CASE("the file sink's file on a tmpfs that fills up: consumption pauses, sa
 
   disk.free_space();
   REQUIRE(eventually([&] { return contains(consumer.err(), "streamckpt: the sink is written again"); }));
-  stop_and_check_ledger(run, consumer);
+  stop_and_check_ledger(run, consumer, data_dir);
 }
 
 TEST_CASE("a stop while the file sink's disk is full: exit 0, and the next run handles what was not written, once") {
