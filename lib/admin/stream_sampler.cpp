@@ -58,14 +58,7 @@ StreamSampler::StreamSampler(const asio::any_io_executor& executor, const Consum
   impl_->group = options.key.group;
   impl_->url = redis::Url::parse(options.redis_url);
   if (!impl_->url) return;
-  redis::ConnectionOptions c;
-  c.connect_timeout = options.connect_timeout;
-  c.command_timeout = options.command_timeout;
-  c.tls_ca = options.tls_ca;
-  c.tls_cert = options.tls_cert;
-  c.tls_key = options.tls_key;
-  c.tls_insecure = options.tls_insecure;
-  impl_->conn = std::make_unique<redis::Connection>(executor, *impl_->url, c);
+  impl_->conn = std::make_unique<redis::Connection>(executor, *impl_->url, redis::ConnectionOptions::of(options));
 }
 
 StreamSampler::~StreamSampler() { close(); }

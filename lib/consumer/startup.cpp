@@ -284,13 +284,7 @@ asio::awaitable<Result<ResumeReport>> Consumer::Impl::start_steps() {
   auto url = redis::Url::parse(opt.redis_url);  // valid: validate() parsed it
   if (!url) co_return url.error();
 
-  redis::ConnectionOptions copt;
-  copt.connect_timeout = opt.connect_timeout;
-  copt.command_timeout = opt.command_timeout;
-  copt.tls_ca = opt.tls_ca;
-  copt.tls_cert = opt.tls_cert;
-  copt.tls_key = opt.tls_key;
-  copt.tls_insecure = opt.tls_insecure;
+  const auto copt = redis::ConnectionOptions::of(opt);
   cmds = std::make_unique<redis::Connection>(ex, *url, copt);
   reads = std::make_unique<redis::Connection>(ex, *url, copt);
   startup_deadline =

@@ -23,6 +23,17 @@
 
 namespace streamckpt::redis {
 
+ConnectionOptions ConnectionOptions::of(const ConsumerOptions& options) {
+  ConnectionOptions c;
+  c.connect_timeout = options.connect_timeout;
+  c.command_timeout = options.command_timeout;
+  c.tls_ca = options.tls_ca;
+  c.tls_cert = options.tls_cert;
+  c.tls_key = options.tls_key;
+  c.tls_insecure = options.tls_insecure;
+  return c;
+}
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;

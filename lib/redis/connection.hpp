@@ -24,6 +24,8 @@
 #include "redis/resp.hpp"
 #include "redis/url.hpp"
 
+#include <streamckpt/options.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -43,6 +45,9 @@ struct ConnectionOptions {
   // certificate and key; tls_insecure skips verification.
   std::string tls_ca, tls_cert, tls_key;
   bool tls_insecure = false;
+
+  // A consumer's timeouts and TLS files, for every link made for it.
+  static ConnectionOptions of(const ConsumerOptions& options);
 };
 
 class Connection {
