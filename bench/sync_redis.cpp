@@ -24,6 +24,8 @@ SyncRedis::SyncRedis(const std::string& url_text, std::chrono::milliseconds time
       break;
     case RedisUrl::Scheme::tls:
       throw std::runtime_error("rediss:// is not supported by the benchmark");
+    case RedisUrl::Scheme::sentinel:
+      throw std::runtime_error("redis+sentinel:// is not supported by the benchmark");
   }
   if (!ctx_ || ctx_->err) {
     const std::string err = ctx_ ? ctx_->errstr : "out of memory";

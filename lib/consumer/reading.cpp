@@ -141,18 +141,29 @@ asio::awaitable<error_code> Consumer::Impl::recreate_group(const std::string& wh
 asio::awaitable<bool> Consumer::Impl::stream_went_backwards() {
   auto self = shared_from_this();
   reading.on_stream_checked(Clock::now());
+  // Behind Sentinel, the stream is looked at where reading goes: the other
+  // link may still be on a master that a failover demoted.
+  if (cmds->is_open() && cmds->master() != reads->master()) cmds->close();
   // One attempt: reading must not stall behind the other connection.
   if (!cmds->is_open() && co_await cmds->connect(nullptr)) co_return false;
   auto state = co_await read_stream_state();
   if (!state) co_return false;  // cannot tell now; a later check will
   const auto high = std::max({commits.durable(), reading.cursor(), tracker.last_delivered().value_or(StreamId::min())});
-  if (!(state->last_generated < high)) co_return false;
+  std::string why;
+  if (state->last_generated < high) {
+    why = fmt::format("{} (last-generated-id {}) is below what was read ({})", state->exists ? "it" : "it is gone",
+                      state->last_generated.to_string(), high.to_string());
+  } else if (state->counts_known && state->entries_added < entries_seen) {
+    // A replica that lagged, promoted, then given new entries past the
+    // checkpoint: its end no longer shows it, its count does.
+    why = fmt::format("it has had {} entries added, fewer than the {} this consumer has seen", state->entries_added,
+                      entries_seen);
+  }
+  if (why.empty()) co_return false;
   ++metrics.regressions;
   fail(errc::stream_regressed,
-       fmt::format("stream '{}' went backwards while running: {} (last-generated-id {}) is below what was read ({}); "
-                   "Redis lost data, or failed over to a stale replica",
-                   opt.key.stream, state->exists ? "it" : "it is gone", state->last_generated.to_string(),
-                   high.to_string()));
+       fmt::format("stream '{}' went backwards while running: {}; Redis lost data, or failed over to a stale replica",
+                   opt.key.stream, why));
   co_return true;
 }
 

@@ -1,6 +1,7 @@
 #include "redis/connection.hpp"
 
 #include "redis/multiplexer.hpp"
+#include "redis/sentinel.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -78,7 +79,9 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         url(std::move(u)),
         options(std::move(o)),
         watchdog(executor),
-        connect_done(executor, Clock::time_point::max()) {}
+        connect_done(executor, Clock::time_point::max()) {
+    requests.set_readonly_drops(url.scheme == Url::Scheme::sentinel);
+  }
 
   asio::any_io_executor executor;
   Url url;
@@ -101,6 +104,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   std::uint64_t generation = 0;
   bool open = false;
   std::uint64_t connects = 0;
+  // Behind Sentinel: the master of the current link, or of the last one.
+  std::optional<Url::Address> master;
 
   // The request FIFO (multiplexer.hpp), and who waits for each request.
   Multiplexer requests;
@@ -115,6 +120,13 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   // The last reply that said Redis is not ready (says_not_ready), for the
   // reconnect's message.
   std::string not_ready;
+
+  // The server, for messages: the URL, and behind Sentinel the master it
+  // named.
+  std::string where() const {
+    if (url.scheme != Url::Scheme::sentinel || !master) return url.redacted();
+    return fmt::format("master '{}' at {}", url.master, master->text());
+  }
 
   void fail_all(error_code ec) {
     close_stream();
@@ -289,17 +301,63 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       co_return error_code{};
     }
 
+    if (url.scheme == Url::Scheme::sentinel) {
+      auto found = co_await ask_sentinels(detail);
+      if (!found) co_return found.error();
+      master = *found;
+      co_return co_await open_tcp(found->host, found->port, detail);
+    }
+    co_return co_await open_tcp(url.host, url.port, detail);
+  }
+
+  // Asks the Sentinels in turn where the master is.
+  asio::awaitable<Result<Url::Address>> ask_sentinels(std::string* detail) {
+    std::string failures;
+    for (std::size_t i = 0; i < url.sentinels.size(); ++i) {
+      const auto at = url.sentinels[i];
+      Url sentinel_url;
+      sentinel_url.host = at.host;
+      sentinel_url.port = at.port;
+      ConnectionOptions plain;
+      plain.connect_timeout = options.connect_timeout;
+      plain.command_timeout = options.connect_timeout;
+      Connection sentinel(executor, sentinel_url, plain);
+      std::string why;
+      if (auto ec = co_await sentinel.connect(&why)) {
+        failures += fmt::format("{}{}", failures.empty() ? "" : "; ", why);
+        continue;
+      }
+      auto reply = co_await sentinel.exec_one(ask_master_command(url.master));
+      if (!reply) {
+        failures += fmt::format("{}Sentinel {} did not answer: {}", failures.empty() ? "" : "; ", at.text(),
+                                reply.error().message());
+        continue;
+      }
+      auto found = master_address(*reply, url.master, &why);
+      if (!found) {
+        failures += fmt::format("{}Sentinel {}: {}", failures.empty() ? "" : "; ", at.text(), why);
+        continue;
+      }
+      prefer(url.sentinels, i);
+      co_return *found;
+    }
+    if (detail) *detail = fmt::format("no Sentinel of {} named the master: {}", url.redacted(), failures);
+    co_return errc::connect_failed;
+  }
+
+  asio::awaitable<error_code> open_tcp(const std::string& host, std::uint16_t port, std::string* detail) {
+    error_code ec;
     asio::ip::tcp::resolver resolver(executor);
-    const auto endpoints = co_await resolver.async_resolve(url.host, std::to_string(url.port),
+    const auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
                                                            asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (detail) *detail = fmt::format("cannot resolve '{}': {}", url.host, ec.message());
+      if (detail) *detail = fmt::format("cannot resolve '{}': {}", host, ec.message());
       co_return errc::connect_failed;
     }
     asio::ip::tcp::socket socket(executor);
     co_await asio::async_connect(socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (detail) *detail = fmt::format("cannot connect to {}:{}: {}", url.host, url.port, ec.message());
+      if (detail) *detail = fmt::format("cannot connect to {}:{}: {}", host, port, ec.message());
       co_return errc::connect_failed;
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -374,14 +432,18 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     // PING answers LOADING (the reader then fails this request).
     hello.push_back({"PING"});
     const auto ping = hello.size() - 1;
+    // Behind Sentinel: is it the master still? A Sentinel may name one that a
+    // failover in progress is demoting.
+    const bool ask_role = url.scheme == Url::Scheme::sentinel;
+    if (ask_role) hello.push_back({"ROLE"});
     not_ready.clear();
     auto replies = co_await exec(std::move(hello), std::chrono::milliseconds{0});
     if (!replies) {
       if (!not_ready.empty()) {
-        if (detail) *detail = fmt::format("{} is not ready: {}", url.redacted(), not_ready);
+        if (detail) *detail = fmt::format("{} is not ready: {}", where(), not_ready);
         co_return errc::redis_not_ready;
       }
-      if (detail) *detail = fmt::format("{} did not answer: {}", url.redacted(), replies.error().message());
+      if (detail) *detail = fmt::format("{} did not answer: {}", where(), replies.error().message());
       co_return replies.error();
     }
     for (std::size_t i = 0; i < replies->size(); ++i) {
@@ -391,11 +453,21 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       // The PING is only there to meet LOADING (the reader turns that into a
       // failure) and NOAUTH: an ACL user need not be allowed PING, and a
       // server may have renamed it.
-      if (i == ping && (prefix == "NOPERM" || r.str.find("unknown command") != std::string::npos)) continue;
+      if ((i == ping || (ask_role && i == ping + 1)) &&
+          (prefix == "NOPERM" || r.str.find("unknown command") != std::string::npos))
+        continue;
       const bool auth = prefix == "WRONGPASS" || prefix == "NOAUTH" || r.str.find("AUTH") != std::string::npos ||
                         r.str.find("password") != std::string::npos;
-      if (detail) *detail = fmt::format("{} refused: {}", url.redacted(), without_secret(r.str, url.password));
+      if (detail) *detail = fmt::format("{} refused: {}", where(), without_secret(r.str, url.password));
       co_return auth ? errc::auth_failed : errc::redis_error;
+    }
+    if (ask_role && !replies->back().is_error()) {
+      if (const auto role = role_of(replies->back()); role != "master") {
+        if (detail)
+          *detail = fmt::format("{} is not a master (ROLE: '{}'): a failover is in progress; asking the Sentinels again",
+                                where(), role);
+        co_return errc::redis_not_ready;
+      }
     }
     co_return error_code{};
   }
@@ -434,7 +506,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     if (result.index() == 1) {
       if (detail)
         *detail =
-            fmt::format("connecting to {} timed out after {} ms", url.redacted(), options.connect_timeout.count());
+            fmt::format("connecting to {} timed out after {} ms", where(), options.connect_timeout.count());
       fail_all(errc::connect_failed);
       co_return errc::connect_failed;
     }
@@ -458,8 +530,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     if (!ec && (gen != generation || !open)) {
       ec = not_ready.empty() ? make_error_code(errc::connection_closed) : make_error_code(errc::redis_not_ready);
       if (detail)
-        *detail = not_ready.empty() ? fmt::format("{} closed the connection", url.redacted())
-                                    : fmt::format("{} is not ready: {}", url.redacted(), not_ready);
+        *detail = not_ready.empty() ? fmt::format("{} closed the connection", where())
+                                    : fmt::format("{} is not ready: {}", where(), not_ready);
     }
     if (ec) {
       fail_all(ec);
@@ -506,6 +578,8 @@ asio::awaitable<Result<Value>> Connection::exec_one(Command command, std::chrono
 void Connection::close() { state_->fail_all(errc::outcome_unknown); }
 bool Connection::is_open() const { return state_->open; }
 const Url& Connection::url() const { return state_->url; }
+std::optional<Url::Address> Connection::master() const { return state_->master; }
+std::string Connection::where() const { return state_->where(); }
 const std::string& Connection::not_ready_reply() const { return state_->not_ready; }
 std::uint64_t Connection::reconnects() const { return state_->connects > 0 ? state_->connects - 1 : 0; }
 

@@ -16,6 +16,12 @@
 // every other with errc::outcome_unknown. connect() ends with a PING, so it
 // fails with errc::redis_not_ready until Redis is ready.
 //
+// Behind Sentinel (redis+sentinel://), every connect asks the Sentinels where
+// the master is, and checks with ROLE that the server reached is one
+// (errc::redis_not_ready when not: a failover is in progress). A READONLY
+// reply then drops the link as a not-ready one does: the master was demoted,
+// and the reconnect asks again.
+//
 // Threading: every member must be called from the connection's executor,
 // which must not run handlers concurrently (a single-threaded io_context or a
 // strand).
@@ -31,6 +37,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +84,12 @@ class Connection {
   void close();
   bool is_open() const;
   const Url& url() const;
+  // Behind Sentinel (redis+sentinel://): the master the current or last link
+  // reached; nullopt before the first, and for every other URL.
+  std::optional<Url::Address> master() const;
+  // The server, for messages: the URL without its password, or behind
+  // Sentinel the master's name and address.
+  std::string where() const;
 
   // Number of successful connects after the first.
   std::uint64_t reconnects() const;

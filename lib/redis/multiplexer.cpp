@@ -44,7 +44,7 @@ Multiplexer::Read Multiplexer::on_bytes(std::string_view bytes) {
       return out;
     }
     auto& front = requests_.front();
-    if (says_not_ready(**reply)) {
+    if (says_not_ready(**reply) || (readonly_drops_ && (**reply).error_prefix() == std::string_view("READONLY"))) {
       // A single command that got it did not run; of several, the others may
       // have.
       out.not_ready = std::move((**reply).str);

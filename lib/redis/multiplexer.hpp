@@ -71,6 +71,12 @@ class Multiplexer {
 
   std::size_t queued() const { return requests_.size(); }
 
+  // Behind Sentinel, READONLY means the master became a replica (a failover
+  // happened): the link is dropped as for a not-ready reply, so that the
+  // caller reconnects and asks the Sentinels again. Off by default: a server
+  // named directly that is a replica stays what it is.
+  void set_readonly_drops(bool on) { readonly_drops_ = on; }
+
  private:
   struct Request {
     Id id;
@@ -82,6 +88,7 @@ class Multiplexer {
   std::string output_;
   Decoder decoder_;
   Id next_id_ = 1;
+  bool readonly_drops_ = false;
 };
 
 }  // namespace streamckpt::redis

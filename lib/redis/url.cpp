@@ -37,6 +37,8 @@ bool parse_number(std::string_view text, Int& out) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
+constexpr std::uint16_t k_sentinel_port = 26379;
+
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -66,34 +68,34 @@ bool parse_db(std::string_view text, std::uint32_t& db, const Quoter& quote, std
   return true;
 }
 
-bool parse_tcp(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
-  // [user:password@]host[:port][/db]
-  // The userinfo ends at the last '@' before the path; a '/' in a password
-  // must be percent-encoded. An '@' after the first '/' is most likely a
-  // password's: refused before anything around it is parsed and quoted.
+// [user:password@] at the front of `rest`, removed from it. The userinfo
+// ends at the last '@' before the path; a '/' in a password must be
+// percent-encoded. An '@' after the first '/' is most likely a password's:
+// refused before anything around it is parsed and quoted.
+bool parse_userinfo(std::string_view& rest, RedisUrl& url, std::string* why) {
   if (const auto slash = rest.find('/');
       slash != std::string_view::npos && rest.find('@', slash) != std::string_view::npos)
     return fail(why, "'@' after the first '/' (write a '/' in the user or password as %2F)");
-  if (const auto at = rest.substr(0, rest.find('/')).rfind('@'); at != std::string_view::npos) {
-    const auto userinfo = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    const auto colon = userinfo.find(':');
-    const auto user = userinfo.substr(0, colon);
-    const auto password = colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1);
-    if (!percent_decode(user, url.user) || !percent_decode(password, url.password))
-      return fail(why, "bad percent-encoding in the user or password");
-    if (colon == std::string_view::npos) {
-      // "redis://secret@host": a lone userinfo is the password, as redis-cli reads it.
-      url.password = url.user;
-      url.user.clear();
-    }
+  const auto at = rest.substr(0, rest.find('/')).rfind('@');
+  if (at == std::string_view::npos) return true;
+  const auto userinfo = rest.substr(0, at);
+  rest.remove_prefix(at + 1);
+  const auto colon = userinfo.find(':');
+  const auto user = userinfo.substr(0, colon);
+  const auto password = colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1);
+  if (!percent_decode(user, url.user) || !percent_decode(password, url.password))
+    return fail(why, "bad percent-encoding in the user or password");
+  if (colon == std::string_view::npos) {
+    // "redis://secret@host": a lone userinfo is the password, as redis-cli reads it.
+    url.password = url.user;
+    url.user.clear();
   }
-  std::string_view hostport = rest;
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    hostport = rest.substr(0, slash);
-    const auto db = rest.substr(slash + 1);
-    if (!db.empty() && !parse_db(db, url.db, quote, why)) return false;
-  }
+  return true;
+}
+
+// host[:port] or [v6]:port; `address.port` keeps its default when no port is
+// given.
+bool parse_address(std::string_view hostport, RedisUrl::Address& address, const Quoter& quote, std::string* why) {
   std::string_view host, port;
   if (!hostport.empty() && hostport.front() == '[') {
     const auto close = hostport.find(']');
@@ -114,14 +116,59 @@ bool parse_tcp(std::string_view rest, RedisUrl& url, const Quoter& quote, std::s
     }
   }
   if (host.empty()) return fail(why, "missing host");
-  if (host.find_first_of(" \t/?#@[]") != std::string_view::npos)
+  if (host.find_first_of(" \t/?#@[],") != std::string_view::npos)
     return fail(why, fmt::format("invalid host {}", quote(host)));
-  url.host = host;
+  address.host = host;
   if (!port.empty()) {
     std::uint32_t p = 0;
     if (!parse_number(port, p) || p == 0 || p > 65535)
       return fail(why, fmt::format("port {} is not a number from 1 to 65535", quote(port)));
-    url.port = static_cast<std::uint16_t>(p);
+    address.port = static_cast<std::uint16_t>(p);
+  }
+  return true;
+}
+
+bool parse_tcp(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
+  // [user:password@]host[:port][/db]
+  if (!parse_userinfo(rest, url, why)) return false;
+  std::string_view hostport = rest;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    hostport = rest.substr(0, slash);
+    const auto db = rest.substr(slash + 1);
+    if (!db.empty() && !parse_db(db, url.db, quote, why)) return false;
+  }
+  RedisUrl::Address address{{}, url.port};
+  if (!parse_address(hostport, address, quote, why)) return false;
+  url.host = std::move(address.host);
+  url.port = address.port;
+  return true;
+}
+
+bool parse_sentinel(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
+  // [user:password@]host[:port][,host[:port]…]/MASTER[/db]
+  if (!parse_userinfo(rest, url, why)) return false;
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 == rest.size())
+    return fail(why, "a redis+sentinel:// URL names its master after the hosts: redis+sentinel://host:26379/MASTER");
+  auto hosts = rest.substr(0, slash);
+  auto path = rest.substr(slash + 1);
+  for (;;) {
+    const auto comma = hosts.find(',');
+    RedisUrl::Address address{{}, k_sentinel_port};
+    if (!parse_address(hosts.substr(0, comma), address, quote, why)) return false;
+    url.sentinels.push_back(std::move(address));
+    if (comma == std::string_view::npos) break;
+    hosts.remove_prefix(comma + 1);
+  }
+  const auto db_slash = path.find('/');
+  const auto master = path.substr(0, db_slash);
+  if (master.empty()) return fail(why, "empty master name");
+  if (master.find_first_of(" \t?#") != std::string_view::npos)
+    return fail(why, fmt::format("invalid master name {}", quote(master)));
+  url.master = master;
+  if (db_slash != std::string_view::npos) {
+    const auto db = path.substr(db_slash + 1);
+    if (!db.empty() && !parse_db(db, url.db, quote, why)) return false;
   }
   return true;
 }
@@ -151,11 +198,14 @@ Result<RedisUrl> RedisUrl::parse(std::string_view text, std::string* why) {
   } else if (text.substr(0, 9) == "rediss://") {
     url.scheme = Scheme::tls;
     ok = parse_tcp(text.substr(9), url, quote, why);
+  } else if (text.substr(0, 17) == "redis+sentinel://") {
+    url.scheme = Scheme::sentinel;
+    ok = parse_sentinel(text.substr(17), url, quote, why);
   } else if (text.substr(0, 7) == "unix://") {
     url.scheme = Scheme::unix_socket;
     ok = parse_unix(text.substr(7), url, quote, why);
   } else {
-    ok = fail(why, "expected redis://, rediss:// or unix://");
+    ok = fail(why, "expected redis://, rediss://, unix:// or redis+sentinel://");
   }
   if (!ok) return errc::invalid_url;
   return url;
@@ -167,24 +217,63 @@ std::string RedisUrl::redact(std::string_view text) {
   // Only a known scheme is kept: whatever else precedes the '@' may be a
   // password's.
   std::string_view scheme;
-  for (const std::string_view known : {"redis://", "rediss://", "unix://"})
+  for (const std::string_view known : {"redis://", "rediss://", "unix://", "redis+sentinel://"})
     if (text.substr(0, known.size()) == known) scheme = known;
   return fmt::format("{}***{}", scheme, text.substr(last_at));
 }
 
-std::string RedisUrl::redacted() const {
-  const std::string auth = password.empty() ? std::string{} : fmt::format("{}:***@", user);
-  switch (scheme) {
+namespace {
+
+std::string percent_encode(std::string_view text) {
+  std::string out;
+  for (const unsigned char c : text) {
+    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                            c == '.' || c == '_' || c == '~';
+    if (unreserved)
+      out.push_back(static_cast<char>(c));
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+std::string address_text(std::string_view host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string_view::npos;
+  return fmt::format("{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+// The URL with `auth` as its userinfo ("" for none).
+std::string format_url(const RedisUrl& url, const std::string& auth) {
+  using Scheme = RedisUrl::Scheme;
+  const auto db = url.db ? fmt::format("/{}", url.db) : std::string{};
+  switch (url.scheme) {
     case Scheme::unix_socket:
-      return db ? fmt::format("unix://{}?db={}", path, db) : fmt::format("unix://{}", path);
+      return url.db ? fmt::format("unix://{}?db={}", url.path, url.db) : fmt::format("unix://{}", url.path);
     case Scheme::tcp:
-    case Scheme::tls: {
-      const bool v6 = host.find(':') != std::string::npos;
-      return fmt::format("{}://{}{}{}{}:{}{}", scheme == Scheme::tls ? "rediss" : "redis", auth, v6 ? "[" : "", host,
-                         v6 ? "]" : "", port, db ? fmt::format("/{}", db) : "");
+    case Scheme::tls:
+      return fmt::format("{}://{}{}{}", url.scheme == Scheme::tls ? "rediss" : "redis", auth,
+                         address_text(url.host, url.port), db);
+    case Scheme::sentinel: {
+      std::string hosts;
+      for (const auto& s : url.sentinels) hosts += (hosts.empty() ? "" : ",") + address_text(s.host, s.port);
+      return fmt::format("redis+sentinel://{}{}/{}{}", auth, hosts, url.master, db);
     }
   }
   return {};
 }
+
+}  // namespace
+
+std::string RedisUrl::redacted() const {
+  return format_url(*this, password.empty() ? std::string{} : fmt::format("{}:***@", user));
+}
+
+std::string RedisUrl::text() const {
+  return format_url(*this, password.empty()
+                               ? std::string{}
+                               : fmt::format("{}:{}@", percent_encode(user), percent_encode(password)));
+}
+
+std::string RedisUrl::Address::text() const { return address_text(host, port); }
 
 }  // namespace streamckpt

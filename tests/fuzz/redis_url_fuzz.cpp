@@ -12,7 +12,8 @@ using streamckpt::redis::Url;
 namespace {
 
 bool same_endpoint(const Url& a, const Url& b) {
-  return a.scheme == b.scheme && a.host == b.host && a.port == b.port && a.path == b.path && a.db == b.db;
+  return a.scheme == b.scheme && a.host == b.host && a.port == b.port && a.path == b.path && a.db == b.db &&
+         a.sentinels == b.sentinels && a.master == b.master;
 }
 
 }  // namespace
@@ -42,7 +43,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(url->path.starts_with('/'));
       FUZZ_CHECK(url->path.find('?') == std::string::npos);
       break;
+    case Url::Scheme::sentinel:
+      FUZZ_CHECK(text.starts_with("redis+sentinel://"));
+      FUZZ_CHECK(!url->sentinels.empty());
+      for (const auto& s : url->sentinels) {
+        FUZZ_CHECK(!s.host.empty());
+        FUZZ_CHECK(s.host.find_first_of(" \t/?#@[],") == std::string::npos);
+        FUZZ_CHECK(s.port >= 1);
+      }
+      FUZZ_CHECK(!url->master.empty());
+      FUZZ_CHECK(url->master.find('/') == std::string::npos);
+      break;
   }
+  if (url->scheme != Url::Scheme::sentinel) FUZZ_CHECK(url->sentinels.empty() && url->master.empty());
   // Credentials come only from the userinfo, which ends at an '@'.
   if (!url->user.empty() || !url->password.empty()) FUZZ_CHECK(text.find('@') != std::string_view::npos);
 
@@ -55,6 +68,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(again.has_value());
     FUZZ_CHECK(same_endpoint(*again, *url));
     FUZZ_CHECK(url->password.empty() || again->password == "***");
+  }
+  // The full form reads back as the same URL, credentials included (a user
+  // without a password has no full form: it would read back as a password).
+  if (!url->password.empty() || url->user.empty()) {
+    const auto again = Url::parse(url->text());
+    FUZZ_CHECK(again.has_value());
+    FUZZ_CHECK(same_endpoint(*again, *url));
+    FUZZ_CHECK(again->user == url->user && again->password == url->password);
   }
   return 0;
 }

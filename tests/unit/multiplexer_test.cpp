@@ -207,3 +207,28 @@ TEST_CASE("after the connection ends, a reply half-read from it does not reach t
   CHECK(read.done[0].id == b);
   CHECK(read.done[0].replies[0].str == "PONG");
 }
+
+TEST_CASE("behind Sentinel a READONLY reply drops the link as a not-ready one; otherwise it is a value") {
+  const std::string readonly = "-READONLY You can't write against a read only replica.\r\n";
+  Multiplexer plain;
+  plain.add({{"XACK", "s", "g", "1-0"}}, later);
+  auto kept = plain.on_bytes(readonly);
+  CHECK_FALSE(kept.close);
+  REQUIRE(kept.done.size() == 1);
+  CHECK_FALSE(kept.done[0].ec);
+  REQUIRE(kept.done[0].replies.size() == 1);
+  CHECK(kept.done[0].replies[0].error_prefix() == "READONLY");
+
+  Multiplexer behind_sentinel;
+  behind_sentinel.set_readonly_drops(true);
+  const auto a = behind_sentinel.add({{"XACK", "s", "g", "1-0"}}, later);
+  const auto b = behind_sentinel.add({{"PING"}}, later);
+  auto dropped = behind_sentinel.on_bytes(readonly);
+  CHECK(dropped.close == make_error_code(errc::outcome_unknown));
+  CHECK(dropped.not_ready == "READONLY You can't write against a read only replica.");
+  REQUIRE(dropped.done.size() == 2);
+  CHECK(dropped.done[0].id == a);
+  CHECK(dropped.done[0].ec == make_error_code(errc::redis_not_ready));  // refused: it did not run
+  CHECK(dropped.done[1].id == b);
+  CHECK(dropped.done[1].ec == make_error_code(errc::outcome_unknown));
+}

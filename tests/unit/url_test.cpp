@@ -205,8 +205,8 @@ TEST_CASE("neither the reason nor redact() of a malformed URL contains its passw
       {"redis://:pw%zz@h", "pw%zz", "redis://***@h", "bad percent-encoding in the user or password"},
       {"rediss://u:secret@[::1", "secret", "rediss://***@[::1", "unterminated '[' in an IPv6 host"},
       {"redis://:secret@", "secret", "redis://***@", "missing host"},
-      {"redis:/:secret@h", "secret", "***@h", "expected redis://, rediss:// or unix://"},
-      {"secret://:x@h", "secret", "***@h", "expected redis://, rediss:// or unix://"},
+      {"redis:/:secret@h", "secret", "***@h", "expected redis://, rediss://, unix:// or redis+sentinel://"},
+      {"secret://:x@h", "secret", "***@h", "expected redis://, rediss://, unix:// or redis+sentinel://"},
       {"unix://:secret@/tmp/r.sock", "secret", "unix://***@/tmp/r.sock",
        "a unix:// URL needs an absolute path: unix:///path/to/redis.sock"},
       // No userinfo in a unix:// URL, but what precedes an '@' is never quoted.
@@ -229,4 +229,71 @@ TEST_CASE("redact() hides the userinfo of a valid URL and leaves text without '@
   CHECK(Url::redact("redis://secret@h") == "redis://***@h");
   CHECK(Url::redact("redis://host:99999") == "redis://host:99999");
   CHECK(Url::redact("") == "");
+}
+
+TEST_CASE("redis+sentinel:// lists the Sentinels (26379 by default), then the master and the database") {
+  const auto u = must_parse("redis+sentinel://app:s%3Acret@10.0.0.1,10.0.0.2:26380,[::1]:5000/orders-main/3");
+  CHECK(u.scheme == Url::Scheme::sentinel);
+  REQUIRE(u.sentinels.size() == 3);
+  CHECK(u.sentinels[0] == Url::Address{"10.0.0.1", 26379});
+  CHECK(u.sentinels[1] == Url::Address{"10.0.0.2", 26380});
+  CHECK(u.sentinels[2] == Url::Address{"::1", 5000});
+  CHECK(u.master == "orders-main");
+  CHECK(u.db == 3);
+  CHECK(u.user == "app");
+  CHECK(u.password == "s:cret");
+  CHECK(u.host.empty());
+  CHECK(u.redacted() == "redis+sentinel://app:***@10.0.0.1:26379,10.0.0.2:26380,[::1]:5000/orders-main/3");
+  CHECK(u.text() == "redis+sentinel://app:s%3Acret@10.0.0.1:26379,10.0.0.2:26380,[::1]:5000/orders-main/3");
+  const auto plain = must_parse("redis+sentinel://s1/mymaster");
+  CHECK(plain.sentinels == std::vector<Url::Address>{{"s1", 26379}});
+  CHECK(plain.master == "mymaster");
+  CHECK(plain.db == 0);
+  CHECK(plain.password.empty());
+  CHECK(plain.redacted() == "redis+sentinel://s1:26379/mymaster");
+}
+
+TEST_CASE("a malformed redis+sentinel:// URL is refused with the reason") {
+  const std::pair<const char*, const char*> rejected[] = {
+      {"redis+sentinel://h", "names its master after the hosts"},
+      {"redis+sentinel://h/", "names its master after the hosts"},
+      {"redis+sentinel://h//2", "empty master name"},
+      {"redis+sentinel://h,/m", "missing host"},
+      {"redis+sentinel://,h/m", "missing host"},
+      {"redis+sentinel://h:0/m", "port '0' is not a number from 1 to 65535"},
+      {"redis+sentinel://h/m/x", "database 'x' is not a non-negative integer"},
+      {"redis+sentinel://h/m x", "invalid master name 'm x'"},
+      {"redis+sentinel:/h/m", "expected redis://, rediss://, unix:// or redis+sentinel://"},
+  };
+  for (const auto& [text, reason] : rejected) {
+    const std::string url_text = text;
+    const std::string expected = reason;
+    CAPTURE(url_text);
+    std::string why;
+    const auto url = Url::parse(url_text, &why);
+    REQUIRE_FALSE(url.has_value());
+    CHECK(url.error() == errc::invalid_url);
+    CHECK_MESSAGE(why.find(expected) != std::string::npos, why);
+  }
+}
+
+TEST_CASE("a ',' in a host is refused, also in redis://") {
+  std::string why;
+  CHECK_FALSE(Url::parse("redis://a,b:6379", &why).has_value());
+  CHECK(why == "invalid host 'a,b'");
+}
+
+TEST_CASE("text() gives back the URL, credentials percent-encoded") {
+  for (const char* text : {"redis://h:6379", "redis://u:p%40ss@h:1/2", "rediss://:pw@[::1]:6380",
+                           "unix:///run/redis.sock?db=4", "redis+sentinel://u:p@a:1,b:2/m/5"}) {
+    const std::string url_text = text;
+    CAPTURE(url_text);
+    const auto u = must_parse(url_text);
+    CHECK(u.text() == url_text);
+  }
+  CHECK(must_parse("redis://a%2Fb:c%20d@h").text() == "redis://a%2Fb:c%20d@h:6379");
+}
+
+TEST_CASE("redact() knows redis+sentinel://") {
+  CHECK(Url::redact("redis+sentinel://u:secret@h/m") == "redis+sentinel://***@h/m");
 }

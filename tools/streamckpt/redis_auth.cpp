@@ -20,19 +20,6 @@ namespace {
 constexpr const char* k_user_variable = "STREAMCKPT_REDIS_USER";
 constexpr const char* k_password_variable = "STREAMCKPT_REDIS_PASSWORD";
 
-std::string percent_encode(const std::string& text) {
-  std::string out;
-  for (const unsigned char c : text) {
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                            c == '.' || c == '_' || c == '~';
-    if (unreserved)
-      out.push_back(static_cast<char>(c));
-    else
-      out += fmt::format("%{:02X}", c);
-  }
-  return out;
-}
-
 // The file's one line, without its line end. The contents never appear in a
 // message.
 std::string read_password_file(const std::string& path) {
@@ -61,15 +48,6 @@ std::optional<std::string> variable(const char* name) {
   if (!value) return std::nullopt;
   if (!*value) throw std::runtime_error(fmt::format("{} is set but empty", name));
   return std::string(value);
-}
-
-std::string compose(const RedisUrl& url) {
-  const std::string auth = url.password.empty()
-                               ? std::string{}
-                               : fmt::format("{}:{}@", percent_encode(url.user), percent_encode(url.password));
-  const bool v6 = url.host.find(':') != std::string::npos;
-  return fmt::format("{}://{}{}{}{}:{}{}", url.scheme == RedisUrl::Scheme::tls ? "rediss" : "redis", auth,
-                     v6 ? "[" : "", url.host, v6 ? "]" : "", url.port, url.db ? fmt::format("/{}", url.db) : "");
 }
 
 }  // namespace
@@ -116,7 +94,7 @@ std::string redis_url_with_credentials(const Args& args, const std::string& url_
         fmt::format("a Redis user needs a password: give it with --redis-password-file or {}", k_password_variable));
   url->user = user.value_or("");
   url->password = *password;
-  return compose(*url);
+  return url->text();
 }
 
 }  // namespace streamckpt::cli

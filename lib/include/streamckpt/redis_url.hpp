@@ -1,7 +1,11 @@
 // Redis URLs as ConsumerOptions::redis_url and admin::Place take them:
 // redis://[user:password@]host[:port][/db], rediss://… (TLS),
-// unix:///path[?db=N]. For checking a URL before use and for messages that
-// must not show its password.
+// unix:///path[?db=N], and
+// redis+sentinel://[user:password@]host[:port][,host[:port]…]/MASTER[/db]:
+// the Sentinels (port 26379 by default) are asked where master MASTER is;
+// user and password are the master's (the Sentinels are asked without AUTH).
+// For checking a URL before use and for messages that must not show its
+// password.
 #pragma once
 
 #include <streamckpt/error.hpp>
@@ -9,11 +13,19 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace streamckpt {
 
 struct RedisUrl {
-  enum class Scheme { tcp, tls, unix_socket };
+  enum class Scheme { tcp, tls, unix_socket, sentinel };
+
+  struct Address {
+    std::string host;  // an IPv6 address without its brackets
+    std::uint16_t port = 0;
+    std::string text() const;  // host:port, [v6]:port
+    friend bool operator==(const Address&, const Address&) = default;
+  };
 
   Scheme scheme = Scheme::tcp;
   std::string host;  // tcp and tls; an IPv6 address without its brackets
@@ -22,6 +34,10 @@ struct RedisUrl {
   std::string user;      // empty: AUTH with the password only (or no AUTH)
   std::string password;  // empty: no AUTH
   std::uint32_t db = 0;  // SELECT when non-zero
+  // sentinel: where to ask (in the URL's order, at least one) for which
+  // master. host and port are unused.
+  std::vector<Address> sentinels;
+  std::string master;
 
   // Strict: an unknown scheme, an empty host, a port outside 1..65535, a db
   // that is not a number, or a stray character is an error; `why` says which.
@@ -36,6 +52,9 @@ struct RedisUrl {
 
   // The URL with the password replaced by "***", for logs.
   std::string redacted() const;
+  // The URL in full, its user and password percent-encoded: parse() gives
+  // this URL back.
+  std::string text() const;
 };
 
 }  // namespace streamckpt
