@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <map>
 #include <variant>
 
@@ -104,8 +105,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   std::uint64_t generation = 0;
   bool open = false;
   std::uint64_t connects = 0;
-  // Behind Sentinel: the master of the current link, or of the last one.
+  // Behind Sentinel: the master of the current link, or of the last one, and
+  // the current link's subscription to the Sentinel's switches (closed with
+  // the link; its coroutine holds it too).
   std::optional<Url::Address> master;
+  std::shared_ptr<asio::ip::tcp::socket> switch_watch;
 
   // The request FIFO (multiplexer.hpp), and who waits for each request.
   Multiplexer requests;
@@ -175,6 +179,11 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
 #endif
         },
         stream);
+    if (switch_watch) {
+      error_code ignored;
+      switch_watch->close(ignored);
+      switch_watch.reset();
+    }
     writing = false;
     watchdog.cancel();
   }
@@ -263,6 +272,45 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     }
   }
 
+  // Behind Sentinel: listens to the Sentinel at `at` for a switch of our
+  // master while link `gen` lasts, and drops the link when one names another
+  // address, so that its callers reconnect to the new master. A Sentinel that
+  // cannot be reached or subscribed to ends the watch only: a demoted master
+  // still drops its clients or answers READONLY.
+  static asio::awaitable<void> watch_switches(std::shared_ptr<State> self, std::uint64_t gen, Url::Address at) {
+    error_code ec;
+    asio::ip::tcp::resolver resolver(self->executor);
+    const auto endpoints = co_await resolver.async_resolve(at.host, std::to_string(at.port),
+                                                           asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || gen != self->generation) co_return;
+    auto socket = std::make_shared<asio::ip::tcp::socket>(self->executor);
+    self->switch_watch = socket;
+    co_await asio::async_connect(*socket, endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || gen != self->generation) co_return;
+    std::string subscribe;
+    encode(subscribe, {"SUBSCRIBE", k_switch_channel});
+    co_await asio::async_write(*socket, asio::buffer(subscribe), asio::redirect_error(asio::use_awaitable, ec));
+    Decoder decoder;
+    std::array<char, 2048> buffer{};
+    while (!ec && gen == self->generation) {
+      const auto n =
+          co_await socket->async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || gen != self->generation) co_return;
+      decoder.feed(std::string_view(buffer.data(), n));
+      for (;;) {
+        auto push = decoder.next();
+        if (!push) co_return;  // not RESP: the watch ends
+        if (!*push) break;
+        if (auto moved = switched_master(**push, self->url.master); moved && moved != self->master) {
+          self->not_ready =
+              fmt::format("Sentinel {} says master '{}' moved to {}", at.text(), self->url.master, moved->text());
+          self->fail_all(errc::outcome_unknown);
+          co_return;
+        }
+      }
+    }
+  }
+
   std::shared_ptr<Request> enqueue(const std::vector<Command>& commands, std::chrono::milliseconds block) {
     auto request = std::make_shared<Request>(executor);
     const bool was_empty = requests.queued() == 0;
@@ -348,8 +396,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   asio::awaitable<error_code> open_tcp(const std::string& host, std::uint16_t port, std::string* detail) {
     error_code ec;
     asio::ip::tcp::resolver resolver(executor);
-    const auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
-                                                           asio::redirect_error(asio::use_awaitable, ec));
+    const auto endpoints =
+        co_await resolver.async_resolve(host, std::to_string(port), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (detail) *detail = fmt::format("cannot resolve '{}': {}", host, ec.message());
       co_return errc::connect_failed;
@@ -464,8 +512,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     if (ask_role && !replies->back().is_error()) {
       if (const auto role = role_of(replies->back()); role != "master") {
         if (detail)
-          *detail = fmt::format("{} is not a master (ROLE: '{}'): a failover is in progress; asking the Sentinels again",
-                                where(), role);
+          *detail = fmt::format(
+              "{} is not a master (ROLE: '{}'): a failover is in progress; asking the Sentinels again", where(), role);
         co_return errc::redis_not_ready;
       }
     }
@@ -505,8 +553,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     auto result = co_await (open_stream(&local_detail) || timer.async_wait(asio::use_awaitable));
     if (result.index() == 1) {
       if (detail)
-        *detail =
-            fmt::format("connecting to {} timed out after {} ms", where(), options.connect_timeout.count());
+        *detail = fmt::format("connecting to {} timed out after {} ms", where(), options.connect_timeout.count());
       fail_all(errc::connect_failed);
       co_return errc::connect_failed;
     }
@@ -538,6 +585,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       co_return ec;
     }
     ++connects;
+    if (url.scheme == Url::Scheme::sentinel)
+      spawn_link_task(watch_switches(shared_from_this(), gen, url.sentinels.front()), gen);
     co_return error_code{};
   }
 };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string_view>
 
 namespace streamckpt::redis {
 
@@ -30,6 +31,29 @@ Result<Url::Address> master_address(const Value& reply, const std::string& maste
 std::string role_of(const Value& reply) {
   if (!reply.is_array() || reply.elements.empty() || !reply.elements.front().is_string()) return {};
   return reply.elements.front().str;
+}
+
+std::optional<Url::Address> switched_master(const Value& push, const std::string& master) {
+  if (!push.is_array() || push.elements.size() != 3) return std::nullopt;
+  const auto& kind = push.elements[0];
+  const auto& channel = push.elements[1];
+  const auto& text = push.elements[2];
+  if (!kind.is_string() || kind.str != "message" || !channel.is_string() || channel.str != k_switch_channel ||
+      !text.is_string())
+    return std::nullopt;
+  std::vector<std::string_view> words;
+  std::string_view rest = text.str;
+  while (!rest.empty()) {
+    const auto space = rest.find(' ');
+    if (space != 0) words.push_back(rest.substr(0, space));
+    if (space == std::string_view::npos) break;
+    rest.remove_prefix(space + 1);
+  }
+  if (words.size() != 5 || words[0] != master || words[3].empty()) return std::nullopt;
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(words[4].data(), words[4].data() + words[4].size(), port);
+  if (ec != std::errc{} || end != words[4].data() + words[4].size() || port == 0 || port > 65535) return std::nullopt;
+  return Url::Address{std::string(words[3]), static_cast<std::uint16_t>(port)};
 }
 
 void prefer(std::vector<Url::Address>& sentinels, std::size_t answered) {

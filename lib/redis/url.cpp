@@ -269,9 +269,8 @@ std::string RedisUrl::redacted() const {
 }
 
 std::string RedisUrl::text() const {
-  return format_url(*this, password.empty()
-                               ? std::string{}
-                               : fmt::format("{}:{}@", percent_encode(user), percent_encode(password)));
+  return format_url(
+      *this, password.empty() ? std::string{} : fmt::format("{}:{}@", percent_encode(user), percent_encode(password)));
 }
 
 std::string RedisUrl::Address::text() const { return address_text(host, port); }

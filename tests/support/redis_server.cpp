@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -60,7 +61,8 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-RedisServer::RedisServer(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
+RedisServer::RedisServer(std::vector<std::string> extra_args, std::string config)
+    : extra_args_(std::move(extra_args)), config_(std::move(config)) {
   std::string pattern = (std::filesystem::temp_directory_path() / "streamckpt-redis-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
   dir_ = pattern;
@@ -82,6 +84,11 @@ bool RedisServer::launch() {
                                    "--logfile",
                                    (dir_ / "redis.log").string()};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  if (!config_.empty()) {
+    const auto file = dir_ / "node.conf";
+    std::ofstream(file) << config_;
+    args.insert(args.begin() + 1, file.string());
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -18,7 +18,9 @@ int free_port();
 class RedisServer {
  public:
   // Extra redis-server arguments, e.g. {"--requirepass", "secret"}.
-  explicit RedisServer(std::vector<std::string> extra_args = {});
+  // `config`, when given, is written to a file in the server's directory and
+  // named first (Sentinel needs a file of its own to rewrite).
+  explicit RedisServer(std::vector<std::string> extra_args = {}, std::string config = {});
   ~RedisServer();
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -36,6 +38,7 @@ class RedisServer {
   void start();
   bool launch();  // starts on port_; false when it did not come up
   std::vector<std::string> extra_args_;
+  std::string config_;
   std::filesystem::path dir_;
   int port_ = 0;
   int pid_ = -1;

@@ -64,3 +64,19 @@ TEST_CASE("the Sentinel that answered is asked first next time; the others keep 
   prefer(s, 9);  // out of range: unchanged
   CHECK(s.front() == Url::Address{"d", 4});
 }
+
+TEST_CASE("a +switch-master message for our master gives its new address; anything else gives none") {
+  const auto message = [](std::string text) {
+    return array({str("message"), str("+switch-master"), str(std::move(text))});
+  };
+  CHECK(switched_master(message("m 127.0.0.1 7001 127.0.0.1 7002"), "m") == Url::Address{"127.0.0.1", 7002});
+  CHECK(switched_master(message("m ::1 7001 ::1 7002"), "m") == Url::Address{"::1", 7002});
+  CHECK_FALSE(switched_master(message("other 127.0.0.1 7001 127.0.0.1 7002"), "m"));
+  CHECK_FALSE(switched_master(message("m 127.0.0.1 7001 127.0.0.1"), "m"));
+  CHECK_FALSE(switched_master(message("m 127.0.0.1 7001 127.0.0.1 0"), "m"));
+  CHECK_FALSE(switched_master(message("m 127.0.0.1 7001 127.0.0.1 70000"), "m"));
+  CHECK_FALSE(switched_master(message("m 127.0.0.1 7001 127.0.0.1 7002 extra"), "m"));
+  CHECK_FALSE(switched_master(array({str("subscribe"), str("+switch-master"), integer(1)}), "m"));
+  CHECK_FALSE(switched_master(array({str("message"), str("+sdown"), str("m 127.0.0.1 7001 127.0.0.1 7002")}), "m"));
+  CHECK_FALSE(switched_master(str("message"), "m"));
+}
