@@ -400,9 +400,10 @@ asio::awaitable<error_code> Consumer::Impl::stop() {
   // is down now costs nothing but a stale Redis copy, which start-up handles.
   bool flushed = true;
   if (redis_dirty && cmds) flushed = co_await flush_once();
-  // A write refused for a lease that had lapsed (a failover to a replica
-  // whose copy of it expired) took the lease again: once more.
-  if (!flushed && redis_dirty && cmds && !fatal) flushed = co_await flush_once();
+  // A write Redis refused for a lease that had lapsed (a failover to a
+  // replica whose copy of it expired) took the lease again: once more. A
+  // link that failed (last_flush_failure says how) is not tried again.
+  if (!flushed && redis_dirty && cmds && !fatal && last_flush_failure.empty()) flushed = co_await flush_once();
   if (!flushed)
     log(
         fmt::format("final write-through to Redis failed{}; the local checkpoint is durable and Redis will catch up "
