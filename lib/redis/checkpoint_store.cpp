@@ -69,10 +69,36 @@ std::string key_part(std::string_view name) {
 
 }  // namespace
 
-// The stream is the text between the first "{" and the "}:" before the last
-// two ':'-separated parts, which hold no ':': the key names one identity.
+std::optional<std::string_view> hash_tag(std::string_view key) {
+  const auto open = key.find('{');
+  if (open == std::string_view::npos) return std::nullopt;
+  const auto close = key.find('}', open + 1);
+  if (close == std::string_view::npos || close == open + 1) return std::nullopt;
+  return key.substr(open + 1, close - open - 1);
+}
+
+bool slot_keys_possible(std::string_view stream) {
+  return hash_tag(stream) || stream.find('}') == std::string_view::npos;
+}
+
+// The part of every key that names the stream, hashed as the stream is:
+//   {<stream>}           a stream without '}': its whole name is the tag, as
+//                        it is the whole name Redis hashes for the stream;
+//   {<tag>}:<stream %>   a stream with a hash tag: the same tag, then the
+//                        name percent-encoded (no ':', '{' or '}' left), so
+//                        that streams sharing a tag keep keys of their own;
+//   {<stream>}           a '}' but no tag: no key can share the stream's slot
+//                        (slot_keys_possible() is false; Cluster refuses it).
+// A key names one identity: in the first and last forms the stream is the
+// text between the first "{" and the "}:" before the last two parts; the
+// second has three parts after its tag, none with a ':'.
+std::string stream_part(std::string_view stream) {
+  if (const auto tag = hash_tag(stream)) return fmt::format("{{{}}}:{}", *tag, key_part(stream));
+  return fmt::format("{{{}}}", stream);
+}
+
 std::string checkpoint_hash_key(const CheckpointKey& key) {
-  return fmt::format("streamckpt:{{{}}}:{}:{}", key.stream, key_part(key.group), key_part(key.consumer));
+  return fmt::format("streamckpt:{}:{}:{}", stream_part(key.stream), key_part(key.group), key_part(key.consumer));
 }
 
 std::string lease_key(const CheckpointKey& key) { return checkpoint_hash_key(key) + ":lease"; }
@@ -80,7 +106,7 @@ std::string lease_key(const CheckpointKey& key) { return checkpoint_hash_key(key
 std::string deliveries_key(const CheckpointKey& key) {
   // Two colons: no consumer name encodes to an empty part, so no hash or
   // lease of a consumer has this key.
-  return fmt::format("streamckpt:{{{}}}:{}::deliveries", key.stream, key_part(key.group));
+  return fmt::format("streamckpt:{}:{}::deliveries", stream_part(key.stream), key_part(key.group));
 }
 
 std::string checkpoint_crc(const Checkpoint& c) {

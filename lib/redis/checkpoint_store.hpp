@@ -2,7 +2,10 @@
 //   streamckpt:{<stream>}:<group>:<consumer>
 // (the {<stream>} hash tag keeps it in the stream's cluster slot; <group> is
 // empty in plain mode; '%', ':', '{' and '}' in <group> and <consumer> are
-// percent-encoded, so that every identity has its own key), with fields
+// percent-encoded, so that every identity has its own key). A stream whose
+// name holds a hash tag of its own ("{t1}:events") is hashed by that tag:
+// its keys are streamckpt:{t1}:%7Bt1%7D%3Aevents:<group>:<consumer>, the
+// name percent-encoded after the tag. The hash's fields:
 //   id            canonical entry ID, "<ms>-<seq>"
 //   pos           the ID as "%020llu-%020llu": byte order equals ID order, so
 //                 Lua compares strings and never rounds 64-bit numbers
@@ -19,7 +22,17 @@
 
 #include <streamckpt/checkpoint.hpp>
 
+#include <optional>
+#include <string_view>
+
 namespace streamckpt::redis {
+
+// The hash tag Redis Cluster hashes `key` by: the text between its first '{'
+// and the first '}' after it, when that is not empty.
+std::optional<std::string_view> hash_tag(std::string_view key);
+// Whether any key can share `stream`'s cluster slot: false for a name with a
+// '}' but no hash tag ("a}b"), whose slot is that of its whole text.
+bool slot_keys_possible(std::string_view stream);
 
 std::string checkpoint_hash_key(const CheckpointKey& key);
 std::string lease_key(const CheckpointKey& key);
