@@ -88,9 +88,12 @@ event to the sink as one JSON line, and makes the checkpoint durable after every
 acknowledged event. SIGTERM or SIGINT stops it cleanly: in-flight events are finished
 and acknowledged, exit status 0; a second signal exits at once with status 1.
 
-  --redis URL           redis://[user:password@]host[:port][/db], rediss://... (TLS) or
-                        unix:///path[?db=N]; a '/' or '%' in a password is written %2F,
-                        %25. AUTH and SELECT are sent on every (re)connect
+  --redis URL           redis://[user:password@]host[:port][/db], rediss://... (TLS),
+                        unix:///path[?db=N], or behind Sentinel
+                        redis+sentinel://[user:password@]host[:port][,host[:port]...]/MASTER[/db]
+                        (Sentinel port 26379 by default; the user and password are the
+                        master's; failovers are followed). A '/' or '%' in a password is
+                        written %2F, %25. AUTH and SELECT are sent on every (re)connect
   --stream NAME         the stream's key, 1 to 1024 bytes
   --group NAME          group mode: read with XREADGROUP as a member of this consumer
                         group (1 to 1024 bytes). The group is created when missing, at
