@@ -361,29 +361,29 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   // Asks the Sentinels in turn where the master is.
   asio::awaitable<Result<Url::Address>> ask_sentinels(std::string* detail) {
     std::string failures;
+    const auto failed = [&failures](const std::string& why) { failures += (failures.empty() ? "" : "; ") + why; };
+    ConnectionOptions plain;  // no TLS: Sentinels are asked in the clear
+    plain.connect_timeout = options.connect_timeout;
+    plain.command_timeout = options.connect_timeout;
     for (std::size_t i = 0; i < url.sentinels.size(); ++i) {
       const auto at = url.sentinels[i];
       Url sentinel_url;
       sentinel_url.host = at.host;
       sentinel_url.port = at.port;
-      ConnectionOptions plain;
-      plain.connect_timeout = options.connect_timeout;
-      plain.command_timeout = options.connect_timeout;
       Connection sentinel(executor, sentinel_url, plain);
       std::string why;
-      if (auto ec = co_await sentinel.connect(&why)) {
-        failures += fmt::format("{}{}", failures.empty() ? "" : "; ", why);
+      if (co_await sentinel.connect(&why)) {
+        failed(why);
         continue;
       }
       auto reply = co_await sentinel.exec_one(ask_master_command(url.master));
       if (!reply) {
-        failures += fmt::format("{}Sentinel {} did not answer: {}", failures.empty() ? "" : "; ", at.text(),
-                                reply.error().message());
+        failed(fmt::format("Sentinel {} did not answer: {}", at.text(), reply.error().message()));
         continue;
       }
       auto found = master_address(*reply, url.master, &why);
       if (!found) {
-        failures += fmt::format("{}Sentinel {}: {}", failures.empty() ? "" : "; ", at.text(), why);
+        failed(fmt::format("Sentinel {}: {}", at.text(), why));
         continue;
       }
       prefer(url.sentinels, i);

@@ -7,6 +7,17 @@
 #include <string_view>
 
 namespace streamckpt::redis {
+namespace {
+
+// A TCP port as Sentinel writes one: decimal, 1 to 65535.
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port == 0 || port > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(port);
+}
+
+}  // namespace
 
 Command ask_master_command(const std::string& master) { return {"SENTINEL", "get-master-addr-by-name", master}; }
 
@@ -20,12 +31,9 @@ Result<Url::Address> master_address(const Value& reply, const std::string& maste
   if (!reply.is_array() || reply.elements.size() != 2 || !reply.elements[0].is_string() ||
       !reply.elements[1].is_string() || reply.elements[0].str.empty())
     return fail("it gave an unexpected reply to SENTINEL get-master-addr-by-name");
-  const auto& port_text = reply.elements[1].str;
-  unsigned port = 0;
-  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
-    return fail(fmt::format("it named port '{}' for master '{}'", port_text, master));
-  return Url::Address{reply.elements[0].str, static_cast<std::uint16_t>(port)};
+  const auto port = parse_port(reply.elements[1].str);
+  if (!port) return fail(fmt::format("it named port '{}' for master '{}'", reply.elements[1].str, master));
+  return Url::Address{reply.elements[0].str, *port};
 }
 
 std::string role_of(const Value& reply) {
@@ -50,10 +58,9 @@ std::optional<Url::Address> switched_master(const Value& push, const std::string
     rest.remove_prefix(space + 1);
   }
   if (words.size() != 5 || words[0] != master || words[3].empty()) return std::nullopt;
-  unsigned port = 0;
-  const auto [end, ec] = std::from_chars(words[4].data(), words[4].data() + words[4].size(), port);
-  if (ec != std::errc{} || end != words[4].data() + words[4].size() || port == 0 || port > 65535) return std::nullopt;
-  return Url::Address{std::string(words[3]), static_cast<std::uint16_t>(port)};
+  const auto port = parse_port(words[4]);
+  if (!port) return std::nullopt;
+  return Url::Address{std::string(words[3]), *port};
 }
 
 void prefer(std::vector<Url::Address>& sentinels, std::size_t answered) {

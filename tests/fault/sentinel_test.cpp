@@ -210,3 +210,20 @@ TEST_CASE("behind Sentinel, a replica promoted while it lagged: REGRESSED after 
     CHECK(mentions(r.err, "; REGRESSED: "));
   }
 }
+
+TEST_CASE("behind Sentinel, no Sentinel naming the master: exit 1, and what each one said") {
+  RedisServer primary;
+  RedisServer sentinel{{"--sentinel"}, sentinel_config(primary.port())};
+  TempDir dir;
+  const int nobody = free_port();
+  const auto url = fmt::format("redis+sentinel://127.0.0.1:{},127.0.0.1:{}/orders-main", nobody, sentinel.port());
+  const auto r = run_cli({"consume", "--redis", url, "--stream", "orders", "--consumer", "edge-7", "--data-dir",
+                          (dir.path() / "ckpt").string(), "--startup-timeout-ms", "0"});
+  CHECK(r.exit_code == 1);
+  CHECK_MESSAGE(mentions(r.err, fmt::format("streamckpt: error: no Sentinel of {} named the master: cannot connect to "
+                                            "127.0.0.1:{}: Connection refused; Sentinel 127.0.0.1:{}: it knows no "
+                                            "master named 'orders-main'\n",
+                                            url, nobody, sentinel.port())),
+                r.err);
+  CHECK(handled_numbers(r.out).empty());
+}
