@@ -25,7 +25,8 @@ SyncRedis::SyncRedis(const std::string& url_text, std::chrono::milliseconds time
     case RedisUrl::Scheme::tls:
       throw std::runtime_error("rediss:// is not supported by the benchmark");
     case RedisUrl::Scheme::sentinel:
-      throw std::runtime_error("redis+sentinel:// is not supported by the benchmark");
+    case RedisUrl::Scheme::cluster:
+      throw std::runtime_error("redis+sentinel:// and redis+cluster:// are not supported by the benchmark's own links");
   }
   if (!ctx_ || ctx_->err) {
     const std::string err = ctx_ ? ctx_->errstr : "out of memory";

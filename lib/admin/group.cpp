@@ -20,7 +20,7 @@ Outcome<GroupDescription> describe_group(const Place& place, const std::string& 
     store = std::move(*opened);
   }
   detail::SyncRedis redis;
-  if (auto problem = redis.connect(place.redis_url)) return problem;
+  if (auto problem = redis.connect(place.redis_url, stream)) return problem;
   GroupDescription out;
   auto state = redis.stream_state(stream);
   if (!state) return state.error();

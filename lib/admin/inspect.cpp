@@ -16,7 +16,7 @@ Outcome<Inspection> inspect(const Place& place, const CheckpointKey& key) {
   const bool redis_read = !place.redis_url.empty();
   if (redis_read) {
     detail::SyncRedis redis;
-    if (auto problem = redis.connect(place.redis_url)) return problem;
+    if (auto problem = redis.connect(place.redis_url, key.stream)) return problem;
     auto copy = redis.read_copy(key);
     if (!copy) return copy.error();
     auto stream = redis.stream_state(key.stream);

@@ -46,7 +46,7 @@ Outcome<ResetOutcome> reset(const Place& place, const CheckpointKey& key, const 
     out.local_before = store->read(key);
   }
   detail::SyncRedis redis;
-  if (auto problem = redis.connect(place.redis_url)) return problem;
+  if (auto problem = redis.connect(place.redis_url, key.stream)) return problem;
   auto remote = redis.read_copy(key);
   if (!remote) return remote.error();
   out.redis_before = *remote;

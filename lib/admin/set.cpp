@@ -99,7 +99,7 @@ Outcome<SetOutcome> set(const Place& place, const CheckpointKey& key, const SetR
   // The stream is checked before the store is opened: a refused set leaves
   // no new store behind at a mistyped data directory.
   detail::SyncRedis redis;
-  if (auto problem = redis.connect(place.redis_url)) return problem;
+  if (auto problem = redis.connect(place.redis_url, key.stream)) return problem;
   SetOutcome out;
   if (auto problem = resolve_position(redis, key, request, out)) return problem;
 

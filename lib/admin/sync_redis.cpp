@@ -7,11 +7,13 @@
 
 namespace streamckpt::admin::detail {
 
-Problem SyncRedis::connect(const std::string& url_text) {
+Problem SyncRedis::connect(const std::string& url_text, const std::string& stream) {
   std::string why;
   auto url = redis::Url::parse(url_text, &why);
   if (!url) return {errc::invalid_url, fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(url_text), why)};
-  conn_ = std::make_unique<redis::Connection>(io_.get_executor(), *url, redis::ConnectionOptions{});
+  redis::ConnectionOptions options;
+  options.slot_key = stream;
+  conn_ = std::make_unique<redis::Connection>(io_.get_executor(), *url, options);
   std::string detail;
   if (auto ec = run(conn_->connect(&detail))) return {ec, detail.empty() ? ec.message() : detail};
   return {};

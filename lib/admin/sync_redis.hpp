@@ -21,7 +21,8 @@ namespace streamckpt::admin::detail {
 class SyncRedis {
  public:
   // Parses the URL and connects (AUTH, SELECT, PING as the URL says).
-  [[nodiscard]] Problem connect(const std::string& url_text);
+  // `stream`: in Cluster, the link goes to the node of its slot.
+  [[nodiscard]] Problem connect(const std::string& url_text, const std::string& stream);
 
   // Runs `op` on the connection's io_context until it is done: the
   // connection's reader stays pending in between.

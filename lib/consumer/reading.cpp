@@ -51,7 +51,12 @@ asio::awaitable<void> Consumer::Impl::read_loop() {
       }
       // The connection failed: back off, then reconnect at the top.
       const auto delay = read_backoff.next();
-      log(fmt::format("read failed ({}); reconnecting in {} ms", ec.message(), delay.count()));
+      // A reply that dropped the link (LOADING, a cluster's MOVED or ASK, …)
+      // says more than its code.
+      const auto why = ec == errc::redis_not_ready && !reads->not_ready_reply().empty()
+                           ? fmt::format("Redis answered: {}", reads->not_ready_reply())
+                           : ec.message();
+      log(fmt::format("read failed ({}); reconnecting in {} ms", why, delay.count()));
       co_await wait_unless_stopped(delay);
       continue;
     }

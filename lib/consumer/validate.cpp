@@ -1,4 +1,6 @@
 // validate(ConsumerOptions): what start() refuses before it opens anything.
+#include "redis/checkpoint_store.hpp"
+#include "redis/cluster.hpp"
 #include "redis/url.hpp"
 
 #include <streamckpt/options.hpp>
@@ -56,6 +58,25 @@ std::string out_of_range_size(const ConsumerOptions& o) {
   return {};
 }
 
+// In Cluster, every key a consumer writes must be in its stream's slot: the
+// links go to that slot's master only.
+Problem check_cluster_names(const ConsumerOptions& o) {
+  const auto& stream = o.key.stream;
+  if (!redis::slot_keys_possible(stream))
+    return {errc::invalid_key,
+            fmt::format("stream '{}' has a '}}' but no hash tag: no other key can share its cluster slot, so its "
+                        "checkpoint cannot be kept beside it in Redis Cluster; rename it, or give it a hash tag",
+                        stream)};
+  if (o.max_deliveries == 0) return {};
+  const auto dead = o.dead_letter.empty() ? stream + ":dead" : o.dead_letter;
+  if (redis::key_slot(dead) == redis::key_slot(stream)) return {};
+  const auto same_slot = redis::hash_tag(stream) ? stream + ":dead" : fmt::format("{{{}}}:dead", stream);
+  return {errc::invalid_options,
+          fmt::format("the dead-letter stream '{}' is in another cluster slot than stream '{}' (slot {}, not {}): "
+                      "name one in the stream's slot, such as '{}'",
+                      dead, stream, redis::key_slot(dead), redis::key_slot(stream), same_slot)};
+}
+
 }  // namespace
 
 Problem validate(const ConsumerOptions& options) {
@@ -67,6 +88,8 @@ Problem validate(const ConsumerOptions& options) {
   std::string why;
   if (auto url = redis::Url::parse(options.redis_url, &why); !url)
     return {url.error(), fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(options.redis_url), why)};
+  else if (url->scheme == redis::Url::Scheme::cluster)
+    return check_cluster_names(options);
   return {};
 }
 

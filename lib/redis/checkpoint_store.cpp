@@ -1,5 +1,7 @@
 #include "redis/checkpoint_store.hpp"
 
+#include "redis/cluster.hpp"
+
 #include <fmt/format.h>
 #include <boost/uuid/detail/sha1.hpp>
 
@@ -68,14 +70,6 @@ std::string key_part(std::string_view name) {
 }
 
 }  // namespace
-
-std::optional<std::string_view> hash_tag(std::string_view key) {
-  const auto open = key.find('{');
-  if (open == std::string_view::npos) return std::nullopt;
-  const auto close = key.find('}', open + 1);
-  if (close == std::string_view::npos || close == open + 1) return std::nullopt;
-  return key.substr(open + 1, close - open - 1);
-}
 
 bool slot_keys_possible(std::string_view stream) {
   return hash_tag(stream) || stream.find('}') == std::string_view::npos;

@@ -27,9 +27,6 @@
 
 namespace streamckpt::redis {
 
-// The hash tag Redis Cluster hashes `key` by: the text between its first '{'
-// and the first '}' after it, when that is not empty.
-std::optional<std::string_view> hash_tag(std::string_view key);
 // Whether any key can share `stream`'s cluster slot: false for a name with a
 // '}' but no hash tag ("a}b"), whose slot is that of its whole text.
 bool slot_keys_possible(std::string_view stream);

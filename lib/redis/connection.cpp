@@ -1,5 +1,6 @@
 #include "redis/connection.hpp"
 
+#include "redis/cluster.hpp"
 #include "redis/multiplexer.hpp"
 #include "redis/sentinel.hpp"
 
@@ -33,6 +34,7 @@ ConnectionOptions ConnectionOptions::of(const ConsumerOptions& options) {
   c.tls_cert = options.tls_cert;
   c.tls_key = options.tls_key;
   c.tls_insecure = options.tls_insecure;
+  c.slot_key = options.key.stream;
   return c;
 }
 
@@ -81,7 +83,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         options(std::move(o)),
         watchdog(executor),
         connect_done(executor, Clock::time_point::max()) {
-    requests.set_readonly_drops(url.scheme == Url::Scheme::sentinel);
+    if (url.scheme == Url::Scheme::sentinel) requests.set_dropping_errors({"READONLY"});
+    if (url.scheme == Url::Scheme::cluster) requests.set_dropping_errors({"MOVED", "ASK", "CLUSTERDOWN", "TRYAGAIN"});
   }
 
   asio::any_io_executor executor;
@@ -128,8 +131,12 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   // The server, for messages: the URL, and behind Sentinel the master it
   // named.
   std::string where() const {
-    if (url.scheme != Url::Scheme::sentinel || !master) return url.redacted();
-    return fmt::format("master '{}' at {}", url.master, master->text());
+    if (!master) return url.redacted();
+    if (url.scheme == Url::Scheme::cluster)
+      return fmt::format("node {} (the master of slot {} of {})", master->text(), key_slot(options.slot_key),
+                         url.redacted());
+    if (url.scheme == Url::Scheme::sentinel) return fmt::format("master '{}' at {}", url.master, master->text());
+    return url.redacted();
   }
 
   void fail_all(error_code ec) {
@@ -349,8 +356,13 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       co_return error_code{};
     }
 
-    if (url.scheme == Url::Scheme::sentinel) {
-      auto found = co_await ask_sentinels(detail);
+    if (url.scheme == Url::Scheme::sentinel || url.scheme == Url::Scheme::cluster) {
+      // Two statements: GCC 12 miscompiles a co_await inside ?:.
+      Result<Url::Address> found = errc::connect_failed;
+      if (url.scheme == Url::Scheme::sentinel)
+        found = co_await ask_sentinels(detail);
+      else
+        found = co_await ask_cluster(detail);
       if (!found) co_return found.error();
       master = *found;
       co_return co_await open_tcp(found->host, found->port, detail);
@@ -365,8 +377,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     ConnectionOptions plain;  // no TLS: Sentinels are asked in the clear
     plain.connect_timeout = options.connect_timeout;
     plain.command_timeout = options.connect_timeout;
-    for (std::size_t i = 0; i < url.sentinels.size(); ++i) {
-      const auto at = url.sentinels[i];
+    for (std::size_t i = 0; i < url.hosts.size(); ++i) {
+      const auto at = url.hosts[i];
       Url sentinel_url;
       sentinel_url.host = at.host;
       sentinel_url.port = at.port;
@@ -386,11 +398,60 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         failed(fmt::format("Sentinel {}: {}", at.text(), why));
         continue;
       }
-      prefer(url.sentinels, i);
+      prefer(url.hosts, i);
       co_return *found;
     }
     if (detail) *detail = fmt::format("no Sentinel of {} named the master: {}", url.redacted(), failures);
     co_return errc::connect_failed;
+  }
+
+  // Asks the cluster's nodes in turn, the last master first, which node is
+  // the master of the slot.
+  asio::awaitable<Result<Url::Address>> ask_cluster(std::string* detail) {
+    std::vector<Url::Address> nodes;
+    if (master) nodes.push_back(*master);
+    for (const auto& h : url.hosts)
+      if (!master || h != *master) nodes.push_back(h);
+    const auto slot = key_slot(options.slot_key);
+    std::string failures;
+    const auto failed = [&failures](const std::string& why) { failures += (failures.empty() ? "" : "; ") + why; };
+    ConnectionOptions plain;
+    plain.connect_timeout = options.connect_timeout;
+    plain.command_timeout = options.connect_timeout;
+    error_code last = errc::connect_failed;
+    for (const auto& at : nodes) {
+      Url node_url;
+      node_url.host = at.host;
+      node_url.port = at.port;
+      node_url.user = url.user;
+      node_url.password = url.password;
+      Connection node(executor, node_url, plain);
+      std::string why;
+      if (auto ec = co_await node.connect(&why)) {
+        if (ec == errc::auth_failed) {
+          if (detail) *detail = why;
+          co_return ec;
+        }
+        failed(why);
+        continue;
+      }
+      auto reply = co_await node.exec_one(shards_command());
+      if (!reply) {
+        failed(fmt::format("node {} did not answer: {}", at.text(), reply.error().message()));
+        continue;
+      }
+      auto found = slot_master(*reply, slot, &why);
+      if (!found) {
+        last = errc::redis_not_ready;  // the cluster answers, without a master for the slot yet
+        failed(fmt::format("node {}: {}", at.text(), why));
+        continue;
+      }
+      co_return *found;
+    }
+    if (detail)
+      *detail = fmt::format("no node of {} named the master of slot {} (stream '{}'): {}", url.redacted(), slot,
+                            options.slot_key, failures);
+    co_return last;
   }
 
   asio::awaitable<error_code> open_tcp(const std::string& host, std::uint16_t port, std::string* detail) {
@@ -586,7 +647,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
     }
     ++connects;
     if (url.scheme == Url::Scheme::sentinel)
-      spawn_link_task(watch_switches(shared_from_this(), gen, url.sentinels.front()), gen);
+      spawn_link_task(watch_switches(shared_from_this(), gen, url.hosts.front()), gen);
     co_return error_code{};
   }
 };

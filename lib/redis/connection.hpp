@@ -16,6 +16,12 @@
 // every other with errc::outcome_unknown. connect() ends with a PING, so it
 // fails with errc::redis_not_ready until Redis is ready.
 //
+// In Cluster (redis+cluster://), every connect asks the nodes it knows (the
+// last master first, then the URL's) for CLUSTER SHARDS and connects to the
+// master of options.slot_key's slot; MOVED, ASK, CLUSTERDOWN and TRYAGAIN
+// drop the link as a not-ready reply does, so that the reconnect asks again
+// (a slot that is migrating is waited out).
+//
 // Behind Sentinel (redis+sentinel://), every connect asks the Sentinels where
 // the master is, and checks with ROLE that the server reached is one
 // (errc::redis_not_ready when not: a failover is in progress). A READONLY
@@ -52,8 +58,11 @@ struct ConnectionOptions {
   // certificate and key; tls_insecure skips verification.
   std::string tls_ca, tls_cert, tls_key;
   bool tls_insecure = false;
+  // Cluster (redis+cluster://): the key whose slot's master the link talks
+  // to; a consumer's stream, whose slot holds every key of its checkpoint.
+  std::string slot_key;
 
-  // A consumer's timeouts and TLS files, for every link made for it.
+  // A consumer's timeouts, TLS files and stream, for every link made for it.
   static ConnectionOptions of(const ConsumerOptions& options);
 };
 
@@ -84,8 +93,9 @@ class Connection {
   void close();
   bool is_open() const;
   const Url& url() const;
-  // Behind Sentinel (redis+sentinel://): the master the current or last link
-  // reached; nullopt before the first, and for every other URL.
+  // Behind Sentinel (redis+sentinel://) or in Cluster (redis+cluster://): the
+  // master the current or last link reached; nullopt before the first, and
+  // for every other URL.
   std::optional<Url::Address> master() const;
   // The server, for messages: the URL without its password, or behind
   // Sentinel the master's name and address.

@@ -13,6 +13,12 @@ bool says_not_ready(const Value& reply) {
          reply.str.rfind("ERR max number of clients", 0) == 0;
 }
 
+bool Multiplexer::drops(const Value& reply) const {
+  if (!reply.is_error() || dropping_errors_.empty()) return false;
+  const auto prefix = reply.error_prefix();
+  return std::find(dropping_errors_.begin(), dropping_errors_.end(), prefix) != dropping_errors_.end();
+}
+
 Multiplexer::Id Multiplexer::add(const std::vector<Command>& commands, Clock::time_point deadline) {
   for (const auto& c : commands) encode(output_, c);
   requests_.push_back({next_id_, commands.size(), {}, deadline});
@@ -44,7 +50,7 @@ Multiplexer::Read Multiplexer::on_bytes(std::string_view bytes) {
       return out;
     }
     auto& front = requests_.front();
-    if (says_not_ready(**reply) || (readonly_drops_ && (**reply).error_prefix() == std::string_view("READONLY"))) {
+    if (says_not_ready(**reply) || drops(**reply)) {
       // A single command that got it did not run; of several, the others may
       // have.
       out.not_ready = std::move((**reply).str);

@@ -71,11 +71,12 @@ class Multiplexer {
 
   std::size_t queued() const { return requests_.size(); }
 
-  // Behind Sentinel, READONLY means the master became a replica (a failover
-  // happened): the link is dropped as for a not-ready reply, so that the
-  // caller reconnects and asks the Sentinels again. Off by default: a server
-  // named directly that is a replica stays what it is.
-  void set_readonly_drops(bool on) { readonly_drops_ = on; }
+  // Error replies (by prefix) that drop the link as a not-ready reply does,
+  // so that the caller reconnects and asks again where to go: behind
+  // Sentinel READONLY (the master was demoted), in Cluster MOVED (the slot
+  // moved), ASK (it is moving), CLUSTERDOWN and TRYAGAIN. None by default: a
+  // server named directly stays what it is.
+  void set_dropping_errors(std::vector<std::string> prefixes) { dropping_errors_ = std::move(prefixes); }
 
  private:
   struct Request {
@@ -88,7 +89,8 @@ class Multiplexer {
   std::string output_;
   Decoder decoder_;
   Id next_id_ = 1;
-  bool readonly_drops_ = false;
+  std::vector<std::string> dropping_errors_;
+  bool drops(const Value& reply) const;
 };
 
 }  // namespace streamckpt::redis

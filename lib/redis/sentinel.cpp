@@ -63,10 +63,10 @@ std::optional<Url::Address> switched_master(const Value& push, const std::string
   return Url::Address{std::string(words[3]), *port};
 }
 
-void prefer(std::vector<Url::Address>& sentinels, std::size_t answered) {
-  if (answered >= sentinels.size()) return;
-  std::rotate(sentinels.begin(), sentinels.begin() + static_cast<std::ptrdiff_t>(answered),
-              sentinels.begin() + static_cast<std::ptrdiff_t>(answered) + 1);
+void prefer(std::vector<Url::Address>& hosts, std::size_t answered) {
+  if (answered >= hosts.size()) return;
+  std::rotate(hosts.begin(), hosts.begin() + static_cast<std::ptrdiff_t>(answered),
+              hosts.begin() + static_cast<std::ptrdiff_t>(answered) + 1);
 }
 
 }  // namespace streamckpt::redis

@@ -41,6 +41,6 @@ std::optional<Url::Address> switched_master(const Value& push, const std::string
 // The Sentinel at `answered` goes first for the next question, the others
 // keep their order: the one that answered is the one most likely to answer
 // again.
-void prefer(std::vector<Url::Address>& sentinels, std::size_t answered);
+void prefer(std::vector<Url::Address>& hosts, std::size_t answered);
 
 }  // namespace streamckpt::redis

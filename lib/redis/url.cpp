@@ -144,22 +144,27 @@ bool parse_tcp(std::string_view rest, RedisUrl& url, const Quoter& quote, std::s
   return true;
 }
 
+// host[:port][,host[:port]…]
+bool parse_hosts(std::string_view hosts, std::uint16_t default_port, RedisUrl& url, const Quoter& quote,
+                 std::string* why) {
+  for (;;) {
+    const auto comma = hosts.find(',');
+    RedisUrl::Address address{{}, default_port};
+    if (!parse_address(hosts.substr(0, comma), address, quote, why)) return false;
+    url.hosts.push_back(std::move(address));
+    if (comma == std::string_view::npos) return true;
+    hosts.remove_prefix(comma + 1);
+  }
+}
+
 bool parse_sentinel(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
   // [user:password@]host[:port][,host[:port]…]/MASTER[/db]
   if (!parse_userinfo(rest, url, why)) return false;
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || slash + 1 == rest.size())
     return fail(why, "a redis+sentinel:// URL names its master after the hosts: redis+sentinel://host:26379/MASTER");
-  auto hosts = rest.substr(0, slash);
   auto path = rest.substr(slash + 1);
-  for (;;) {
-    const auto comma = hosts.find(',');
-    RedisUrl::Address address{{}, k_sentinel_port};
-    if (!parse_address(hosts.substr(0, comma), address, quote, why)) return false;
-    url.sentinels.push_back(std::move(address));
-    if (comma == std::string_view::npos) break;
-    hosts.remove_prefix(comma + 1);
-  }
+  if (!parse_hosts(rest.substr(0, slash), k_sentinel_port, url, quote, why)) return false;
   const auto db_slash = path.find('/');
   const auto master = path.substr(0, db_slash);
   if (master.empty()) return fail(why, "empty master name");
@@ -171,6 +176,17 @@ bool parse_sentinel(std::string_view rest, RedisUrl& url, const Quoter& quote, s
     if (!db.empty() && !parse_db(db, url.db, quote, why)) return false;
   }
   return true;
+}
+
+bool parse_cluster(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
+  // [user:password@]host[:port][,host[:port]…]
+  if (!parse_userinfo(rest, url, why)) return false;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    if (slash + 1 != rest.size())
+      return fail(why, "a Redis Cluster has database 0 only: redis+cluster:// takes no database");
+    rest.remove_suffix(1);
+  }
+  return parse_hosts(rest, 6379, url, quote, why);
 }
 
 bool parse_unix(std::string_view rest, RedisUrl& url, const Quoter& quote, std::string* why) {
@@ -201,11 +217,14 @@ Result<RedisUrl> RedisUrl::parse(std::string_view text, std::string* why) {
   } else if (text.substr(0, 17) == "redis+sentinel://") {
     url.scheme = Scheme::sentinel;
     ok = parse_sentinel(text.substr(17), url, quote, why);
+  } else if (text.substr(0, 16) == "redis+cluster://") {
+    url.scheme = Scheme::cluster;
+    ok = parse_cluster(text.substr(16), url, quote, why);
   } else if (text.substr(0, 7) == "unix://") {
     url.scheme = Scheme::unix_socket;
     ok = parse_unix(text.substr(7), url, quote, why);
   } else {
-    ok = fail(why, "expected redis://, rediss://, unix:// or redis+sentinel://");
+    ok = fail(why, "expected redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://");
   }
   if (!ok) return errc::invalid_url;
   return url;
@@ -217,7 +236,7 @@ std::string RedisUrl::redact(std::string_view text) {
   // Only a known scheme is kept: whatever else precedes the '@' may be a
   // password's.
   std::string_view scheme;
-  for (const std::string_view known : {"redis://", "rediss://", "unix://", "redis+sentinel://"})
+  for (const std::string_view known : {"redis://", "rediss://", "unix://", "redis+sentinel://", "redis+cluster://"})
     if (text.substr(0, known.size()) == known) scheme = known;
   return fmt::format("{}***{}", scheme, text.substr(last_at));
 }
@@ -253,9 +272,11 @@ std::string format_url(const RedisUrl& url, const std::string& auth) {
     case Scheme::tls:
       return fmt::format("{}://{}{}{}", url.scheme == Scheme::tls ? "rediss" : "redis", auth,
                          address_text(url.host, url.port), db);
-    case Scheme::sentinel: {
+    case Scheme::sentinel:
+    case Scheme::cluster: {
       std::string hosts;
-      for (const auto& s : url.sentinels) hosts += (hosts.empty() ? "" : ",") + address_text(s.host, s.port);
+      for (const auto& s : url.hosts) hosts += (hosts.empty() ? "" : ",") + address_text(s.host, s.port);
+      if (url.scheme == Scheme::cluster) return fmt::format("redis+cluster://{}{}", auth, hosts);
       return fmt::format("redis+sentinel://{}{}/{}{}", auth, hosts, url.master, db);
     }
   }

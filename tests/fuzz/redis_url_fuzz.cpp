@@ -13,7 +13,7 @@ namespace {
 
 bool same_endpoint(const Url& a, const Url& b) {
   return a.scheme == b.scheme && a.host == b.host && a.port == b.port && a.path == b.path && a.db == b.db &&
-         a.sentinels == b.sentinels && a.master == b.master;
+         a.hosts == b.hosts && a.master == b.master;
 }
 
 }  // namespace
@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case Url::Scheme::sentinel:
       FUZZ_CHECK(text.starts_with("redis+sentinel://"));
-      FUZZ_CHECK(!url->sentinels.empty());
-      for (const auto& s : url->sentinels) {
+      FUZZ_CHECK(!url->hosts.empty());
+      for (const auto& s : url->hosts) {
         FUZZ_CHECK(!s.host.empty());
         FUZZ_CHECK(s.host.find_first_of(" \t/?#@[],") == std::string::npos);
         FUZZ_CHECK(s.port >= 1);
@@ -54,8 +54,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       FUZZ_CHECK(!url->master.empty());
       FUZZ_CHECK(url->master.find('/') == std::string::npos);
       break;
+    case Url::Scheme::cluster:
+      FUZZ_CHECK(text.starts_with("redis+cluster://"));
+      FUZZ_CHECK(!url->hosts.empty());
+      for (const auto& s : url->hosts) {
+        FUZZ_CHECK(!s.host.empty());
+        FUZZ_CHECK(s.port >= 1);
+      }
+      FUZZ_CHECK(url->master.empty() && url->db == 0);
+      break;
   }
-  if (url->scheme != Url::Scheme::sentinel) FUZZ_CHECK(url->sentinels.empty() && url->master.empty());
+  if (url->scheme != Url::Scheme::sentinel && url->scheme != Url::Scheme::cluster)
+    FUZZ_CHECK(url->hosts.empty() && url->master.empty());
   // Credentials come only from the userinfo, which ends at an '@'.
   if (!url->user.empty() || !url->password.empty()) FUZZ_CHECK(text.find('@') != std::string_view::npos);
 

@@ -101,7 +101,7 @@ TEST_CASE("a bad command line exits 2 with the reason and a hint to --help on st
       {{"--rounds", "100"}, "--rounds expects a whole number from 1 to 99, not '100'"},
       {{"--frobnicate"}, "unknown argument '--frobnicate'"},
       {{"--redis", "notaurl"},
-       "--redis: invalid URL 'notaurl': expected redis://, rediss://, unix:// or redis+sentinel://"},
+       "--redis: invalid URL 'notaurl': expected redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://"},
       // 20 restarts (the default) of 100 entries per batch need more entries.
       {{"--events", "100"},
        "--events 100 is too few for --restarts 20 with --batch 100: each restart needs entries left to consume; "

@@ -3,6 +3,7 @@
 // KEYSLOT), for stream names with and without braces; a name with a '}' but
 // no hash tag is the one kind no key can follow.
 #include "redis/checkpoint_store.hpp"
+#include "redis/cluster.hpp"
 #include "redis_server.hpp"
 
 #include <doctest/doctest.h>
@@ -30,6 +31,7 @@ TEST_CASE("every key of a checkpoint is in its stream's slot, braces in the name
     CAPTURE(stream);
     REQUIRE(redis::slot_keys_possible(stream));
     const auto slot = slot_of(c, stream);
+    CHECK(redis::key_slot(stream) == slot);  // the library's own hashing, as the server's
     for (const CheckpointKey& key : {CheckpointKey{stream, "billing", "edge-7"}, CheckpointKey{stream, "", "c{1}"}}) {
       CHECK(slot_of(c, redis::checkpoint_hash_key(key)) == slot);
       CHECK(slot_of(c, redis::lease_key(key)) == slot);

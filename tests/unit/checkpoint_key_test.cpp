@@ -1,5 +1,6 @@
 // The Redis keys of a consumer identity: its checkpoint hash and its lease.
 #include "redis/checkpoint_store.hpp"
+#include "redis/cluster.hpp"
 
 #include <doctest/doctest.h>
 

@@ -208,7 +208,8 @@ TEST_CASE("after the connection ends, a reply half-read from it does not reach t
   CHECK(read.done[0].replies[0].str == "PONG");
 }
 
-TEST_CASE("behind Sentinel a READONLY reply drops the link as a not-ready one; otherwise it is a value") {
+TEST_CASE(
+    "an error named to drop the link (READONLY behind Sentinel) drops it as a not-ready one; otherwise it is a value") {
   const std::string readonly = "-READONLY You can't write against a read only replica.\r\n";
   Multiplexer plain;
   plain.add({{"XACK", "s", "g", "1-0"}}, later);
@@ -220,7 +221,7 @@ TEST_CASE("behind Sentinel a READONLY reply drops the link as a not-ready one; o
   CHECK(kept.done[0].replies[0].error_prefix() == "READONLY");
 
   Multiplexer behind_sentinel;
-  behind_sentinel.set_readonly_drops(true);
+  behind_sentinel.set_dropping_errors({"READONLY"});
   const auto a = behind_sentinel.add({{"XACK", "s", "g", "1-0"}}, later);
   const auto b = behind_sentinel.add({{"PING"}}, later);
   auto dropped = behind_sentinel.on_bytes(readonly);

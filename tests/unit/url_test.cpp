@@ -205,8 +205,10 @@ TEST_CASE("neither the reason nor redact() of a malformed URL contains its passw
       {"redis://:pw%zz@h", "pw%zz", "redis://***@h", "bad percent-encoding in the user or password"},
       {"rediss://u:secret@[::1", "secret", "rediss://***@[::1", "unterminated '[' in an IPv6 host"},
       {"redis://:secret@", "secret", "redis://***@", "missing host"},
-      {"redis:/:secret@h", "secret", "***@h", "expected redis://, rediss://, unix:// or redis+sentinel://"},
-      {"secret://:x@h", "secret", "***@h", "expected redis://, rediss://, unix:// or redis+sentinel://"},
+      {"redis:/:secret@h", "secret", "***@h",
+       "expected redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://"},
+      {"secret://:x@h", "secret", "***@h",
+       "expected redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://"},
       {"unix://:secret@/tmp/r.sock", "secret", "unix://***@/tmp/r.sock",
        "a unix:// URL needs an absolute path: unix:///path/to/redis.sock"},
       // No userinfo in a unix:// URL, but what precedes an '@' is never quoted.
@@ -234,10 +236,10 @@ TEST_CASE("redact() hides the userinfo of a valid URL and leaves text without '@
 TEST_CASE("redis+sentinel:// lists the Sentinels (26379 by default), then the master and the database") {
   const auto u = must_parse("redis+sentinel://app:s%3Acret@10.0.0.1,10.0.0.2:26380,[::1]:5000/orders-main/3");
   CHECK(u.scheme == Url::Scheme::sentinel);
-  REQUIRE(u.sentinels.size() == 3);
-  CHECK(u.sentinels[0] == Url::Address{"10.0.0.1", 26379});
-  CHECK(u.sentinels[1] == Url::Address{"10.0.0.2", 26380});
-  CHECK(u.sentinels[2] == Url::Address{"::1", 5000});
+  REQUIRE(u.hosts.size() == 3);
+  CHECK(u.hosts[0] == Url::Address{"10.0.0.1", 26379});
+  CHECK(u.hosts[1] == Url::Address{"10.0.0.2", 26380});
+  CHECK(u.hosts[2] == Url::Address{"::1", 5000});
   CHECK(u.master == "orders-main");
   CHECK(u.db == 3);
   CHECK(u.user == "app");
@@ -246,7 +248,7 @@ TEST_CASE("redis+sentinel:// lists the Sentinels (26379 by default), then the ma
   CHECK(u.redacted() == "redis+sentinel://app:***@10.0.0.1:26379,10.0.0.2:26380,[::1]:5000/orders-main/3");
   CHECK(u.text() == "redis+sentinel://app:s%3Acret@10.0.0.1:26379,10.0.0.2:26380,[::1]:5000/orders-main/3");
   const auto plain = must_parse("redis+sentinel://s1/mymaster");
-  CHECK(plain.sentinels == std::vector<Url::Address>{{"s1", 26379}});
+  CHECK(plain.hosts == std::vector<Url::Address>{{"s1", 26379}});
   CHECK(plain.master == "mymaster");
   CHECK(plain.db == 0);
   CHECK(plain.password.empty());
@@ -263,7 +265,7 @@ TEST_CASE("a malformed redis+sentinel:// URL is refused with the reason") {
       {"redis+sentinel://h:0/m", "port '0' is not a number from 1 to 65535"},
       {"redis+sentinel://h/m/x", "database 'x' is not a non-negative integer"},
       {"redis+sentinel://h/m x", "invalid master name 'm x'"},
-      {"redis+sentinel:/h/m", "expected redis://, rediss://, unix:// or redis+sentinel://"},
+      {"redis+sentinel:/h/m", "expected redis://, rediss://, unix://, redis+sentinel:// or redis+cluster://"},
   };
   for (const auto& [text, reason] : rejected) {
     const std::string url_text = text;
@@ -296,4 +298,21 @@ TEST_CASE("text() gives back the URL, credentials percent-encoded") {
 
 TEST_CASE("redact() knows redis+sentinel://") {
   CHECK(Url::redact("redis+sentinel://u:secret@h/m") == "redis+sentinel://***@h/m");
+}
+
+TEST_CASE("redis+cluster:// lists any of the cluster's nodes (6379 by default), and takes no database") {
+  const auto u = must_parse("redis+cluster://app:pw@10.0.0.1,10.0.0.2:7001/");
+  CHECK(u.scheme == Url::Scheme::cluster);
+  CHECK(u.hosts == std::vector<Url::Address>{{"10.0.0.1", 6379}, {"10.0.0.2", 7001}});
+  CHECK(u.user == "app");
+  CHECK(u.password == "pw");
+  CHECK(u.db == 0);
+  CHECK(u.redacted() == "redis+cluster://app:***@10.0.0.1:6379,10.0.0.2:7001");
+  CHECK(u.text() == "redis+cluster://app:pw@10.0.0.1:6379,10.0.0.2:7001");
+  std::string why;
+  CHECK_FALSE(Url::parse("redis+cluster://h/2", &why).has_value());
+  CHECK(why == "a Redis Cluster has database 0 only: redis+cluster:// takes no database");
+  CHECK_FALSE(Url::parse("redis+cluster://", &why).has_value());
+  CHECK(why == "missing host");
+  CHECK(Url::redact("redis+cluster://u:secret@h") == "redis+cluster://***@h");
 }

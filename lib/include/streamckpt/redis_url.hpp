@@ -3,7 +3,10 @@
 // unix:///path[?db=N], and
 // redis+sentinel://[user:password@]host[:port][,host[:port]…]/MASTER[/db]:
 // the Sentinels (port 26379 by default) are asked where master MASTER is;
-// user and password are the master's (the Sentinels are asked without AUTH).
+// user and password are the master's (the Sentinels are asked without AUTH);
+// and redis+cluster://[user:password@]host[:port][,host[:port]…]: any nodes
+// of a Redis Cluster (port 6379 by default), asked for the slot map; the
+// stream's node is the master of its slot.
 // For checking a URL before use and for messages that must not show its
 // password.
 #pragma once
@@ -18,7 +21,7 @@
 namespace streamckpt {
 
 struct RedisUrl {
-  enum class Scheme { tcp, tls, unix_socket, sentinel };
+  enum class Scheme { tcp, tls, unix_socket, sentinel, cluster };
 
   struct Address {
     std::string host;  // an IPv6 address without its brackets
@@ -34,9 +37,10 @@ struct RedisUrl {
   std::string user;      // empty: AUTH with the password only (or no AUTH)
   std::string password;  // empty: no AUTH
   std::uint32_t db = 0;  // SELECT when non-zero
-  // sentinel: where to ask (in the URL's order, at least one) for which
-  // master. host and port are unused.
-  std::vector<Address> sentinels;
+  // sentinel: the Sentinels to ask (in the URL's order, at least one) for
+  // which master; cluster: the nodes to ask for the slot map. host and port
+  // are unused then.
+  std::vector<Address> hosts;
   std::string master;
 
   // Strict: an unknown scheme, an empty host, a port outside 1..65535, a db
