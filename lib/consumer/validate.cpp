@@ -86,10 +86,10 @@ Problem validate(const ConsumerOptions& options) {
   if (auto bad = out_of_range_duration(options); !bad.empty()) return {errc::invalid_options, std::move(bad)};
   if (auto bad = out_of_range_size(options); !bad.empty()) return {errc::invalid_options, std::move(bad)};
   std::string why;
-  if (auto url = redis::Url::parse(options.redis_url, &why); !url)
+  const auto url = redis::Url::parse(options.redis_url, &why);
+  if (!url)
     return {url.error(), fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(options.redis_url), why)};
-  else if (url->scheme == redis::Url::Scheme::cluster)
-    return check_cluster_names(options);
+  if (url->scheme == redis::Url::Scheme::cluster) return check_cluster_names(options);
   return {};
 }
 

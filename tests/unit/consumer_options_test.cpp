@@ -145,6 +145,36 @@ TEST_CASE("validate() of good options is empty; a bad key or URL is named") {
   CHECK(problem.detail == "invalid Redis URL 'redis://***@host:99999': port '99999' is not a number from 1 to 65535");
 }
 
+TEST_CASE("in Cluster, validate() refuses a stream no key can share a slot with, and a dead-letter stream elsewhere") {
+  auto o = valid_options();
+  o.redis_url = "redis+cluster://127.0.0.1:7000";
+  o.key.stream = "{t1}:events";
+  CHECK_FALSE(validate(o));
+  o.key.stream = "a}b";
+  auto problem = validate(o);
+  CHECK(problem.code == errc::invalid_key);
+  CHECK(problem.detail ==
+        "stream 'a}b' has a '}' but no hash tag: no other key can share its cluster slot, so its checkpoint cannot be "
+        "kept beside it in Redis Cluster; rename it, or give it a hash tag");
+  o.redis_url = "redis://127.0.0.1:6379";  // one server: any name
+  CHECK_FALSE(validate(o));
+
+  o = valid_options();
+  o.redis_url = "redis+cluster://127.0.0.1:7000";
+  o.key = {"orders", "billing", "edge-7"};
+  o.max_deliveries = 3;  // the default dead-letter stream, orders:dead, is in another slot
+  problem = validate(o);
+  CHECK(problem.code == errc::invalid_options);
+  CHECK(problem.detail ==
+        "the dead-letter stream 'orders:dead' is in another cluster slot than stream 'orders' (slot 5988, not 105): "
+        "name one in the stream's slot, such as '{orders}:dead'");
+  o.dead_letter = "{orders}:dead";
+  CHECK_FALSE(validate(o));
+  o.key.stream = "{t1}:events";  // with a tag, the default is in its slot
+  o.dead_letter.clear();
+  CHECK_FALSE(validate(o));
+}
+
 TEST_CASE("the names before async_start and async_stop still work, deprecated for one release") {
   boost::asio::io_context io;
   auto o = valid_options();
