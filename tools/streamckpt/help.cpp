@@ -92,8 +92,11 @@ and acknowledged, exit status 0; a second signal exits at once with status 1.
                         unix:///path[?db=N], or behind Sentinel
                         redis+sentinel://[user:password@]host[:port][,host[:port]...]/MASTER[/db]
                         (Sentinel port 26379 by default; the user and password are the
-                        master's; failovers are followed). A '/' or '%' in a password is
-                        written %2F, %25. AUTH and SELECT are sent on every (re)connect
+                        master's; failovers are followed), or in a Redis Cluster
+                        redis+cluster://[user:password@]host[:port][,host[:port]...] (any
+                        nodes; the stream's slot's master is found and followed). A '/' or
+                        '%' in a password is written %2F, %25. AUTH and SELECT are sent on
+                        every (re)connect
   --stream NAME         the stream's key, 1 to 1024 bytes
   --group NAME          group mode: read with XREADGROUP as a member of this consumer
                         group (1 to 1024 bytes). The group is created when missing, at
