@@ -87,8 +87,7 @@ Problem validate(const ConsumerOptions& options) {
   if (auto bad = out_of_range_size(options); !bad.empty()) return {errc::invalid_options, std::move(bad)};
   std::string why;
   const auto url = redis::Url::parse(options.redis_url, &why);
-  if (!url)
-    return {url.error(), fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(options.redis_url), why)};
+  if (!url) return {url.error(), fmt::format("invalid Redis URL '{}': {}", redis::Url::redact(options.redis_url), why)};
   if (url->scheme == redis::Url::Scheme::cluster) return check_cluster_names(options);
   return {};
 }

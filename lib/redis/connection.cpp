@@ -84,7 +84,7 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
         watchdog(executor),
         connect_done(executor, Clock::time_point::max()) {
     if (url.scheme == Url::Scheme::sentinel) requests.set_dropping_errors({"READONLY"});
-    if (url.scheme == Url::Scheme::cluster) requests.set_dropping_errors({"MOVED", "ASK", "CLUSTERDOWN", "TRYAGAIN"});
+    if (url.scheme == Url::Scheme::cluster) requests.set_dropping_errors({"MOVED", "CLUSTERDOWN", "TRYAGAIN"});
   }
 
   asio::any_io_executor executor;
@@ -113,6 +113,9 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
   // the link; its coroutine holds it too).
   std::optional<Url::Address> master;
   std::shared_ptr<asio::ip::tcp::socket> switch_watch;
+  // In Cluster: the link to the node an ASK named, while a migration lasts.
+  std::shared_ptr<Connection> ask_link;
+  Url::Address ask_to;
 
   // The request FIFO (multiplexer.hpp), and who waits for each request.
   Multiplexer requests;
@@ -191,6 +194,8 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       switch_watch->close(ignored);
       switch_watch.reset();
     }
+    if (ask_link) ask_link->close();  // ends a blocking read there too
+    ask_link.reset();
     writing = false;
     watchdog.cancel();
   }
@@ -339,7 +344,57 @@ struct Connection::State : std::enable_shared_from_this<Connection::State> {
       co_await request->signal.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
     if (request->ec) co_return request->ec;
+    if (url.scheme == Url::Scheme::cluster)
+      co_return co_await follow_asks(commands, std::move(request->replies), block);
     co_return std::move(request->replies);
+  }
+
+  // In Cluster: a command answered ASK (its slot is being migrated, and its
+  // key has gone ahead) is sent again to the node named, after ASKING, on a
+  // link kept for that node while the migration lasts; its reply takes the
+  // ASK's place. A transaction cannot be split so: it is answered as a
+  // Redis that is not ready (the link drops; the reconnect waits out the
+  // migration).
+  asio::awaitable<Result<std::vector<Value>>> follow_asks(const std::vector<Command>& commands,
+                                                          std::vector<Value> replies, std::chrono::milliseconds block) {
+    const bool transaction = !commands.empty() && !commands.front().empty() && commands.front().front() == "MULTI";
+    for (std::size_t i = 0; i < replies.size() && i < commands.size(); ++i) {
+      const auto redirect = redirect_of(replies[i]);
+      if (!redirect || redirect->kind != Redirect::Kind::ask) continue;
+      if (transaction) {
+        not_ready = replies[i].str;
+        fail_all(errc::outcome_unknown);
+        co_return errc::redis_not_ready;
+      }
+      auto to = redirect->to;
+      if (to.host.empty() && master) to.host = master->host;
+      if (!ask_link || ask_to != to) {
+        Url node_url;
+        node_url.host = to.host;
+        node_url.port = to.port;
+        node_url.user = url.user;
+        node_url.password = url.password;
+        ask_link = std::make_shared<Connection>(executor, node_url, options_for_node());
+        ask_to = to;
+      }
+      const auto link = ask_link;  // kept alive here, whatever replaces it meanwhile
+      if (!link->is_open()) {
+        if (auto ec = co_await link->connect()) co_return ec;
+      }
+      std::vector<Command> asked{{"ASKING"}, commands[i]};
+      auto answer = co_await link->exec(std::move(asked), block);
+      if (!answer) co_return answer.error();
+      replies[i] = std::move(answer->back());
+    }
+    co_return replies;
+  }
+
+  // A link of its own to another node of the cluster: the same timeouts, no
+  // slot of its own.
+  ConnectionOptions options_for_node() const {
+    ConnectionOptions o = options;
+    o.slot_key.clear();
+    return o;
   }
 
   asio::awaitable<error_code> open_stream(std::string* detail) {

@@ -18,9 +18,10 @@
 //
 // In Cluster (redis+cluster://), every connect asks the nodes it knows (the
 // last master first, then the URL's) for CLUSTER SHARDS and connects to the
-// master of options.slot_key's slot; MOVED, ASK, CLUSTERDOWN and TRYAGAIN
-// drop the link as a not-ready reply does, so that the reconnect asks again
-// (a slot that is migrating is waited out).
+// master of options.slot_key's slot. A command answered ASK is sent again to
+// the node named, after ASKING (a transaction is not: it fails as not
+// ready); MOVED, CLUSTERDOWN and TRYAGAIN drop the link as a not-ready reply
+// does, so that the reconnect asks again.
 //
 // Behind Sentinel (redis+sentinel://), every connect asks the Sentinels where
 // the master is, and checks with ROLE that the server reached is one

@@ -74,7 +74,7 @@ class Multiplexer {
   // Error replies (by prefix) that drop the link as a not-ready reply does,
   // so that the caller reconnects and asks again where to go: behind
   // Sentinel READONLY (the master was demoted), in Cluster MOVED (the slot
-  // moved), ASK (it is moving), CLUSTERDOWN and TRYAGAIN. None by default: a
+  // moved), CLUSTERDOWN and TRYAGAIN. None by default: a
   // server named directly stays what it is.
   void set_dropping_errors(std::vector<std::string> prefixes) { dropping_errors_ = std::move(prefixes); }
 

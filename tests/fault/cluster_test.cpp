@@ -165,30 +165,51 @@ struct ClusterRun {
   std::unique_ptr<CliProcess> cli;
 };
 
-// Moves `slot` from `from` to `to` as redis-cli --cluster reshard does:
-// IMPORTING and MIGRATING, MIGRATE key by key (with a pause after each, so
-// that the consumer meets the slot half moved), then the slot's new owner on
-// every master.
-void migrate_slot(Cluster& cluster, RedisServer& from, RedisServer& to, std::uint16_t slot) {
-  Client source(from.port()), target(to.port());
-  const auto source_id = node_id(source), target_id = node_id(target);
-  const auto s = std::to_string(slot);
-  REQUIRE(text_of(target.run({"CLUSTER", "SETSLOT", s, "IMPORTING", source_id})) == "OK");
-  REQUIRE(text_of(source.run({"CLUSTER", "SETSLOT", s, "MIGRATING", target_id})) == "OK");
-  const auto keys = source.run({"CLUSTER", "GETKEYSINSLOT", s, "100"});
-  REQUIRE(keys->elements >= 2);  // the stream and the checkpoint's hash at least
-  for (std::size_t i = 0; i < keys->elements; ++i) {
-    const std::string key(keys->element[i]->str, keys->element[i]->len);
-    const auto r = source.run({"MIGRATE", "127.0.0.1", std::to_string(to.port()), key, "0", "5000"});
-    REQUIRE_MESSAGE(text_of(r) == "OK", key, ": ", text_of(r));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+// Moves `slot` from `from` to `to` as redis-cli --cluster reshard does, in
+// two steps: IMPORTING and MIGRATING, then MIGRATE key by key (with a pause
+// after each, so that the consumer meets the slot half moved); later the
+// slot's new owner on every master.
+struct SlotMigration {
+  SlotMigration(Cluster& c, RedisServer& from, RedisServer& to, std::uint16_t slot)
+      : cluster(c), source(from.port()), target(to.port()), to_port(to.port()), s(std::to_string(slot)) {
+    target_id = node_id(target);
+    REQUIRE(text_of(target.run({"CLUSTER", "SETSLOT", s, "IMPORTING", node_id(source)})) == "OK");
+    REQUIRE(text_of(source.run({"CLUSTER", "SETSLOT", s, "MIGRATING", target_id})) == "OK");
   }
-  for (auto& n : cluster.nodes) {
-    Client c(n->port());
-    if (std::string(c.run({"ROLE"})->element[0]->str) == "master")
-      REQUIRE(text_of(c.run({"CLUSTER", "SETSLOT", s, "NODE", target_id})) == "OK");
+
+  void move_keys() {
+    const auto keys = source.run({"CLUSTER", "GETKEYSINSLOT", s, "100"});
+    REQUIRE(keys->elements >= 2);  // the stream and the checkpoint's hash at least
+    for (std::size_t i = 0; i < keys->elements; ++i) {
+      const std::string key(keys->element[i]->str, keys->element[i]->len);
+      const auto r = source.run({"MIGRATE", "127.0.0.1", std::to_string(to_port), key, "0", "5000"});
+      REQUIRE_MESSAGE(text_of(r) == "OK", key, ": ", text_of(r));
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
   }
-}
+
+  // Entries numbered from `first`, added on the target while the slot is
+  // still the source's: each XADD after ASKING, as a client told ASK does.
+  void produce_on_target(const std::string& stream, int first, int count) {
+    for (int n = first; n < first + count; ++n) {
+      REQUIRE(text_of(target.run({"ASKING"})) == "OK");
+      REQUIRE(target.run({"XADD", stream, "*", "n", std::to_string(n)})->type == REDIS_REPLY_STRING);
+    }
+  }
+
+  void finish() {
+    for (auto& n : cluster.nodes) {
+      Client c(n->port());
+      if (std::string(c.run({"ROLE"})->element[0]->str) == "master")
+        REQUIRE(text_of(c.run({"CLUSTER", "SETSLOT", s, "NODE", target_id})) == "OK");
+    }
+  }
+
+  Cluster& cluster;
+  Client source, target;
+  int to_port;
+  std::string s, target_id;
+};
 
 }  // namespace
 
@@ -222,9 +243,17 @@ TEST_CASE("in a cluster, the stream's slot migrated to another master under the 
   ClusterRun run(cluster, stream, cluster.url_of(to));
   run.produce(300);
   run.wait_handled();
-  migrate_slot(cluster, from, to, redis::key_slot(stream));
+  SlotMigration migration(cluster, from, to, redis::key_slot(stream));
+  migration.move_keys();
+  // Every key is on the target, the slot still the source's: the consumer
+  // follows ASK there, and reads what is added there meanwhile.
+  migration.produce_on_target(stream, 301, 100);
+  run.produced += 100;
+  run.wait_handled();
+  REQUIRE(&cluster.owner_of(stream) == &from);
+  migration.finish();
   REQUIRE(&cluster.owner_of(stream) == &to);
-  run.produce(300);
+  run.produce(200);
   run.wait_handled();
   const auto r = run.stop();
   INFO("stderr: ", r.err);
