@@ -233,6 +233,15 @@ TEST_CASE("in a cluster, given a node that does not own the stream: a name with 
   CHECK(key == "streamckpt:{t1}:%7Bt1%7D%3Aevents:billing:edge-7");
   CHECK(text_of(o.run({"HGET", key, "id"})) == std::string(last->element[0]->element[0]->str));
   CHECK(o.run({"XPENDING", stream, "billing"})->element[0]->integer == 0);
+  // The CLI's checkpoint commands find the copy through the same node.
+  const auto shown =
+      run_cli({"checkpoint", "show", "--data-dir", (run.dir.path() / "ckpt").string(), "--stream", stream, "--group",
+               "billing", "--consumer", "edge-7", "--redis", cluster.url_of(cluster.other_master(owner)), "--json"});
+  INFO("stderr: ", shown.err);
+  CHECK(shown.exit_code == 0);
+  const std::string last_id(last->element[0]->element[0]->str);
+  CHECK(mentions(shown.out, R"("redis":{"id":")" + last_id + R"(","valid":true,)"));
+  CHECK(mentions(shown.out, R"("effective":")" + last_id + "\""));
 }
 
 TEST_CASE("in a cluster, the stream's slot migrated to another master under the consumer: nothing lost") {
