@@ -139,7 +139,11 @@ RedisServer::~RedisServer() {
 
 Client::Client(int port, const std::string& password) {
   ctx_ = redisConnect("127.0.0.1", port);
-  if (!ctx_ || ctx_->err) throw std::runtime_error("cannot connect to the test redis-server");
+  if (!ctx_ || ctx_->err) {
+    if (ctx_) redisFree(ctx_);  // no destructor runs for a constructor that throws
+    ctx_ = nullptr;
+    throw std::runtime_error("cannot connect to the test redis-server");
+  }
   if (!password.empty()) run({"AUTH", password});
 }
 
